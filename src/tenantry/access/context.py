@@ -1,0 +1,102 @@
+"""Who is calling (Principal) and what they may do in one tenant (TenantContext)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from tenantry.db.scope import TenantScope
+from tenantry.errors import PermissionDenied
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller, resolved once per request from a session cookie or an API token."""
+
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    home_tenant_id: uuid.UUID
+    home_tenant_slug: str
+    home_tenant_name: str
+    home_is_msp: bool
+    home_requires_mfa: bool
+    has_mfa: bool
+    auth_method: Literal["session", "token", "cli"]
+    session_id: uuid.UUID | None = None
+    token_id: uuid.UUID | None = None
+    csrf_token: str | None = None
+    mfa_passed: bool = True
+
+    @property
+    def needs_mfa_enrolment(self) -> bool:
+        return self.home_requires_mfa and not self.has_mfa
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRef:
+    id: uuid.UUID
+    slug: str
+    display_name: str
+    status: str
+    is_msp: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionSource:
+    """One reason a permission is held: a grant's role, possibly capped by a link."""
+
+    grant_id: uuid.UUID | None
+    role: str
+    scope: str
+    expires_at: datetime | None = None
+    implicit: bool = False
+
+    def describe(self) -> str:
+        how = "implicit MSP-admin Owner grant" if self.implicit else f"grant {self.grant_id}"
+        until = f" until {self.expires_at.isoformat()}" if self.expires_at else ""
+        return f"role {self.role} via {how} (scope {self.scope}){until}"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantContext:
+    """The decision for one principal in one tenant; made only by AccessService."""
+
+    tenant: TenantRef
+    principal: Principal
+    relation: Literal["home", "customer"]
+    permissions: frozenset[str]
+    sources: dict[str, tuple[PermissionSource, ...]] = field(default_factory=dict)
+    link_id: uuid.UUID | None = None
+    link_ceiling: frozenset[str] | None = None
+    scope: TenantScope = field(default_factory=lambda: TenantScope(frozenset()))
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        if permission not in self.permissions:
+            raise PermissionDenied(
+                f"You need the permission '{permission}' in {self.tenant.slug}; "
+                + self.explain(permission),
+                permission=permission,
+            )
+
+    def explain(self, permission: str) -> str:
+        """Which grant, role and link allowed it, or which was missing (access rule 10)."""
+        sources = self.sources.get(permission, ())
+        link = f" within link {self.link_id}" if self.link_id else ""
+        if sources:
+            return "allowed by " + "; ".join(s.describe() for s in sources) + link
+        if self.link_ceiling is not None and permission not in self.link_ceiling:
+            return f"the customer's link {self.link_id} does not include it"
+        return "none of your grants here gives it"
+
+    @property
+    def primary_source(self) -> PermissionSource | None:
+        for sources in self.sources.values():
+            if sources:
+                return sources[0]
+        return None

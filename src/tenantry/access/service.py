@@ -1,0 +1,132 @@
+"""Access decisions (DESIGN.md, "The access rules"): the only maker of TenantContext
+and of the TenantScope a unit of work runs under."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access import repository
+from tenantry.access.context import PermissionSource, Principal, TenantContext, TenantRef
+from tenantry.access.models import Grant, GrantScope
+from tenantry.access.permissions import ADMIN_ROLES, BUILTIN_ROLES
+from tenantry.db.base import utcnow
+from tenantry.db.scope import TenantScope
+from tenantry.errors import NotFound, TenantSuspended
+from tenantry.tenancy.models import Tenant, TenantStatus
+
+
+def role_permissions(role_key: str) -> frozenset[str]:
+    role = BUILTIN_ROLES.get(role_key)
+    return role.permissions if role else frozenset()
+
+
+def _live(grants: Iterable[Grant], now: datetime) -> list[Grant]:
+    # An expired grant is ignored at once (rule 5): compared with this request's clock.
+    return [g for g in grants if g.expires_at is None or g.expires_at > now]
+
+
+def home_sources(grants: Sequence[Grant]) -> list[PermissionSource]:
+    return [
+        PermissionSource(g.id, g.role, "home", g.expires_at)
+        for g in grants
+        if g.scope == GrantScope.HOME
+    ]
+
+
+def customer_sources(
+    grants: Sequence[Grant], customer_id: uuid.UUID, home_is_msp: bool
+) -> list[PermissionSource]:
+    """Grants whose scope covers one customer, plus the implicit admin grant (rule 4)."""
+    sources: list[PermissionSource] = []
+    if home_is_msp and any(g.scope == GrantScope.HOME and g.role in ADMIN_ROLES for g in grants):
+        sources.append(PermissionSource(None, "owner", "all_customers", None, implicit=True))
+    for g in grants:
+        if g.scope == GrantScope.ALL_CUSTOMERS or (
+            g.scope == GrantScope.CUSTOMER and g.customer_tenant_id == customer_id
+        ):
+            scope = "all_customers" if g.scope == GrantScope.ALL_CUSTOMERS else f"customer:{customer_id}"
+            sources.append(PermissionSource(g.id, g.role, scope, g.expires_at))
+    return sources
+
+
+def _by_permission(
+    sources: Iterable[PermissionSource], ceiling: frozenset[str] | None
+) -> dict[str, tuple[PermissionSource, ...]]:
+    found: dict[str, list[PermissionSource]] = {}
+    for source in sources:
+        for permission in role_permissions(source.role):
+            if ceiling is None or permission in ceiling:
+                found.setdefault(permission, []).append(source)
+    return {p: tuple(s) for p, s in found.items()}
+
+
+def tenant_ref(tenant: Tenant) -> TenantRef:
+    return TenantRef(tenant.id, tenant.slug, tenant.display_name, tenant.status.value, tenant.is_msp)
+
+
+class AccessService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def context_for(
+        self, principal: Principal, tenant_ref_or_slug: str, *, allow_suspended: bool = False
+    ) -> TenantContext:
+        """Decide what ``principal`` may do in a tenant; 404 if they may do nothing."""
+        tenant = await repository.tenant_by_ref(self.session, tenant_ref_or_slug)
+        if tenant is None:
+            raise NotFound("No such tenant.")
+        return await self.context_in(principal, tenant, allow_suspended=allow_suspended)
+
+    async def context_in(
+        self, principal: Principal, tenant: Tenant, *, allow_suspended: bool = False
+    ) -> TenantContext:
+        now = utcnow()
+        grants = _live(await repository.live_grants_of_user(self.session, principal.user_id), now)
+        if tenant.id == principal.home_tenant_id:
+            sources = _by_permission(home_sources(grants), None)
+            context = TenantContext(
+                tenant=tenant_ref(tenant),
+                principal=principal,
+                relation="home",
+                permissions=frozenset(sources),
+                sources=sources,
+                scope=TenantScope.of([tenant.id]),
+            )
+        else:
+            link = await repository.active_link(self.session, principal.home_tenant_id, tenant.id)
+            if link is None or (link.expires_at is not None and link.expires_at <= now):
+                raise NotFound("No such tenant.")
+            ceiling = frozenset(link.ceiling)
+            sources = _by_permission(
+                customer_sources(grants, tenant.id, principal.home_is_msp), ceiling
+            )
+            context = TenantContext(
+                tenant=tenant_ref(tenant),
+                principal=principal,
+                relation="customer",
+                permissions=frozenset(sources),
+                sources=sources,
+                link_id=link.id,
+                link_ceiling=ceiling,
+                scope=TenantScope.of([tenant.id]),
+            )
+        if not context.permissions:
+            raise NotFound("No such tenant.")
+        if tenant.status != TenantStatus.ACTIVE and not allow_suspended:
+            raise TenantSuspended(
+                f"{tenant.display_name} is suspended: its data is kept, but nothing can be "
+                "done in it until it is resumed."
+            )
+        return context
+
+    async def home_context(self, principal: Principal) -> TenantContext:
+        return await self.context_for(principal, str(principal.home_tenant_id))
+
+
+def operator_scope(tenant_ids: Iterable[uuid.UUID]) -> TenantScope:
+    """Scope for the instance operator's CLI commands, which act outside any grant."""
+    return TenantScope.of(tenant_ids)

@@ -1,0 +1,60 @@
+"""Audit vocabulary: stable event types and who acted."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+
+
+class AuditAction(enum.StrEnum):
+    """Stable event types. Values are stored; never rename one, add a new one."""
+
+    TENANT_CREATED = "tenant.created"
+    TENANT_RENAMED = "tenant.renamed"
+    TENANT_SUSPENDED = "tenant.suspended"
+    TENANT_RESUMED = "tenant.resumed"
+    TENANT_DELETED = "tenant.deleted"
+    TENANT_LICENSE_CHANGED = "tenant.license_changed"
+    TENANT_SETTINGS_CHANGED = "tenant.settings_changed"
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_DELETED = "customer.deleted"
+    LINK_CREATED = "link.created"
+    USER_CREATED = "user.created"
+    USER_INVITED = "user.invited"
+    INVITATION_ACCEPTED = "user.invitation_accepted"
+    INVITATION_REVOKED = "user.invitation_revoked"
+    SIGN_IN = "auth.sign_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    SIGN_OUT = "auth.sign_out"
+    SIGN_OUT_EVERYWHERE = "auth.sign_out_everywhere"
+    SESSION_REVOKED = "auth.session_revoked"
+    PASSWORD_CHANGED = "auth.password_changed"
+    MFA_ENROLLED = "auth.mfa_enrolled"
+    MFA_DISABLED = "auth.mfa_disabled"
+    RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
+    RECOVERY_CODE_USED = "auth.recovery_code_used"
+    TOKEN_CREATED = "auth.token_created"
+    TOKEN_REVOKED = "auth.token_revoked"
+    CONTEXT_SWITCHED = "access.context_switched"
+    GRANT_CREATED = "access.grant_created"
+    GRANT_REVOKED = "access.grant_revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it, and on what authority (stored with every event)."""
+
+    user_id: uuid.UUID | None
+    name: str
+    home_tenant_id: uuid.UUID | None = None
+    home_tenant_name: str | None = None
+    via_grant_id: uuid.UUID | None = None
+    via_link_id: uuid.UUID | None = None
+    explanation: str | None = None
+    request_id: str | None = None
+    source_address: str | None = None
+    user_agent: str | None = None
+
+
+OPERATOR = Actor(user_id=None, name="instance operator (CLI)")

@@ -1,0 +1,75 @@
+"""Instance configuration, read once from ``TENANTRY_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENANTRY_", extra="ignore")
+
+    # sqlite:///path or postgresql://user@host/db; the async driver is chosen for the user.
+    database_url: str = Field(default="sqlite:///tenantry.db")
+    # PostgreSQL only: the role the app connects as at run time. It owns no table and
+    # lacks BYPASSRLS; `tenantry db upgrade` creates it. Empty = connect as in database_url.
+    app_db_role: str = "tenantry_app"
+    app_db_password: str = ""
+    # Full URL for the app role, when it differs from database_url by more than the user.
+    app_database_url: str = ""
+    # asyncpg's prepared statement cache; set 0 behind a transaction-pooling PgBouncer < 1.21.
+    db_statement_cache_size: int = 100
+    db_pool_size: int = 10
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    session_lifetime_minutes: int = 12 * 60
+    session_idle_minutes: int = 120
+    invitation_lifetime_hours: int = 72
+    api_token_default_days: int = 90
+    # Failed sign-ins: after `throttle_slow_after` failures in the window each attempt is
+    # delayed; after `throttle_lock_after` the account/address is refused until the window ends.
+    throttle_window_minutes: int = 15
+    throttle_slow_after: int = 3
+    throttle_lock_after: int = 10
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "tenantry@localhost"
+    smtp_starttls: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Set when served behind HTTPS so the session cookie carries Secure.
+    secure_cookies: bool = False
+    trust_proxy_headers: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("TENANTRY_DATABASE_URL must start with sqlite:// or postgresql://")
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgres")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept beside a SQLite database."""
+        if self.secret_key:
+            return self.secret_key
+        path = Path(".tenantry-secret")
+        if not path.exists():
+            import secrets
+
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
