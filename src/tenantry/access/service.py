@@ -14,7 +14,8 @@ from tenantry.access.context import PermissionSource, Principal, TenantContext, 
 from tenantry.access.models import Grant, GrantScope
 from tenantry.access.permissions import ADMIN_ROLES, BUILTIN_ROLES
 from tenantry.db.base import utcnow
-from tenantry.db.scope import TenantScope
+from tenantry.db.engine import widen_scope
+from tenantry.db.scope import TenantScope, session_scope
 from tenantry.errors import NotFound, TenantSuspended
 from tenantry.tenancy.models import Tenant, TenantStatus
 
@@ -125,6 +126,18 @@ class AccessService:
 
     async def home_context(self, principal: Principal) -> TenantContext:
         return await self.context_for(principal, str(principal.home_tenant_id))
+
+
+def self_scope(principal: Principal) -> TenantScope:
+    """A user acting on their own account: their events go to their home tenant."""
+    return TenantScope.of([principal.home_tenant_id])
+
+
+async def extend_scope(session: AsyncSession, *tenant_ids: uuid.UUID) -> None:
+    """Let a running unit of work also touch ``tenant_ids``. Callers decided first that
+    the actor may (the MSP created this customer, or may delete it)."""
+    current = session_scope(session.sync_session)
+    await widen_scope(session, TenantScope.of(current.tenant_ids | set(tenant_ids)))
 
 
 def operator_scope(tenant_ids: Iterable[uuid.UUID]) -> TenantScope:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
@@ -139,6 +139,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def widen_scope(session: AsyncSession, scope: TenantScope) -> None:
+    """Replace a running unit of work's scope with a wider one (rare paths only: a tenant
+    created or deleted inside the transaction). On PostgreSQL this costs one statement."""
+    current = session_scope(session.sync_session)
+    if not current.tenant_ids <= scope.tenant_ids:
+        raise ValueError("widen_scope may only add tenants")
+    session.sync_session.info["tenantry_scope"] = scope
+    if session.bind.dialect.name == "postgresql" and session.in_transaction():
+        await session.execute(
+            text("SELECT set_config(:name, :value, true)"),
+            {"name": SCOPE_SETTING, "value": scope.as_setting()},
+        )
 
 
 @event.listens_for(Session, "after_begin")

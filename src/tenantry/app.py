@@ -1,0 +1,103 @@
+"""The ASGI application: ``create_app()`` wires settings, database, routes and errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from swagger_ui_bundle import swagger_ui_path
+
+from tenantry import __version__
+from tenantry.config import Settings, get_settings
+from tenantry.db.engine import Database
+from tenantry.http import problems
+from tenantry.http.deps import get_db, public
+from tenantry.http.middleware import RequestIdMiddleware
+from tenantry.logging import configure_logging
+
+WEB_STATIC = Path(__file__).parent / "web" / "static"
+OPENAPI_URL = "/api/v1/openapi.json"
+
+ops = APIRouter(tags=["operations"])
+
+
+@ops.get("/healthz", dependencies=[Depends(public)])
+async def healthz() -> dict[str, str]:
+    """The process is up (no database round trip)."""
+    return {"status": "ok"}
+
+
+@ops.get("/readyz", dependencies=[Depends(public)])
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to serve: the database answers."""
+    db = get_db(request)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the database means not ready
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@ops.get("/api/v1/docs", include_in_schema=False, dependencies=[Depends(public)])
+async def api_docs() -> HTMLResponse:
+    """Interactive API docs, served from the instance (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url=OPENAPI_URL,
+        title="Tenantry API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        app.state.db = database or Database(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Tenantry",
+        version=__version__,
+        summary="Multi-tenant platform for managed service providers.",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    problems.install(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+    app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
+    app.include_router(ops)
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    # Each domain contributes its API routes (routes.py) and web pages (pages.py).
+    from tenantry.routers import all_routers
+
+    return all_routers()

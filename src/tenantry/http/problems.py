@@ -1,0 +1,86 @@
+"""Errors → RFC 9457 problem documents (API) or an error page / redirect (web UI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tenantry.errors import MfaRequired, NotAuthenticated, ServiceUnavailable, TenantryError
+from tenantry.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+log = get_logger("tenantry.http")
+
+
+def wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "") or not path.startswith("/api")
+
+
+def problem_response(request: Request, body: dict[str, Any]) -> Response:
+    body.setdefault("request_id", getattr(request.state, "request_id", None))
+    if wants_html(request):
+        from tenantry.web.render import render_error
+
+        return render_error(request, body)
+    return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM_JSON)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or str(loc[-1] if loc else "request")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TenantryError)
+    async def _tenantry_error(request: Request, exc: TenantryError) -> Response:
+        if wants_html(request) and request.method == "GET":
+            if isinstance(exc, NotAuthenticated):
+                return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+            if isinstance(exc, MfaRequired):
+                return RedirectResponse(str(exc.extra.get("next", "/account/security")), 303)
+        return problem_response(request, exc.problem(request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        body = {
+            "type": "https://tenantry.dev/problems/validation",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": detail,
+            "instance": request.url.path,
+            "errors": errors,
+        }
+        return problem_response(request, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        body = {
+            "type": "about:blank",
+            "title": str(exc.detail) if exc.status_code != 404 else "Not found",
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return problem_response(request, body)
+
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable", error=str(exc))
+        error = ServiceUnavailable("The database is unavailable; try again in a moment.")
+        return problem_response(request, error.problem(request.url.path))
+
+    # Connection-level failures (server down, restarting) become 503, not 500.
+    for kind in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
+        app.add_exception_handler(kind, _database_down)
