@@ -27,8 +27,13 @@ class Grant(PlatformTable, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     role: Mapped[str] = mapped_column(String(64))
     scope: Mapped[GrantScope] = mapped_column(
-        Enum(GrantScope, name="grant_scope", native_enum=False, length=16,
-             values_callable=lambda x: [m.value for m in x])
+        Enum(
+            GrantScope,
+            name="grant_scope",
+            native_enum=False,
+            length=16,
+            values_callable=lambda x: [m.value for m in x],
+        )
     )
     customer_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id"), default=None

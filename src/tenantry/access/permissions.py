@@ -55,10 +55,19 @@ BUILTIN_ROLES: dict[str, Role] = {
             "Technician",
             frozenset(
                 {
-                    "tenant:read", "contacts:read", "contacts:write", "tickets:read",
-                    "tickets:write", "time:read", "time:write", "invoices:read",
-                    "compliance:read", "compliance:write", "software:request", "users:read",
-                    "audit:read", "customers:read",
+                    "tenant:read",
+                    "contacts:read",
+                    "contacts:write",
+                    "tickets:read",
+                    "tickets:write",
+                    "time:read",
+                    "time:write",
+                    "invoices:read",
+                    "compliance:read",
+                    "compliance:write",
+                    "software:request",
+                    "users:read",
+                    "audit:read",
                 }
             ),
             "Day-to-day client work: tickets, time, contacts, compliance.",
@@ -67,8 +76,14 @@ BUILTIN_ROLES: dict[str, Role] = {
             "first_level_support",
             "1st Level Support",
             frozenset(
-                {"tenant:read", "contacts:read", "tickets:read", "tickets:write", "time:read",
-                 "time:write"}
+                {
+                    "tenant:read",
+                    "contacts:read",
+                    "tickets:read",
+                    "tickets:write",
+                    "time:read",
+                    "time:write",
+                }
             ),
             "Answer and update tickets and log time; nothing else.",
         ),
@@ -83,8 +98,14 @@ BUILTIN_ROLES: dict[str, Role] = {
             "billing",
             "Billing",
             frozenset(
-                {"tenant:read", "time:read", "invoices:read", "invoices:write", "billing:manage",
-                 "customers:read"}
+                {
+                    "tenant:read",
+                    "time:read",
+                    "invoices:read",
+                    "invoices:write",
+                    "billing:manage",
+                    "customers:read",
+                }
             ),
             "Invoices, time approval reports and the plan.",
         ),

@@ -13,10 +13,12 @@ from tenantry.access import repository
 from tenantry.access.context import PermissionSource, Principal, TenantContext, TenantRef
 from tenantry.access.models import Grant, GrantScope
 from tenantry.access.permissions import ADMIN_ROLES, BUILTIN_ROLES
+from tenantry.audit import service as audit
+from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
 from tenantry.db.engine import widen_scope
 from tenantry.db.scope import TenantScope, session_scope
-from tenantry.errors import NotFound, TenantSuspended
+from tenantry.errors import NotFound, TenantSuspended, ValidationFailed
 from tenantry.tenancy.models import Tenant, TenantStatus
 
 
@@ -49,7 +51,11 @@ def customer_sources(
         if g.scope == GrantScope.ALL_CUSTOMERS or (
             g.scope == GrantScope.CUSTOMER and g.customer_tenant_id == customer_id
         ):
-            scope = "all_customers" if g.scope == GrantScope.ALL_CUSTOMERS else f"customer:{customer_id}"
+            scope = (
+                "all_customers"
+                if g.scope == GrantScope.ALL_CUSTOMERS
+                else f"customer:{customer_id}"
+            )
             sources.append(PermissionSource(g.id, g.role, scope, g.expires_at))
     return sources
 
@@ -66,7 +72,9 @@ def _by_permission(
 
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
-    return TenantRef(tenant.id, tenant.slug, tenant.display_name, tenant.status.value, tenant.is_msp)
+    return TenantRef(
+        tenant.id, tenant.slug, tenant.display_name, tenant.status.value, tenant.is_msp
+    )
 
 
 class AccessService:
@@ -143,3 +151,57 @@ async def extend_scope(session: AsyncSession, *tenant_ids: uuid.UUID) -> None:
 def operator_scope(tenant_ids: Iterable[uuid.UUID]) -> TenantScope:
     """Scope for the instance operator's CLI commands, which act outside any grant."""
     return TenantScope.of(tenant_ids)
+
+
+async def create_grant(
+    session: AsyncSession,
+    *,
+    issuer_tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: str,
+    scope: GrantScope,
+    actor: Actor,
+    customer_tenant_id: uuid.UUID | None = None,
+    expires_at: datetime | None = None,
+) -> Grant:
+    """Give a user a role: at home, in one customer, or in every customer of the MSP."""
+    if role not in BUILTIN_ROLES:
+        raise ValidationFailed("role", f"unknown role '{role}'; one of {', '.join(BUILTIN_ROLES)}")
+    if (scope == GrantScope.CUSTOMER) != (customer_tenant_id is not None):
+        raise ValidationFailed("customer", "is required for a customer grant, and only there")
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationFailed("expires_at", "must be in the future")
+    grant = Grant(
+        tenant_id=issuer_tenant_id,
+        user_id=user_id,
+        role=role,
+        scope=scope,
+        customer_tenant_id=customer_tenant_id,
+        expires_at=expires_at,
+        created_by_user_id=actor.user_id,
+    )
+    session.add(grant)
+    await session.flush()
+    targets = [issuer_tenant_id] + ([customer_tenant_id] if customer_tenant_id else [])
+    await extend_scope(session, *targets)
+    for tenant_id in targets:
+        await audit.record(
+            session,
+            tenant_id=tenant_id,
+            actor=actor,
+            action=AuditAction.GRANT_CREATED,
+            target_type="grant",
+            target_id=grant.id,
+            target_label=f"{role} ({scope.value})",
+            changes={
+                "user_id": [None, str(user_id)],
+                "role": [None, role],
+                "scope": [None, scope.value],
+                "customer_tenant_id": [
+                    None,
+                    str(customer_tenant_id) if customer_tenant_id else None,
+                ],
+                "expires_at": [None, expires_at.isoformat() if expires_at else None],
+            },
+        )
+    return grant

@@ -29,13 +29,13 @@ class AuditAction(enum.StrEnum):
     SIGN_OUT = "auth.sign_out"
     SIGN_OUT_EVERYWHERE = "auth.sign_out_everywhere"
     SESSION_REVOKED = "auth.session_revoked"
-    PASSWORD_CHANGED = "auth.password_changed"
+    PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an event name, not a secret
     MFA_ENROLLED = "auth.mfa_enrolled"
     MFA_DISABLED = "auth.mfa_disabled"
     RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
     RECOVERY_CODE_USED = "auth.recovery_code_used"
-    TOKEN_CREATED = "auth.token_created"
-    TOKEN_REVOKED = "auth.token_revoked"
+    TOKEN_CREATED = "auth.token_created"  # noqa: S105 - an event name, not a secret
+    TOKEN_REVOKED = "auth.token_revoked"  # noqa: S105 - an event name, not a secret
     CONTEXT_SWITCHED = "access.context_switched"
     GRANT_CREATED = "access.grant_created"
     GRANT_REVOKED = "access.grant_revoked"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,8 +20,15 @@ GENESIS = "0" * 64
 SECRET_KEYS = frozenset({"password", "password_hash", "token", "token_hash", "totp_secret", "code"})
 
 
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def scrub(changes: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("[redacted]" if k in SECRET_KEYS else v) for k, v in changes.items()}
+    """Secrets redacted, values made plain JSON (what is hashed is what is read back)."""
+    redacted = {k: ("[redacted]" if k in SECRET_KEYS else v) for k, v in changes.items()}
+    plain: dict[str, Any] = json.loads(json.dumps(redacted, default=_plain))
+    return plain
 
 
 def event_digest(event: AuditEvent) -> str:
@@ -33,7 +41,9 @@ def event_digest(event: AuditEvent) -> str:
         "action": event.action,
         "actor_user_id": str(event.actor_user_id) if event.actor_user_id else None,
         "actor_name": event.actor_name,
-        "actor_home_tenant_id": str(event.actor_home_tenant_id) if event.actor_home_tenant_id else None,
+        "actor_home_tenant_id": str(event.actor_home_tenant_id)
+        if event.actor_home_tenant_id
+        else None,
         "via_grant_id": str(event.via_grant_id) if event.via_grant_id else None,
         "via_link_id": str(event.via_link_id) if event.via_link_id else None,
         "explanation": event.explanation,

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, Uuid
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
 
 NAMING_CONVENTION = {
@@ -71,15 +71,9 @@ class TenantOwned:
     """A row that belongs to one tenant: isolated by row-level security on PostgreSQL
     and by the ORM scope on SQLite. ``tenant_id`` leads the primary key."""
 
-    @declared_attr
-    @classmethod
-    def tenant_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(
-            ForeignKey("tenants.id", name=f"fk_{cls.__tablename__}_tenant_id_tenants"),  # type: ignore[attr-defined]
-            primary_key=True,
-            sort_order=-20,
-        )
-
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id"), primary_key=True, sort_order=-20
+    )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id, sort_order=-10)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -17,12 +17,17 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from tenantry.config import Settings
-from tenantry.db.scope import SCOPE_SETTING, NO_SCOPE, TenantScope, session_scope, set_session_scope
+from tenantry.db.scope import NO_SCOPE, SCOPE_SETTING, TenantScope, session_scope, set_session_scope
 
 
 class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -36,7 +41,7 @@ class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]
 
     tenantry_scope: str = ""
 
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:  # noqa: ASYNC109 - asyncpg's signature
         if not args and query.startswith("BEGIN"):
             literal = self.tenantry_scope
             query = f"{query.rstrip(';')}; SELECT set_config('{SCOPE_SETTING}', '{literal}', true);"
@@ -156,7 +161,9 @@ async def widen_scope(session: AsyncSession, scope: TenantScope) -> None:
 
 
 @event.listens_for(Session, "after_begin")
-def _hand_scope_to_driver(session: Session, transaction: SessionTransaction, connection: Any) -> None:
+def _hand_scope_to_driver(
+    session: Session, transaction: SessionTransaction, connection: Any
+) -> None:
     """Give the driver connection this transaction's scope before its BEGIN is sent."""
     if connection.dialect.name != "postgresql":
         return

@@ -84,10 +84,7 @@ def _check_insert_values(state: ORMExecuteState, scope: TenantScope) -> None:
 
 
 def _touches_tenant_owned(state: ORMExecuteState) -> bool:
-    for mapper in state.all_mappers:
-        if issubclass(mapper.class_, TenantOwned):
-            return True
-    return False
+    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
 
 
 @event.listens_for(Session, "do_orm_execute")

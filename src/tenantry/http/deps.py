@@ -103,7 +103,9 @@ async def resolve_principal(request: Request, *, allow_pending_mfa: bool = False
                 next="/account/security/totp",
             )
         if not principal.mfa_passed:
-            raise NotAuthenticated("Enter the code from your authenticator app to finish signing in.")
+            raise NotAuthenticated(
+                "Enter the code from your authenticator app to finish signing in."
+            )
     await _check_csrf(request, principal)
     return principal
 

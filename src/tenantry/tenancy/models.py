@@ -26,7 +26,9 @@ class LinkState(enum.StrEnum):
 
 
 def _enum(e: type[enum.StrEnum], name: str) -> Enum:
-    return Enum(e, name=name, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x])
+    return Enum(
+        e, name=name, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x]
+    )
 
 
 class Tenant(PlatformTable, Base):
@@ -47,9 +49,7 @@ class Tenant(PlatformTable, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    __table_args__ = (
-        Index("ix_tenants_display_name_lower", text("lower(display_name)")),
-    )
+    __table_args__ = (Index("ix_tenants_display_name_lower", text("lower(display_name)")),)
 
 
 class TenantLink(PlatformTable, Base):

@@ -10,7 +10,6 @@ from tenantry.http.deps import Work, in_tenant
 from tenantry.pagination import Page
 from tenantry.tenancy.schemas import (
     CustomerCreate,
-    CustomerDelete,
     CustomerUpdate,
     DeletionReport,
     TenantOut,
@@ -85,19 +84,23 @@ async def suspend_customer(
 async def resume_customer(
     customer: str, work: Annotated[Work, Depends(in_tenant("customers:manage"))]
 ) -> TenantOut:
-    changed = await TenancyService(work.session).set_suspended(work.ctx, customer, False, work.actor)
+    changed = await TenancyService(work.session).set_suspended(
+        work.ctx, customer, False, work.actor
+    )
     return TenantOut.model_validate(changed)
 
 
 @router.delete("/customers/{customer}", response_model=DeletionReport)
 async def delete_customer(
     customer: str,
-    body: CustomerDelete,
+    confirm_slug: Annotated[
+        str, Query(description="The customer's slug, typed again to confirm the deletion.")
+    ],
     work: Annotated[Work, Depends(in_tenant("customers:delete"))],
 ) -> DeletionReport:
     """Deletes the customer and every row it owns. Cannot be undone."""
     service = TenancyService(work.session)
     target = await service.customer(work.ctx, customer)
     tenant_id, slug = target.id, target.slug
-    counts = await service.delete_customer(work.ctx, customer, body.confirm_slug, work.actor)
+    counts = await service.delete_customer(work.ctx, customer, confirm_slug, work.actor)
     return DeletionReport(tenant_id=tenant_id, slug=slug, rows_deleted=counts)

@@ -14,10 +14,37 @@ from tenantry.errors import ValidationFailed
 # Used as subdomains or paths by the instance itself, so no tenant may take them.
 RESERVED_SLUGS = frozenset(
     {
-        "admin", "api", "app", "assets", "auth", "billing", "cdn", "dashboard", "docs",
-        "help", "login", "logout", "mail", "msp", "new", "operator", "portal", "root",
-        "settings", "sign-in", "sign-out", "signin", "static", "status", "support",
-        "system", "t", "tenant", "tenants", "tenantry", "www",
+        "admin",
+        "api",
+        "app",
+        "assets",
+        "auth",
+        "billing",
+        "cdn",
+        "dashboard",
+        "docs",
+        "help",
+        "login",
+        "logout",
+        "mail",
+        "msp",
+        "new",
+        "operator",
+        "portal",
+        "root",
+        "settings",
+        "sign-in",
+        "sign-out",
+        "signin",
+        "static",
+        "status",
+        "support",
+        "system",
+        "t",
+        "tenant",
+        "tenants",
+        "tenantry",
+        "www",
     }
 )
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -35,7 +62,7 @@ def check_slug(slug: str, field: str = "slug") -> str:
     if not _LABEL.match(slug):
         raise ValidationFailed(
             field,
-            "must be a DNS label: 1–63 lower-case letters, digits and dashes, "
+            "must be a DNS label: 1 to 63 lower-case letters, digits and dashes, "
             "not starting or ending with a dash",
         )
     if slug in RESERVED_SLUGS:
@@ -71,10 +98,6 @@ class CustomerCreate(BaseModel):
 
 class CustomerUpdate(BaseModel):
     display_name: str = Field(max_length=200)
-
-
-class CustomerDelete(BaseModel):
-    confirm_slug: str = Field(description="The customer's slug, typed again to confirm.")
 
 
 class DeletionReport(BaseModel):

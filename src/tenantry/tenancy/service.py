@@ -38,11 +38,15 @@ class TenancyService:
         self.session = session
 
     async def _new_slug(self, name: str, slug: str | None, field: str) -> str:
-        candidate = check_slug(slug.strip().lower() if slug else slugify(name), field if slug is None else "slug")
+        candidate = check_slug(
+            slug.strip().lower() if slug else slugify(name), field if slug is None else "slug"
+        )
         if await repository.slug_taken(self.session, candidate):
             raise Conflict(
                 f"The slug '{candidate}' is already taken; choose another name or slug.",
-                errors=[{"field": field if slug is None else "slug", "message": "is already taken"}],
+                errors=[
+                    {"field": field if slug is None else "slug", "message": "is already taken"}
+                ],
             )
         return candidate
 
@@ -56,7 +60,9 @@ class TenancyService:
         slug: str | None = None,
     ) -> Tenant:
         """A top-level tenant (the instance operator's job)."""
-        display = check_display_name(display_name or name, "display_name" if display_name else "name")
+        display = check_display_name(
+            display_name or name, "display_name" if display_name else "name"
+        )
         tenant = Tenant(
             slug=await self._new_slug(name, slug, "name"),
             display_name=display,
@@ -73,7 +79,11 @@ class TenancyService:
             target_type="tenant",
             target_id=tenant.id,
             target_label=tenant.slug,
-            changes={"slug": [None, tenant.slug], "display_name": [None, display], "is_msp": [None, is_msp]},
+            changes={
+                "slug": [None, tenant.slug],
+                "display_name": [None, display],
+                "is_msp": [None, is_msp],
+            },
         )
         return tenant
 
@@ -113,7 +123,9 @@ class TenancyService:
                 permission="customers:create",
                 reason="not-msp",
             )
-        display = check_display_name(display_name or name, "display_name" if display_name else "name")
+        display = check_display_name(
+            display_name or name, "display_name" if display_name else "name"
+        )
         customer = Tenant(slug=await self._new_slug(name, slug, "name"), display_name=display)
         self.session.add(customer)
         await self.session.flush()
@@ -144,7 +156,11 @@ class TenancyService:
             tenant_id=customer.id,
             actor=actor,
             action=AuditAction.TENANT_CREATED,
-            changes={"slug": [None, customer.slug], "display_name": [None, display], "msp": [None, ctx.tenant.slug]},
+            changes={
+                "slug": [None, customer.slug],
+                "display_name": [None, display],
+                "msp": [None, ctx.tenant.slug],
+            },
             **target,
         )
         await audit.record(
@@ -190,8 +206,9 @@ class TenancyService:
             return customer
         before = customer.display_name
         customer.display_name = display
-        await self._record_on_both(ctx, customer, actor, AuditAction.TENANT_RENAMED,
-                                   {"display_name": [before, display]})
+        await self._record_on_both(
+            ctx, customer, actor, AuditAction.TENANT_RENAMED, {"display_name": [before, display]}
+        )
         return customer
 
     async def set_suspended(
@@ -206,12 +223,17 @@ class TenancyService:
         customer.status = target
         customer.suspended_at = utcnow() if suspended else None
         action = AuditAction.TENANT_SUSPENDED if suspended else AuditAction.TENANT_RESUMED
-        await self._record_on_both(ctx, customer, actor, action,
-                                   {"status": [before.value, target.value]})
+        await self._record_on_both(
+            ctx, customer, actor, action, {"status": [before.value, target.value]}
+        )
         return customer
 
     async def _record_on_both(
-        self, ctx: TenantContext, customer: Tenant, actor: Actor, action: AuditAction,
+        self,
+        ctx: TenantContext,
+        customer: Tenant,
+        actor: Actor,
+        action: AuditAction,
         changes: dict[str, list[object]],
     ) -> None:
         """Changes to a customer show in the MSP's trail and in the customer's own."""
@@ -276,18 +298,35 @@ class TenancyService:
             ("recovery_codes", delete(RecoveryCode).where(RecoveryCode.user_id.in_(user_ids))),
             ("auth_sessions", delete(AuthSession).where(AuthSession.user_id.in_(user_ids))),
             ("api_tokens", delete(ApiToken).where(ApiToken.user_id.in_(user_ids))),
-            ("grants", delete(Grant).where(or_(
-                Grant.user_id.in_(user_ids),
-                Grant.tenant_id == tenant.id,
-                Grant.customer_tenant_id == tenant.id,
-            ))),
-            ("invitations", delete(Invitation).where(or_(
-                Invitation.tenant_id == tenant.id, Invitation.invited_by_user_id.in_(user_ids)
-            ))),
+            (
+                "grants",
+                delete(Grant).where(
+                    or_(
+                        Grant.user_id.in_(user_ids),
+                        Grant.tenant_id == tenant.id,
+                        Grant.customer_tenant_id == tenant.id,
+                    )
+                ),
+            ),
+            (
+                "invitations",
+                delete(Invitation).where(
+                    or_(
+                        Invitation.tenant_id == tenant.id,
+                        Invitation.invited_by_user_id.in_(user_ids),
+                    )
+                ),
+            ),
             ("users", delete(User).where(User.home_tenant_id == tenant.id)),
-            ("tenant_links", delete(TenantLink).where(or_(
-                TenantLink.customer_tenant_id == tenant.id, TenantLink.msp_tenant_id == tenant.id
-            ))),
+            (
+                "tenant_links",
+                delete(TenantLink).where(
+                    or_(
+                        TenantLink.customer_tenant_id == tenant.id,
+                        TenantLink.msp_tenant_id == tenant.id,
+                    )
+                ),
+            ),
             ("tenants", delete(Tenant).where(Tenant.id == tenant.id)),
         )
         for name, statement in platform:
@@ -296,7 +335,9 @@ class TenancyService:
         self.session.expunge(tenant)
         return counts
 
-    async def mark_suspended_by_operator(self, tenant: Tenant, suspended: bool, actor: Actor) -> None:
+    async def mark_suspended_by_operator(
+        self, tenant: Tenant, suspended: bool, actor: Actor
+    ) -> None:
         await extend_scope(self.session, tenant.id)
         before = tenant.status
         tenant.status = TenantStatus.SUSPENDED if suspended else TenantStatus.ACTIVE
@@ -311,4 +352,3 @@ class TenancyService:
             target_label=tenant.slug,
             changes={"status": [before.value, tenant.status.value]},
         )
-

@@ -1,0 +1,128 @@
+"""Demo data for ``tenantry serve --demo``: an MSP with three clients and three people."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tenantry.access.models import GrantScope
+from tenantry.access.service import AccessService, create_grant, operator_scope
+from tenantry.audit.schemas import OPERATOR
+from tenantry.config import Settings
+from tenantry.db.engine import Database
+from tenantry.identity.service import IdentityService, principal_of
+from tenantry.tenancy import repository as tenants
+from tenantry.tenancy.models import Tenant
+from tenantry.tenancy.service import TenancyService
+
+MSP_NAME = "Northwind IT"
+CUSTOMERS = ("Contoso Ltd", "Fabrikam Inc", "Tailspin Toys")
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    name: str
+    role: str
+    note: str
+
+
+USERS = (
+    DemoUser("alex.admin@northwind.example", "Alex Admin", "admin", "MSP admin: owns every client"),
+    DemoUser(
+        "tina.tech@northwind.example",
+        "Tina Technician",
+        "technician",
+        "technician, delegated to Contoso Ltd as Technician",
+    ),
+    DemoUser(
+        "sam.support@northwind.example",
+        "Sam Support",
+        "technician",
+        "technician, delegated to Fabrikam Inc as 1st Level Support",
+    ),
+)
+# Which customer each non-admin technician is delegated to, and with which role.
+DELEGATIONS = {
+    "tina.tech@northwind.example": ("contoso-ltd", "technician"),
+    "sam.support@northwind.example": ("fabrikam-inc", "first_level_support"),
+}
+
+
+def credentials_file(settings: Settings) -> Path:
+    """Kept beside a SQLite database (or in the working directory for PostgreSQL)."""
+    url = settings.database_url
+    if url.startswith("sqlite") and "///" in url:
+        db_path = Path(url.split("///", 1)[1])
+        return db_path.with_name(db_path.name + ".demo-credentials.json")
+    return Path("tenantry-demo-credentials.json")
+
+
+async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
+    """Create the demo once; later starts keep it (and its passwords) as they are."""
+    path = credentials_file(settings)
+    async with db.platform_reader() as session:
+        existing = await tenants.by_slug(session, "northwind-it")
+    if existing is not None:
+        if path.exists():
+            stored: dict[str, str] = json.loads(path.read_text())
+            return stored
+        return {}
+    passwords = {u.email: f"demo-{secrets.token_urlsafe(9)}" for u in USERS}
+    async with db.unit_of_work(operator_scope([])) as session:
+        service = TenancyService(session)
+        msp = await service.create_tenant(
+            name=MSP_NAME, display_name=MSP_NAME, is_msp=True, actor=OPERATOR
+        )
+        identity = IdentityService(session, settings)
+        users = {}
+        for demo_user in USERS:
+            user = await identity.create_user(
+                home=msp,
+                email=demo_user.email,
+                display_name=demo_user.name,
+                password=passwords[demo_user.email],
+                actor=OPERATOR,
+            )
+            await create_grant(
+                session,
+                issuer_tenant_id=msp.id,
+                user_id=user.id,
+                role=demo_user.role,
+                scope=GrantScope.HOME,
+                actor=OPERATOR,
+            )
+            users[demo_user.email] = user
+        await session.flush()
+        admin = users[USERS[0].email]
+        principal = principal_of(admin, msp, auth_method="cli")
+        ctx = await AccessService(session).context_in(principal, msp)
+        customers: dict[str, Tenant] = {}
+        for name in CUSTOMERS:
+            customer = await service.create_customer(
+                ctx, name=name, display_name=name, actor=OPERATOR
+            )
+            customers[customer.slug] = customer
+        for email, (slug, role) in DELEGATIONS.items():
+            await create_grant(
+                session,
+                issuer_tenant_id=msp.id,
+                user_id=users[email].id,
+                role=role,
+                scope=GrantScope.CUSTOMER,
+                customer_tenant_id=customers[slug].id,
+                actor=OPERATOR,
+            )
+    path.write_text(json.dumps(passwords, indent=2))
+    path.chmod(0o600)
+    return passwords
+
+
+async def demo_summary(db: Database) -> list[str]:
+    async with db.platform_reader() as session:
+        rows = (await session.scalars(select(Tenant).order_by(Tenant.created_at))).all()
+    return [f"{t.display_name} ({t.slug}){' — MSP' if t.is_msp else ''}" for t in rows]
