@@ -1,0 +1,13 @@
+"""Imports every models module so ``Base.metadata`` is complete.
+
+Alembic (migrations/env.py), ``tenant_owned_tables()`` and the isolation tests rely
+on it: a table whose module is not imported here is invisible to all three.
+A new domain adds its one import line here.
+"""
+
+from __future__ import annotations
+
+import tenantry.access.models as _access  # noqa: F401
+import tenantry.audit.models as _audit  # noqa: F401
+import tenantry.identity.models as _identity  # noqa: F401
+import tenantry.tenancy.models as _tenancy  # noqa: F401
