@@ -1,15 +1,33 @@
-"""Queries of users, sessions, tokens and invitations (platform tables)."""
+"""Queries of users, sessions, tokens, recovery codes, invitations and sign-in throttles
+(platform tables)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.identity.models import ApiToken, AuthSession, User
+from tenantry.identity.models import (
+    ApiToken,
+    AuthSession,
+    Invitation,
+    RecoveryCode,
+    SignInThrottle,
+    User,
+)
 from tenantry.tenancy.models import Tenant
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- users -------------------------------------------------------------------------------
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -18,6 +36,39 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+async def user_with_home(session: AsyncSession, email: str) -> tuple[User, Tenant] | None:
+    row = (
+        await session.execute(
+            select(User, Tenant)
+            .join(Tenant, Tenant.id == User.home_tenant_id)
+            .where(User.email == email.strip().lower())
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)
+
+
+async def claim_totp_step(session: AsyncSession, user_id: uuid.UUID, step: int) -> bool:
+    """Record ``step`` as used unless it (or a later one) already was: one statement, so
+    two requests racing with the same code cannot both win."""
+    result = await session.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+# --- sessions ------------------------------------------------------------------------------
 
 
 async def session_with_user(
@@ -35,6 +86,48 @@ async def session_with_user(
     return (row[0], row[1], row[2]) if row else None
 
 
+async def session_by_token_hash(session: AsyncSession, token_hash: str) -> AuthSession | None:
+    return await session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash))
+
+
+async def session_of_user(
+    session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID
+) -> AuthSession | None:
+    return await session.scalar(
+        select(AuthSession).where(AuthSession.id == session_id, AuthSession.user_id == user_id)
+    )
+
+
+async def live_sessions_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[AuthSession]:
+    result = await session.scalars(
+        select(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .order_by(AuthSession.last_seen_at.desc())
+    )
+    return result.all()
+
+
+async def revoke_sessions_of(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    now: datetime,
+    *,
+    keep: uuid.UUID | None = None,
+) -> int:
+    stmt = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        stmt = stmt.where(AuthSession.id != keep)
+    result = await session.execute(
+        stmt.values(revoked_at=now).execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
 async def token_with_user(
     session: AsyncSession, token_hash: str
 ) -> tuple[ApiToken, User, Tenant] | None:
@@ -49,17 +142,188 @@ async def token_with_user(
     return (row[0], row[1], row[2]) if row else None
 
 
-async def live_sessions_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[AuthSession]:
-    result = await session.scalars(
-        select(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .order_by(AuthSession.last_seen_at.desc())
-    )
-    return result.all()
-
-
 async def tokens_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[ApiToken]:
+    """The user's tokens that were not revoked, newest first (expired ones included)."""
     result = await session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     )
     return result.all()
+
+
+async def token_of_user(
+    session: AsyncSession, user_id: uuid.UUID, token_id: uuid.UUID
+) -> ApiToken | None:
+    return await session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)
+    )
+
+
+# --- recovery codes ------------------------------------------------------------------------
+
+
+async def unused_recovery_codes(session: AsyncSession, user_id: uuid.UUID) -> int:
+    value = await session.scalar(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+    )
+    return int(value or 0)
+
+
+async def delete_recovery_codes(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await session.execute(
+        delete(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def use_recovery_code(
+    session: AsyncSession, user_id: uuid.UUID, code_hash: str, now: datetime
+) -> bool:
+    """Mark one unused code as used; False if there is none (single use, race-free)."""
+    result = await session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_hash == code_hash,
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) >= 1
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+async def invitation_with_tenant(
+    session: AsyncSession, token_hash: str
+) -> tuple[Invitation, Tenant] | None:
+    row = (
+        await session.execute(
+            select(Invitation, Tenant)
+            .join(Tenant, Tenant.id == Invitation.tenant_id)
+            .where(Invitation.token_hash == token_hash)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def invitation_in_tenant(
+    session: AsyncSession, tenant_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation | None:
+    return await session.scalar(
+        select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.id == invitation_id)
+    )
+
+
+async def pending_invitation_for(
+    session: AsyncSession, tenant_id: uuid.UUID, email: str, now: datetime
+) -> Invitation | None:
+    return await session.scalar(
+        select(Invitation).where(
+            Invitation.tenant_id == tenant_id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    )
+
+
+async def pending_invitations(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    now: datetime,
+    *,
+    before_id: uuid.UUID | None,
+    limit: int,
+) -> Sequence[tuple[Invitation, User | None]]:
+    """Unused, unrevoked, unexpired invitations, newest first (ids are time-ordered),
+    each with the user who sent it."""
+    stmt = (
+        select(Invitation, User)
+        .outerjoin(User, User.id == Invitation.invited_by_user_id)
+        .where(
+            Invitation.tenant_id == tenant_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .order_by(Invitation.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        stmt = stmt.where(Invitation.id < before_id)
+    return [(inv, user) for inv, user in (await session.execute(stmt)).all()]
+
+
+async def claim_invitation(session: AsyncSession, invitation_id: uuid.UUID, now: datetime) -> bool:
+    """Mark the invitation accepted if it is still open; False when someone was first."""
+    result = await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(accepted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+# --- sign-in throttles ---------------------------------------------------------------------
+
+
+async def ensure_throttles(session: AsyncSession, keys: Sequence[str], now: datetime) -> None:
+    """Create missing throttle rows without racing a concurrent attempt (ON CONFLICT)."""
+    rows = [{"key": k, "failures": 0, "window_started_at": now} for k in keys]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(SignInThrottle).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+async def throttles(
+    session: AsyncSession, keys: Sequence[str], *, for_update: bool = False
+) -> Sequence[SignInThrottle]:
+    stmt = (
+        select(SignInThrottle)
+        .where(SignInThrottle.key.in_(list(keys)))
+        .order_by(SignInThrottle.key)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).all()
+
+
+async def clear_throttle(session: AsyncSession, key: str) -> None:
+    await session.execute(
+        delete(SignInThrottle)
+        .where(SignInThrottle.key == key)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def prune_throttles(
+    session: AsyncSession, window_start_before: datetime, now: datetime
+) -> int:
+    """Forget windows that ended and locks that ran out (housekeeping)."""
+    result = await session.execute(
+        delete(SignInThrottle)
+        .where(
+            SignInThrottle.window_started_at < window_start_before,
+            or_(SignInThrottle.locked_until.is_(None), SignInThrottle.locked_until < now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
