@@ -6,6 +6,14 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from tenantry.access import routes as access_routes
+    from tenantry.tenancy import pages as tenancy_pages
     from tenantry.tenancy import routes as tenancy_routes
+    from tenantry.web import pages as web_pages
 
-    return [tenancy_routes.router]
+    return [
+        tenancy_routes.router,
+        access_routes.router,
+        web_pages.router,
+        tenancy_pages.router,
+    ]

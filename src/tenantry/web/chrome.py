@@ -1,0 +1,174 @@
+"""What the signed-in frame shows around every page: the switcher's current tenant, the
+sidebar's links, the context header and the "acting in … as …" banner."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import Request
+
+from tenantry.access.context import PermissionSource, Principal, TenantContext
+from tenantry.access.permissions import BUILTIN_ROLES
+from tenantry.access.switcher import TenantChoice, home_permissions
+from tenantry.db.engine import Database
+from tenantry.logging import get_logger
+from tenantry.web import nav
+
+log = get_logger("tenantry.web")
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    label: str
+    href: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ActingRole:
+    name: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActingBanner:
+    """Shown while a technician works in a client through a delegation, not as an MSP
+    admin who owns every customer anyway."""
+
+    tenant_name: str
+    roles: tuple[ActingRole, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chrome:
+    user_id: uuid.UUID
+    user_name: str
+    user_email: str
+    home_name: str
+    current: TenantChoice
+    kind_label: str
+    page_key: str
+    tenant_group_label: str
+    tenant_links: tuple[NavLink, ...]
+    msp_links: tuple[NavLink, ...]
+    account_links: tuple[NavLink, ...]
+    banner: ActingBanner | None
+    notice: str | None = None
+
+
+def kind_label(choice: TenantChoice, home_is_msp: bool) -> str:
+    if choice.kind == "customer":
+        return "Client"
+    return "MSP (home)" if home_is_msp else "Home"
+
+
+def acting_banner(ctx: TenantContext) -> ActingBanner | None:
+    if ctx.relation != "customer":
+        return None
+    sources: list[PermissionSource] = [s for group in ctx.sources.values() for s in group]
+    if not sources or any(s.implicit for s in sources):
+        return None
+    # One entry per role; a role held without expiry anywhere does not expire.
+    latest: dict[str, datetime | None] = {}
+    for source in sources:
+        if source.role in latest and latest[source.role] is None:
+            continue
+        current = latest.get(source.role, source.expires_at)
+        if source.expires_at is None or current is None:
+            latest[source.role] = None
+        else:
+            latest[source.role] = max(current, source.expires_at)
+    roles = tuple(
+        ActingRole(BUILTIN_ROLES[key].name if key in BUILTIN_ROLES else key, until)
+        for key, until in sorted(latest.items())
+    )
+    return ActingBanner(ctx.tenant.display_name, roles)
+
+
+def build_chrome(
+    principal: Principal,
+    ctx: TenantContext | None,
+    home_held: frozenset[str],
+    path: str,
+    notice: str | None = None,
+) -> Chrome:
+    if ctx is not None:
+        current = TenantChoice(
+            id=ctx.tenant.id,
+            slug=ctx.tenant.slug,
+            display_name=ctx.tenant.display_name,
+            kind=ctx.relation,
+            status=ctx.tenant.status,
+        )
+        held = ctx.permissions
+    else:
+        current = TenantChoice(
+            id=principal.home_tenant_id,
+            slug=principal.home_tenant_slug,
+            display_name=principal.home_tenant_name,
+            kind="home",
+            status="active",
+        )
+        held = home_held
+    page_key = nav.page_key_of(path)
+    in_tenant_page = path.startswith("/t/")
+
+    tenant_links = tuple(
+        NavLink(
+            entry.label,
+            nav.tenant_href(current.slug, entry),
+            in_tenant_page and entry.key == page_key,
+        )
+        for entry in nav.TENANT_PAGES
+        if entry.permission is None or entry.permission in held
+    )
+    msp_links: tuple[NavLink, ...] = ()
+    if principal.home_is_msp:
+        msp_links = tuple(
+            NavLink(entry.label, entry.path, entry.key == page_key)
+            for entry in nav.MSP_PAGES
+            if entry.permission is None or entry.permission in home_held
+        )
+    account_links = tuple(
+        NavLink(entry.label, entry.path, entry.key == page_key) for entry in nav.ACCOUNT_PAGES
+    )
+    return Chrome(
+        user_id=principal.user_id,
+        user_name=principal.display_name,
+        user_email=principal.email,
+        home_name=principal.home_tenant_name,
+        current=current,
+        kind_label=kind_label(current, principal.home_is_msp),
+        page_key=page_key,
+        tenant_group_label="This client" if current.kind == "customer" else "This tenant",
+        tenant_links=tenant_links,
+        msp_links=msp_links,
+        account_links=account_links,
+        banner=acting_banner(ctx) if ctx is not None else None,
+        notice=notice,
+    )
+
+
+async def load_chrome(request: Request, notice: str | None = None) -> Chrome | None:
+    """The frame for a signed-in viewer past their second factor; None otherwise (the
+    page then renders in the bare frame)."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        return None
+    if principal.needs_mfa_enrolment or not principal.mfa_passed:
+        return None
+    ctx = getattr(request.state, "tenant_context", None)
+    ctx = ctx if isinstance(ctx, TenantContext) else None
+    if ctx is not None and ctx.relation == "home":
+        home_held = ctx.permissions
+    else:
+        db: Database = request.app.state.db
+        try:
+            async with db.platform_reader() as session:
+                home_held = await home_permissions(session, principal)
+        except Exception as exc:  # the page itself rendered; lose only the MSP links
+            log.warning("sidebar permissions unavailable", error=str(exc))
+            home_held = frozenset()
+    return build_chrome(principal, ctx, home_held, request.url.path, notice)

@@ -1,0 +1,79 @@
+"""The sidebar's links, in one place. A new page adds one line here.
+
+Tenant pages live under ``/t/<slug>/``; their ``key`` is what the tenant switcher keeps
+when it changes tenant (tickets → the other client's tickets). MSP pages (``/msp/…``)
+and account pages are the same from every context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class NavEntry:
+    key: str
+    label: str
+    # Tenant pages: the path under /t/<slug>/ ("" is the overview). Others: absolute.
+    path: str
+    # Shown only to those who hold it (in the current tenant for tenant pages, at home
+    # for MSP pages). None: every signed-in user.
+    permission: str | None
+
+
+OVERVIEW = NavEntry("overview", "Overview", "", "tenant:read")
+
+# "This client": pages of the tenant in the URL.
+TENANT_PAGES: tuple[NavEntry, ...] = (OVERVIEW,)
+
+# "MSP": the home MSP's own pages, reachable from any context.
+MSP_PAGES: tuple[NavEntry, ...] = (
+    NavEntry("customers", "Customers", "/msp/customers", "customers:read"),
+)
+
+# The signed-in user's own account.
+ACCOUNT_PAGES: tuple[NavEntry, ...] = (
+    NavEntry("account-security", "Account security", "/account/security", None),
+)
+
+
+def tenant_href(slug: str, entry: NavEntry) -> str:
+    return f"/t/{slug}/{entry.path}"
+
+
+def tenant_page(key: str | None) -> NavEntry | None:
+    return next((e for e in TENANT_PAGES if e.key == key), None)
+
+
+def switch_target(slug: str, key: str | None, permissions: Iterable[str]) -> str:
+    """Where choosing ``slug`` in the switcher lands: the same page if it exists there
+    and the user may see it, else the tenant's overview."""
+    held = frozenset(permissions)
+    entry = tenant_page(key)
+    if entry is not None and (entry.permission is None or entry.permission in held):
+        return tenant_href(slug, entry)
+    return tenant_href(slug, OVERVIEW)
+
+
+def _longest_prefix(entries: Iterable[NavEntry], path: str, prefix: str) -> NavEntry | None:
+    best: NavEntry | None = None
+    for entry in entries:
+        target = prefix + entry.path
+        exact_or_below = path == target or path.startswith(target.rstrip("/") + "/")
+        if entry.path and exact_or_below and (best is None or len(entry.path) > len(best.path)):
+            best = entry
+    return best
+
+
+def page_key_of(path: str) -> str:
+    """The nav key of the page at ``path`` ("" when it is none of the sidebar's)."""
+    if path.startswith("/t/"):
+        parts = path.split("/", 3)
+        if len(parts) < 4 or parts[3] == "":
+            return OVERVIEW.key
+        slug_prefix = f"/t/{parts[2]}/"
+        entry = _longest_prefix(TENANT_PAGES, path, slug_prefix)
+        return entry.key if entry else ""
+    entry = _longest_prefix((*MSP_PAGES, *ACCOUNT_PAGES), path, "")
+    return entry.key if entry else ""

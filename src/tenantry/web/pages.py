@@ -1,0 +1,84 @@
+"""The frame's own pages: the start page, the full tenant list behind the switcher, and
+the switch itself (a recorded navigation: the tenant stays in the URL)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from tenantry.access.switcher import MAX_QUERY_LENGTH, TenantSwitcher
+from tenantry.audit import service as audit
+from tenantry.audit.schemas import AuditAction
+from tenantry.errors import ValidationFailed
+from tenantry.http.deps import SelfWork, Work, in_tenant, signed_in
+from tenantry.web import nav
+from tenantry.web.render import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+@router.get("/")
+async def start(work: Annotated[SelfWork, Depends(signed_in)]) -> RedirectResponse:
+    """Home tenant's overview, or the first tenant the user can act in."""
+    items, _ = await TenantSwitcher(work.session).page(work.principal, limit=1)
+    if not items:
+        return RedirectResponse("/tenants", status_code=303)
+    return RedirectResponse(nav.tenant_href(items[0].slug, nav.OVERVIEW), status_code=303)
+
+
+@router.get("/tenants", response_class=HTMLResponse)
+async def tenant_list(
+    request: Request,
+    work: Annotated[SelfWork, Depends(signed_in)],
+    q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
+    cursor: Annotated[str | None, Query()] = None,
+    to: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """Every tenant the user can switch to; the switcher without script."""
+    try:
+        items, next_cursor = await TenantSwitcher(work.session).page(
+            work.principal, query=q, limit=PAGE_SIZE, cursor=cursor
+        )
+    except ValidationFailed:
+        # A stale or hand-edited cursor: start again from the first page.
+        items, next_cursor = await TenantSwitcher(work.session).page(
+            work.principal, query=q, limit=PAGE_SIZE
+        )
+        cursor = None
+    return render(
+        request,
+        "tenants.html",
+        {
+            "items": items,
+            "q": q,
+            "to": to if nav.tenant_page(to) else "",
+            "cursor": cursor,
+            "next_cursor": next_cursor,
+        },
+    )
+
+
+@router.get("/t/{tenant}/switch")
+async def switch_to(
+    work: Annotated[Work, Depends(in_tenant("tenant:read", allow_suspended=True))],
+    to: Annotated[str, Query(max_length=40)] = "",
+) -> RedirectResponse:
+    """Choosing a tenant in the switcher: recorded in that tenant's trail, then the same
+    page there if it exists and the user may see it, else its overview."""
+    ctx = work.ctx
+    await audit.record(
+        work.session,
+        tenant_id=ctx.tenant.id,
+        actor=work.actor,
+        action=AuditAction.CONTEXT_SWITCHED,
+        target_type="tenant",
+        target_id=ctx.tenant.id,
+        target_label=ctx.tenant.slug,
+        changes={"page": [None, to or nav.OVERVIEW.key]},
+    )
+    return RedirectResponse(
+        nav.switch_target(ctx.tenant.slug, to, ctx.permissions), status_code=303
+    )
