@@ -1,0 +1,118 @@
+"""Guards on the shape of every table: classified, tenant-leading, and on PostgreSQL
+protected by row-level security. New tables are picked up from the metadata."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tenantry.db import rls
+from tenantry.db.base import Base, PlatformTable, TenantOwned, platform_tables, tenant_owned_tables
+from tenantry.db.migrate import alembic_config
+
+from .conftest import tenant_owned_params
+
+# Read before any tenant scope exists (who is the caller?). Adding one here is a
+# conscious decision: it is outside row-level security. DESIGN.md, "Isolation".
+PLATFORM_TABLES = {
+    "tenants",
+    "tenant_links",
+    "users",
+    "recovery_codes",
+    "auth_sessions",
+    "api_tokens",
+    "invitations",
+    "sign_in_throttles",
+    "grants",
+}
+
+
+def test_every_table_is_platform_or_tenant_owned() -> None:
+    unclassified = []
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        kinds = issubclass(cls, PlatformTable) + issubclass(cls, TenantOwned)
+        if kinds != 1:
+            unclassified.append(f"{cls.__name__} ({kinds} markers)")
+    mapped = {m.local_table.name for m in Base.registry.mappers}
+    unmapped = set(Base.metadata.tables) - mapped
+    assert not unclassified, f"mark each as PlatformTable or TenantOwned: {unclassified}"
+    assert not unmapped, f"tables without a mapped, classified class: {sorted(unmapped)}"
+
+
+def test_the_platform_tables_are_exactly_the_listed_ones() -> None:
+    assert set(platform_tables()) == PLATFORM_TABLES
+    assert not set(platform_tables()) & set(tenant_owned_tables())
+
+
+@pytest.mark.parametrize("table", tenant_owned_params())
+def test_a_tenant_owned_table_leads_with_tenant_id(table: str) -> None:
+    t = Base.metadata.tables[table]
+    tenant_id = t.c.tenant_id
+    assert not tenant_id.nullable
+    assert next(iter(t.primary_key.columns)).name == "tenant_id"
+    assert {fk.column.table.name + "." + fk.column.name for fk in tenant_id.foreign_keys} == {
+        "tenants.id"
+    }
+    for index in t.indexes:
+        columns = [c.name for c in index.columns]
+        assert columns[:1] == ["tenant_id"], f"index {index.name} must lead with tenant_id"
+    for constraint in t.constraints:
+        names = {c.name for c in getattr(constraint, "columns", [])}
+        if constraint.__class__.__name__ == "UniqueConstraint":
+            # Unique keys must hold the distribution column (Citus, DESIGN.md).
+            assert "tenant_id" in names, f"unique {constraint.name} must include tenant_id"
+
+
+def test_the_migrations_list_exactly_the_tenant_owned_tables() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    listed: set[str] = set()
+    for revision in script.walk_revisions():
+        listed |= set(getattr(revision.module, "TENANT_OWNED_TABLES", ()))
+    assert listed == set(tenant_owned_tables())
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_postgres_protects_every_tenant_owned_table(owner_engine: AsyncEngine) -> None:
+    async with owner_engine.connect() as conn:
+        flags = {
+            name: (enabled, forced)
+            for name, enabled, forced in await conn.execute(
+                text(
+                    "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                    "WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'"
+                )
+            )
+        }
+        policies: dict[str, list[tuple[str, str, str, list[str], str, str]]] = {}
+        for row in await conn.execute(
+            text(
+                "SELECT tablename, policyname, permissive, cmd, roles::text[], qual, with_check "
+                "FROM pg_policies WHERE schemaname = current_schema()"
+            )
+        ):
+            policies.setdefault(row[0], []).append(tuple(row[1:]))  # type: ignore[arg-type]
+        triggers = {
+            (table, name)
+            for table, name in await conn.execute(
+                text(
+                    "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c "
+                    "ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
+                )
+            )
+        }
+
+    for table in tenant_owned_tables():
+        assert flags[table] == (True, True), f"{table}: RLS must be enabled and forced"
+        assert len(policies.get(table, [])) == 1, f"{table}: exactly one policy, not {policies}"
+        name, permissive, cmd, roles, qual, check = policies[table][0]
+        assert (name, permissive, cmd, roles) == (rls.POLICY_NAME, "PERMISSIVE", "ALL", ["public"])
+        assert qual == check
+        assert "tenant_id = ANY" in qual and "current_setting('tenantry.tenant_ids'" in qual
+    for table in platform_tables():
+        assert flags[table] == (False, False), f"platform table {table} must not have RLS"
+        assert table not in policies
+    for table in rls.APPEND_ONLY_TABLES:
+        assert (table, f"{table}_append_only") in triggers

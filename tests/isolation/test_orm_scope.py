@@ -1,0 +1,273 @@
+"""The ORM scope through ``Database.unit_of_work`` / ``platform_reader``, on SQLite and
+PostgreSQL alike. Every tenant-owned mapped class is checked."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tenantry.audit.models import AuditEvent
+from tenantry.audit.schemas import OPERATOR, AuditAction
+from tenantry.audit.service import record
+from tenantry.config import Settings
+from tenantry.db import rls
+from tenantry.db.base import Base, TenantOwned, utcnow
+from tenantry.db.engine import Database
+from tenantry.db.scope import (
+    NO_SCOPE,
+    SCOPE_SETTING,
+    ScopeViolation,
+    TenantScope,
+    set_session_scope,
+)
+from tenantry.tenancy.models import Tenant
+
+from .conftest import TwoTenants, count_by_tenant, fresh_row
+
+
+def tenant_owned_classes() -> list[Any]:
+    classes = {m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)}
+    return [pytest.param(c, id=c.__tablename__) for c in sorted(classes, key=lambda c: c.__name__)]
+
+
+def as_object(cls: Any, row: dict[str, Any]) -> Any:
+    """An ORM instance from a row keyed by column names."""
+    mapper = cls.__mapper__
+    table = cls.__table__
+    return cls(**{mapper.get_property_by_column(table.c[k]).key: v for k, v in row.items()})
+
+
+def scope(*ids: uuid.UUID) -> TenantScope:
+    return TenantScope.of(ids)
+
+
+async def tenants_of(session: AsyncSession, cls: Any) -> list[uuid.UUID]:
+    return list((await session.scalars(select(cls.tenant_id))).all())
+
+
+async def current_scope_setting(session: AsyncSession) -> str | None:
+    value = await session.scalar(text("SELECT current_setting(:n, true)"), {"n": SCOPE_SETTING})
+    return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------- reads
+
+
+@pytest.mark.parametrize("cls", tenant_owned_classes())
+async def test_reads_return_only_rows_in_scope(
+    cls: Any, database: Database, two_tenants: TwoTenants
+) -> None:
+    a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
+    b_row = two_tenants.b.rows[cls.__tablename__]
+
+    async with database.unit_of_work(scope(a)) as session:
+        assert set(await tenants_of(session, cls)) == {a}
+        assert await session.get(cls, (b, b_row["id"])) is None
+    async with database.unit_of_work(scope(a, b)) as session:
+        assert set(await tenants_of(session, cls)) == {a, b}
+    async with database.unit_of_work(NO_SCOPE) as session:
+        assert await tenants_of(session, cls) == []
+    async with database.platform_reader() as session:
+        assert await tenants_of(session, cls) == []
+
+
+def hidden_entity_statements() -> list[Any]:
+    """Statements naming a tenant-owned entity only in FROM, a join or a subquery."""
+    shapes = {
+        "count_select_from": lambda c: select(func.count()).select_from(c),
+        "join_from_platform": lambda c: select(Tenant.id).join(c, c.tenant_id == Tenant.id),
+        "in_subquery": lambda c: select(Tenant.id).where(Tenant.id.in_(select(c.tenant_id))),
+        "from_subquery": lambda c: select(func.count()).select_from(select(c.id).subquery()),
+    }
+    return [pytest.param(f, id=name) for name, f in shapes.items()]
+
+
+@pytest.mark.parametrize("shape", hidden_entity_statements())
+@pytest.mark.parametrize("cls", tenant_owned_classes())
+async def test_reads_naming_the_entity_only_in_from_join_or_subquery_stay_in_scope(
+    cls: Any, shape: Any, backend: str, database: Database, two_tenants: TwoTenants,
+    request: pytest.FixtureRequest,
+) -> None:
+    if backend == "sqlite":
+        # db/scope.py applies the criteria only when ``state.all_mappers`` lists a
+        # tenant-owned class, which it does not for these shapes. On PostgreSQL row-level
+        # security catches them. Strict: once scope.py is fixed this must be removed.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="ORM scope gate in db/scope.py"))
+    a = two_tenants.a.tenant_id
+    async with database.unit_of_work(scope(a)) as session:
+        result = list((await session.execute(shape(cls))).scalars())
+    assert result in ([1], [a]), result
+
+
+# ---------------------------------------------------------------- writes
+
+
+@pytest.mark.parametrize("cls", tenant_owned_classes())
+async def test_adding_a_row_outside_the_scope_raises(
+    cls: Any, database: Database, owner_engine: AsyncEngine, two_tenants: TwoTenants
+) -> None:
+    a, b = two_tenants.a, two_tenants.b
+    before = await count_by_tenant(owner_engine, cls.__tablename__)
+    with pytest.raises(ScopeViolation):
+        async with database.unit_of_work(scope(a.tenant_id)) as session:
+            session.add(as_object(cls, fresh_row(cls.__tablename__, b)))
+            await session.flush()
+    with pytest.raises(ScopeViolation):
+        async with database.unit_of_work(scope(a.tenant_id)) as session:
+            await session.execute(insert(cls).values(fresh_row(cls.__tablename__, b)))
+    with pytest.raises(ScopeViolation):
+        async with database.platform_reader() as session:
+            session.add(as_object(cls, fresh_row(cls.__tablename__, a)))
+            await session.flush()
+    assert await count_by_tenant(owner_engine, cls.__tablename__) == before
+
+
+@pytest.mark.parametrize("cls", tenant_owned_classes())
+async def test_bulk_updates_touch_only_rows_in_scope(
+    cls: Any, database: Database, owner_engine: AsyncEngine, two_tenants: TwoTenants
+) -> None:
+    a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
+    statement = update(cls).values(created_at=utcnow() + timedelta(days=1))
+    if cls.__tablename__ in rls.APPEND_ONLY_TABLES:
+        # Refused by the database on both backends (trigger; on PostgreSQL also no grant).
+        with pytest.raises(DBAPIError, match=r"append-only|permission denied"):
+            async with database.unit_of_work(scope(a)) as session:
+                await session.execute(statement)
+        return
+    async with database.unit_of_work(scope(a)) as session:
+        assert (await session.execute(statement)).rowcount == 1  # type: ignore[attr-defined]
+    async with owner_engine.connect() as conn:
+        table = cls.__table__
+        dates = dict((await conn.execute(select(table.c.tenant_id, table.c.created_at))).all())
+    assert dates[a] > dates[b]
+
+
+async def test_deleting_in_scope_removes_that_tenants_rows_and_no_other(
+    database: Database, owner_engine: AsyncEngine, two_tenants: TwoTenants
+) -> None:
+    """What tenant deletion will do: every tenant-owned table, children first."""
+    a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
+    classes = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers
+               if issubclass(m.class_, TenantOwned)}
+    children_first = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in classes]
+    async with database.unit_of_work(scope(a)) as session:
+        await rls.allow_audit_deletion(session)
+        for name in children_first:
+            await session.execute(delete(classes[name]))
+    for name in children_first:
+        assert await count_by_tenant(owner_engine, name) == {b: 1}, name
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_audit_delete_without_the_maintenance_switch_is_refused_on_postgres(
+    database: Database, two_tenants: TwoTenants
+) -> None:
+    # SQLite has no setting to gate DELETE on; only UPDATE is refused there.
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with database.unit_of_work(scope(two_tenants.a.tenant_id)) as session:
+            await session.execute(delete(AuditEvent))
+
+
+async def test_the_audit_service_writes_within_scope_only(
+    database: Database, owner_engine: AsyncEngine, two_tenants: TwoTenants
+) -> None:
+    a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
+    async with database.unit_of_work(scope(a)) as session:
+        event = await record(
+            session, tenant_id=a, actor=OPERATOR, action=AuditAction.TENANT_RENAMED
+        )
+    assert event.tenant_id == a
+    with pytest.raises(ScopeViolation):
+        async with database.unit_of_work(scope(a)) as session:
+            await record(session, tenant_id=b, actor=OPERATOR, action=AuditAction.TENANT_RENAMED)
+    assert await count_by_tenant(owner_engine, "audit_events") == {a: 2, b: 1}
+    async with database.unit_of_work(scope(b)) as session:
+        assert set(await tenants_of(session, AuditEvent)) == {b}
+
+
+async def test_the_scope_of_a_running_unit_of_work_is_fixed(
+    database: Database, two_tenants: TwoTenants
+) -> None:
+    with pytest.raises(ScopeViolation):
+        async with database.unit_of_work(scope(two_tenants.a.tenant_id)) as session:
+            await session.execute(select(AuditEvent))
+            set_session_scope(session.sync_session, scope(two_tenants.b.tenant_id))
+
+
+# ---------------------------------------------------------------- pooled connections
+
+
+async def test_a_pooled_connection_never_carries_the_previous_scope(
+    backend: str, settings: Settings, two_tenants: TwoTenants
+) -> None:
+    a = two_tenants.a.tenant_id
+    # One pooled connection, so the reader below surely reuses the scoped one.
+    db = Database(settings.model_copy(update={"db_pool_size": 1}))
+    pg = backend == "postgres"
+    try:
+        async with db.unit_of_work(scope(a)) as session:
+            assert set(await tenants_of(session, AuditEvent)) == {a}
+            if pg:
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+                assert await current_scope_setting(session) == str(a)
+
+        async with db.platform_reader() as session:
+            assert await tenants_of(session, AuditEvent) == []
+            if pg:
+                assert await session.scalar(text("SELECT pg_backend_pid()")) == pid
+                assert await current_scope_setting(session) in ("", None)
+                # Raw SQL is not rescued by the ORM: row-level security answers.
+                assert await session.scalar(text("SELECT count(*) FROM audit_events")) == 0
+
+        async with db.unit_of_work(NO_SCOPE) as session:
+            assert await tenants_of(session, AuditEvent) == []
+            if pg:
+                assert await session.scalar(text("SELECT pg_backend_pid()")) == pid
+                assert await current_scope_setting(session) == ""
+                assert await session.scalar(text("SELECT count(*) FROM audit_events")) == 0
+
+        if pg:
+            # A Core connection outside any Session after a scoped unit of work.
+            async with db.engine.connect() as conn:
+                assert await conn.scalar(text("SELECT pg_backend_pid()")) == pid
+                assert await conn.scalar(text("SELECT count(*) FROM audit_events")) == 0
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_the_scope_travels_with_begin(
+    database: Database, two_tenants: TwoTenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
+    sent: list[str] = []
+    # Spy below ScopedConnection, on what asyncpg really sends as a simple query.
+    original = asyncpg.Connection.execute
+
+    async def spy(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> str:
+        sent.append(query)
+        return await original(self, query, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", spy)
+
+    wanted = scope(a, b)
+    async with database.unit_of_work(wanted) as session:
+        assert await current_scope_setting(session) == wanted.as_setting()
+        assert set(await tenants_of(session, AuditEvent)) == {a, b}
+    # One simple-protocol message opened the transaction and set the scope together.
+    begins = [q for q in sent if q.startswith("BEGIN")]
+    assert len(begins) == 1, sent
+    assert f"set_config('{SCOPE_SETTING}', '{wanted.as_setting()}', true)" in begins[0]
+    assert not [q for q in sent if "set_config" in q and not q.startswith("BEGIN")], sent
+
+    sent.clear()
+    async with database.platform_reader() as session:
+        assert await current_scope_setting(session) in ("", None)
+    assert not [q for q in sent if q.startswith("BEGIN")], sent
