@@ -47,6 +47,7 @@ class Chrome:
     user_name: str
     user_email: str
     home_name: str
+    home_group_label: str
     current: TenantChoice
     kind_label: str
     page_key: str
@@ -124,13 +125,12 @@ def build_chrome(
         for entry in nav.TENANT_PAGES
         if entry.permission is None or entry.permission in held
     )
-    msp_links: tuple[NavLink, ...] = ()
-    if principal.home_is_msp:
-        msp_links = tuple(
-            NavLink(entry.label, entry.path, entry.key == page_key)
-            for entry in nav.MSP_PAGES
-            if entry.permission is None or entry.permission in home_held
-        )
+    msp_links = tuple(
+        NavLink(entry.label, entry.path, entry.key == page_key)
+        for entry in nav.MSP_PAGES
+        if (principal.home_is_msp or not entry.msp_only)
+        and (entry.permission is None or entry.permission in home_held)
+    )
     account_links = tuple(
         NavLink(entry.label, entry.path, entry.key == page_key) for entry in nav.ACCOUNT_PAGES
     )
@@ -139,6 +139,7 @@ def build_chrome(
         user_name=principal.display_name,
         user_email=principal.email,
         home_name=principal.home_tenant_name,
+        home_group_label="MSP" if principal.home_is_msp else "Organisation",
         current=current,
         kind_label=kind_label(current, principal.home_is_msp),
         page_key=page_key,

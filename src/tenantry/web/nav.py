@@ -20,16 +20,23 @@ class NavEntry:
     # Shown only to those who hold it (in the current tenant for tenant pages, at home
     # for MSP pages). None: every signed-in user.
     permission: str | None
+    # Home-level pages that only an MSP has (customers); others exist for every home.
+    msp_only: bool = False
 
 
 OVERVIEW = NavEntry("overview", "Overview", "", "tenant:read")
 
 # "This client": pages of the tenant in the URL.
-TENANT_PAGES: tuple[NavEntry, ...] = (OVERVIEW,)
+TENANT_PAGES: tuple[NavEntry, ...] = (
+    OVERVIEW,
+    NavEntry("invitations", "Invitations", "invitations", "users:manage"),
+)
 
-# "MSP": the home MSP's own pages, reachable from any context.
+# "MSP" (for a home that is not an MSP: "Organisation"): the home tenant's own pages,
+# reachable from any context.
 MSP_PAGES: tuple[NavEntry, ...] = (
-    NavEntry("customers", "Customers", "/msp/customers", "customers:read"),
+    NavEntry("customers", "Customers", "/msp/customers", "customers:read", msp_only=True),
+    NavEntry("security-policy", "Security policy", "/settings/security", "settings:manage"),
 )
 
 # The signed-in user's own account.
