@@ -4,7 +4,6 @@ so a new tenant-owned table is covered without touching these tests."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,9 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenantry.config import Settings
 from tenantry.db.base import Base, tenant_owned_tables
-from tenantry.db.engine import app_url
 
 TENANTS = "tenants"
 
@@ -130,20 +127,3 @@ async def count_by_tenant(owner_engine: AsyncEngine, table: str) -> dict[uuid.UU
 def tenant_owned_params() -> list[Any]:
     """One pytest param per tenant-owned table, named after it."""
     return [pytest.param(t, id=t) for t in tenant_owned_tables()]
-
-
-def app_dsn(settings: Settings) -> str:
-    """The application role's DSN for a raw asyncpg connection."""
-    return app_url(settings).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def app_conn(settings: Settings) -> AsyncIterator[Any]:
-    """A raw asyncpg connection as the application role (PostgreSQL only)."""
-    import asyncpg
-
-    conn = await asyncpg.connect(app_dsn(settings))
-    try:
-        yield conn
-    finally:
-        await conn.close()
