@@ -112,6 +112,10 @@ async def ensure_app_role(engine: AsyncEngine, settings: Settings) -> None:
         # Connecting as the owner still meets FORCE ROW LEVEL SECURITY, unless the
         # owner is a superuser; `check` reports that.
         return
+    try:
+        rls.identifier(role)
+    except ValueError as exc:
+        raise MigrationError(f"TENANTRY_APP_DB_ROLE: {exc}") from None
     for attempt in range(5):
         try:
             async with engine.connect() as conn:
@@ -153,8 +157,12 @@ async def _ensure_app_role(conn: AsyncConnection, role: str, password: str) -> N
     elif tuple(attrs) != (False, False, True, False, False, False):
         await conn.execute(text(f"ALTER ROLE {r} {wanted}"))
     if password:
+        # Quoted by the server (format %I/%L); the casts give the untyped parameters a type.
         statement = await _scalar(
-            conn, "SELECT format('ALTER ROLE %I WITH PASSWORD %L', :r, :p)", r=role, p=password
+            conn,
+            "SELECT format('ALTER ROLE %I WITH PASSWORD %L', CAST(:r AS text), CAST(:p AS text))",
+            r=role,
+            p=password,
         )
         await conn.execute(text(statement))
 

@@ -54,7 +54,7 @@ class _Executes(Protocol):
     def execute(self, sql: Any, /) -> Any: ...
 
 
-def _ident(name: str) -> str:
+def identifier(name: str) -> str:
     """Table and role names are ours, but they land in DDL: accept plain identifiers only."""
     if not _IDENTIFIER.match(name):
         raise ValueError(f"not a plain lower-case SQL identifier: {name!r}")
@@ -74,7 +74,7 @@ def apply(op: _Executes, statements: Iterable[str]) -> None:
 
 def enable_sql(table: str) -> list[str]:
     """Row-level security, forced on the owner too, with the one tenant policy."""
-    t = _ident(table)
+    t = identifier(table)
     return [
         f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
@@ -84,7 +84,7 @@ def enable_sql(table: str) -> list[str]:
 
 
 def disable_sql(table: str) -> list[str]:
-    t = _ident(table)
+    t = identifier(table)
     return [
         f"DROP POLICY IF EXISTS {POLICY_NAME} ON {t}",
         f"ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY",
@@ -113,7 +113,7 @@ $fn$"""
 
 def append_only_sql(table: str) -> list[str]:
     """PostgreSQL trigger making ``table`` append-only (needs append_only_function_sql)."""
-    t = _ident(table)
+    t = identifier(table)
     return [
         f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
         f"FOR EACH ROW EXECUTE FUNCTION {APPEND_ONLY_FUNCTION}()"
@@ -121,13 +121,13 @@ def append_only_sql(table: str) -> list[str]:
 
 
 def drop_append_only_sql(table: str) -> list[str]:
-    t = _ident(table)
+    t = identifier(table)
     return [f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}"]
 
 
 def sqlite_append_only_sql(table: str) -> list[str]:
     """SQLite has no settings to gate DELETE on, so only UPDATE is refused there."""
-    t = _ident(table)
+    t = identifier(table)
     return [
         f"CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} "
         f"BEGIN SELECT RAISE(ABORT, 'UPDATE on {t} refused: the table is append-only'); END"
@@ -145,10 +145,10 @@ def table_privileges(table: str) -> str:
 def grants_sql(role: str, tables: Iterable[str], *, schema: str = "public") -> list[str]:
     """Grants for the application role, rebuilt from scratch so a stale privilege
     (e.g. UPDATE on a table that became append-only) does not survive."""
-    r, s = _ident(role), _ident(schema)
+    r, s = identifier(role), identifier(schema)
     statements = [f"GRANT USAGE ON SCHEMA {s} TO {r}"]
     for table in sorted(tables):
-        t = f"{s}.{_ident(table)}"
+        t = f"{s}.{identifier(table)}"
         statements.append(f"REVOKE ALL ON {t} FROM {r}")
         statements.append(f"GRANT {table_privileges(table)} ON {t} TO {r}")
     statements.append(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {r}")
