@@ -13,10 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.selectable import Alias, Join, Select
 
-from tenantry.db.base import TenantOwned
+from tenantry.db.base import Base, TenantOwned
 
 SCOPE_SETTING = "tenantry.tenant_ids"
 _SCOPE_KEY = "tenantry_scope"
@@ -83,18 +85,92 @@ def _check_insert_values(state: ORMExecuteState, scope: TenantScope) -> None:
             raise ScopeViolation(f"insert into {statement.table.name} outside the tenant scope")
 
 
-def _touches_tenant_owned(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
+def _owned_tables() -> frozenset[Table]:
+    """Tables of the mapped TenantOwned classes (recomputed if more get mapped)."""
+    mappers = Base.registry.mappers
+    if len(mappers) != _OWNED_CACHE[0]:
+        owned = frozenset(
+            m.local_table
+            for m in mappers
+            if issubclass(m.class_, TenantOwned) and isinstance(m.local_table, Table)
+        )
+        _OWNED_CACHE[:] = [len(mappers), owned]
+    tables: frozenset[Table] = _OWNED_CACHE[1]
+    return tables
+
+
+_OWNED_CACHE: list[Any] = [-1, frozenset()]
+
+
+def _owned_in(from_clause: Any, owned: frozenset[Table]) -> list[Any]:
+    """Tenant-owned tables (or aliases of them) directly in one FROM element."""
+    if isinstance(from_clause, Join):
+        return _owned_in(from_clause.left, owned) + _owned_in(from_clause.right, owned)
+    if isinstance(from_clause, Table):
+        return [from_clause] if from_clause in owned else []
+    if isinstance(from_clause, Alias) and isinstance(from_clause.element, Table):
+        return [from_clause] if from_clause.element in owned else []
+    return []
+
+
+def _inspect(statement: Any, owned: frozenset[Table]) -> tuple[bool, bool]:
+    """(names a tenant-owned table anywhere, holds a nested SELECT)."""
+    mentions = nested = False
+    for element in visitors.iterate(statement):
+        if isinstance(element, Table):
+            mentions = mentions or element in owned
+        elif isinstance(element, Select) and element is not statement:
+            nested = True
+    return mentions, nested
+
+
+def _scope_top_level(statement: Any, ids: list[uuid.UUID], owned: frozenset[Table]) -> Any:
+    """The common, cheap case: no subqueries, so criteria on the statement itself do."""
+    if isinstance(statement, Select):
+        # Explicit FROMs (select_from, join) and those implied by the columns; cheaper
+        # than get_final_froms(), which builds the ORM compile state (~1 ms).
+        froms = [*statement._from_obj, *statement.columns_clause_froms]
+        tables = list(dict.fromkeys(t for f in froms for t in _owned_in(f, owned)))
+    else:
+        tables = [statement.table] if statement.table in owned else []
+    return statement.where(*(t.c.tenant_id.in_(ids) for t in tables)) if tables else statement
+
+
+def _scope_every_from(statement: Any, ids: list[uuid.UUID], owned: frozenset[Table]) -> Any:
+    """Add ``tenant_id IN scope`` for each tenant-owned table in every SELECT's FROM list
+    (subqueries included) and to UPDATE/DELETE of such a table. Cloning the tree costs
+    about a millisecond, so only statements with subqueries take this path.
+
+    ``with_loader_criteria`` alone misses tables named only in ``select_from()`` (e.g.
+    ``select(func.count()).select_from(Model)``) and Core statements on a Table, so the
+    statement tree is walked as well.
+    """
+
+    def visit_select(select: Any) -> None:
+        for from_clause in select.get_final_froms():
+            for table in _owned_in(from_clause, owned):
+                select._where_criteria += (table.c.tenant_id.in_(ids),)
+
+    def visit_dml(dml: Any) -> None:
+        if dml.table in owned:
+            dml._where_criteria += (dml.table.c.tenant_id.in_(ids),)
+
+    return visitors.cloned_traverse(
+        statement, {}, {"select": visit_select, "update": visit_dml, "delete": visit_dml}
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _apply_scope(state: ORMExecuteState) -> None:
-    """Every ORM statement on a tenant-owned table gets ``tenant_id IN scope``.
+    """Every statement on a tenant-owned table gets ``tenant_id IN scope``.
 
     With no scope the criterion is ``IN ()``: a query that forgot its scope
     returns nothing, exactly as row-level security answers on PostgreSQL.
     """
-    if not _touches_tenant_owned(state):
+    owned = _owned_tables()
+    touches_entity = any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
+    mentions, nested = _inspect(state.statement, owned)
+    if not touches_entity and not mentions:
         return
     scope = session_scope(state.session)
     if state.is_insert:
@@ -102,7 +178,10 @@ def _apply_scope(state: ORMExecuteState) -> None:
         return
     if state.is_select or state.is_update or state.is_delete:
         ids = list(scope.tenant_ids)
-        state.statement = state.statement.options(
+        scoped = _scope_every_from if nested else _scope_top_level
+        statement = scoped(state.statement, ids, owned)
+        # Joined eager loads add their JOINs only at compile time: criteria for those.
+        state.statement = statement.options(
             with_loader_criteria(
                 TenantOwned,
                 lambda cls: cls.tenant_id.in_(ids),
