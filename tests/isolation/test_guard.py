@@ -12,7 +12,7 @@ from tenantry.db import rls
 from tenantry.db.base import Base, PlatformTable, TenantOwned, platform_tables, tenant_owned_tables
 from tenantry.db.migrate import alembic_config
 
-from .conftest import tenant_owned_params
+from .helpers import tenant_owned_params
 
 # Read before any tenant scope exists (who is the caller?). Adding one here is a
 # conscious decision: it is outside row-level security. DESIGN.md, "Isolation".

@@ -29,7 +29,7 @@ from tenantry.db.scope import (
 )
 from tenantry.tenancy.models import Tenant
 
-from .conftest import TwoTenants, count_by_tenant, fresh_row
+from .helpers import TwoTenants, count_by_tenant, fresh_row
 
 
 def tenant_owned_classes() -> list[Any]:

@@ -19,7 +19,7 @@ from tenantry.db.base import Base, tenant_owned_tables
 from tenantry.db.engine import Database
 from tenantry.db.scope import SCOPE_SETTING
 
-from .conftest import TwoTenants, count_by_tenant, fresh_row, tenant_owned_params
+from .helpers import TwoTenants, count_by_tenant, fresh_row, tenant_owned_params
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -61,8 +61,8 @@ async def tenants_seen(conn: AsyncConnection, table: str) -> set[uuid.UUID]:
 async def test_without_scope_a_table_reads_empty(
     table: str, database: Database, owner_engine: AsyncEngine, two_tenants: TwoTenants
 ) -> None:
-    assert set(await count_by_tenant(owner_engine, table)) == {two_tenants.a.tenant_id,
-                                                                 two_tenants.b.tenant_id}
+    both = {two_tenants.a.tenant_id, two_tenants.b.tenant_id}
+    assert set(await count_by_tenant(owner_engine, table)) == both
     async with app_tx(database) as conn:
         assert await conn.scalar(text(f"SELECT count(*) FROM {table}")) == 0
     async with app_tx(database, "") as conn:
