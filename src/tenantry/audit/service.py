@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.audit import repository
 from tenantry.audit.models import AuditChainHead, AuditEvent
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
@@ -106,3 +111,123 @@ async def record(
     session.add(event)
     await session.flush()
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """Result of verifying one tenant's chain: ``broken_at`` names the first bad link."""
+
+    tenant_id: uuid.UUID
+    events: int
+    broken_at: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID) -> ChainReport:
+    """Walk the tenant's events in order and recompute every hash.
+
+    Names the first event that was altered (its hash no longer matches), removed or
+    reordered (its sequence number or predecessor hash does not follow), and events
+    removed from the end (the chain head is further along than the last event).
+    """
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+    async for event in repository.chain(session, tenant_id):
+        count += 1
+        if event.seq != expected_seq:
+            return ChainReport(
+                tenant_id,
+                count,
+                expected_seq,
+                f"event #{expected_seq} is missing (found #{event.seq} in its place)",
+            )
+        if event.prev_hash != expected_prev:
+            return ChainReport(
+                tenant_id,
+                count,
+                event.seq,
+                f"event #{event.seq} does not follow event #{event.seq - 1} (removed or reordered)",
+            )
+        if event_digest(event) != event.hash:
+            return ChainReport(
+                tenant_id, count, event.seq, f"event #{event.seq} was altered after it was written"
+            )
+        expected_prev, expected_seq = event.hash, event.seq + 1
+    chain_head = await repository.head(session, tenant_id)
+    if chain_head is not None and (chain_head.seq, chain_head.last_hash) != (
+        expected_seq - 1,
+        expected_prev,
+    ):
+        return ChainReport(
+            tenant_id,
+            count,
+            expected_seq,
+            f"events #{expected_seq}..#{chain_head.seq} were removed from the end",
+        )
+    return ChainReport(tenant_id, count)
+
+
+EXPORT_FIELDS = (
+    "id",
+    "seq",
+    "occurred_at",
+    "tenant_id",
+    "action",
+    "actor_user_id",
+    "actor_name",
+    "actor_home_tenant_id",
+    "actor_home_tenant_name",
+    "via_grant_id",
+    "via_link_id",
+    "explanation",
+    "target_type",
+    "target_id",
+    "target_label",
+    "changes",
+    "request_id",
+    "source_address",
+    "user_agent",
+    "prev_hash",
+    "hash",
+)
+
+
+def event_dict(event: AuditEvent) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in EXPORT_FIELDS:
+        value = getattr(event, name)
+        if isinstance(value, uuid.UUID):
+            value = str(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat().replace("+00:00", "Z")
+        row[name] = value
+    return row
+
+
+async def export_lines(
+    session: AsyncSession, f: repository.EventFilter, fmt: str
+) -> AsyncIterator[str]:
+    """JSON Lines or CSV, one event at a time (constant memory)."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_FIELDS)
+        yield _drain(buffer)
+        async for event in repository.stream(session, f):
+            row = event_dict(event)
+            row["changes"] = json.dumps(row["changes"], sort_keys=True)
+            writer.writerow([row[name] for name in EXPORT_FIELDS])
+            yield _drain(buffer)
+    else:
+        async for event in repository.stream(session, f):
+            yield json.dumps(event_dict(event), separators=(",", ":")) + "\n"
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -14,6 +15,8 @@ import typer
 from tenantry.access.models import GrantScope
 from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.access.service import create_grant, operator_scope
+from tenantry.audit import repository as audit_repo
+from tenantry.audit import service as audit
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings, get_settings
 from tenantry.db.engine import Database
@@ -39,6 +42,8 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -289,6 +294,83 @@ def tokens_create(
 
     data = run(work)
     emit(data, as_json, data["token"])
+
+
+# ---------------------------------------------------------------- audit
+
+
+@audit_app.command("verify")
+def audit_verify(
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Only this tenant's chain.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the hash chains; name the first broken link. Exits 1 if any chain is broken."""
+
+    async def work(db: Database, settings: Settings) -> list[audit.ChainReport]:
+        if tenant:
+            targets = [await _tenant(db, tenant)]
+        else:
+            async with db.platform_reader() as session:
+                targets = list(await tenants_repo.all_tenants(session, limit=10**9))
+        reports = []
+        with typer.progressbar(
+            targets, label="verifying", file=sys.stderr, hidden=as_json or len(targets) < 2
+        ) as progress:
+            for target in progress:
+                async with db.unit_of_work(operator_scope([target.id])) as session:
+                    reports.append(await audit.verify_chain(session, target.id))
+        return reports
+
+    reports = run(work)
+    broken = [r for r in reports if not r.ok]
+    data = [
+        {
+            "tenant_id": str(r.tenant_id),
+            "events": r.events,
+            "ok": r.ok,
+            "broken_at": r.broken_at,
+            "reason": r.reason,
+        }
+        for r in reports
+    ]
+    lines = [
+        f"{r.tenant_id}: {'ok' if r.ok else 'BROKEN: ' + str(r.reason)} ({r.events} events)"
+        for r in reports
+    ]
+    emit(data, as_json, "\n".join(lines) or "no tenants")
+    if broken:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant whose trail to export.")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Stream a tenant's audit trail as JSON Lines or CSV, oldest first."""
+    if fmt not in ("jsonl", "csv"):
+        raise fail("--format: must be 'jsonl' or 'csv'")
+
+    async def work(db: Database, settings: Settings) -> None:
+        target = await _tenant(db, tenant)
+        out = output.open("w", newline="") if output else sys.stdout
+        try:
+            async with db.unit_of_work(operator_scope([target.id])) as session:
+                f = audit_repo.EventFilter(tenant_ids=(target.id,))
+                async for chunk in audit.export_lines(session, f, fmt):
+                    out.write(chunk)
+        finally:
+            if output:
+                out.close()
+
+    run(work)
+    if output:
+        typer.echo(f"wrote {output}", err=True)
 
 
 # ---------------------------------------------------------------- serve

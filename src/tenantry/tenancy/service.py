@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
@@ -14,6 +14,7 @@ from tenantry.access.service import extend_scope
 from tenantry.audit import service as audit
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import Base, TenantOwned, utcnow
+from tenantry.db.rls import allow_audit_deletion
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenantry.identity.models import ApiToken, AuthSession, Invitation, RecoveryCode, User
 from tenantry.pagination import check_limit, decode_cursor, encode_cursor
@@ -283,11 +284,9 @@ class TenancyService:
     async def purge_tenant(self, tenant: Tenant) -> dict[str, int]:
         """Delete the tenant and everything it owns. The session's scope must cover it."""
         counts: dict[str, int] = {}
-        if self.session.bind.dialect.name == "postgresql":
-            # Lets the audit trigger accept the deletion of this tenant's events only.
-            await self.session.execute(
-                text("SELECT set_config('tenantry.audit_maintenance', 'on', true)")
-            )
+        # Lets the append-only trigger accept deleting this tenant's events, in this
+        # transaction only.
+        await allow_audit_deletion(self.session)
         for model in tenant_owned_models():
             result = await self.session.execute(
                 delete(model).where(model.tenant_id == tenant.id)  # type: ignore[attr-defined]
