@@ -280,3 +280,79 @@ async def test_security_policy_page(
         assert after.headers["location"] == "/account/security/totp"
     stored = await one(owner_engine, select(Tenant.require_mfa).where(Tenant.id == msp.id))
     assert stored is True
+
+
+async def test_invite_through_the_pages_and_accept(
+    app: FastAPI, alex: User, msp: Tenant, owner_engine: AsyncEngine
+) -> None:
+    async with client(app) as admin:
+        await sign_in(admin)
+        page = await admin.get("/t/northwind/invitations", headers=HTML)
+        assert page.status_code == 200
+        assert "No pending invitations" in page.text
+        bad = await admin.post(
+            "/t/northwind/invitations",
+            data={"email": "not-an-email", "role": "technician", "csrf_token": hidden(page.text)},
+            headers=HTML,
+        )
+        assert bad.status_code == 422
+        assert 'id="email-error"' in bad.text and 'value="not-an-email"' in bad.text
+        sent = await admin.post(
+            "/t/northwind/invitations",
+            data={
+                "email": "nina@northwind.example",
+                "role": "technician",
+                "csrf_token": hidden(page.text),
+            },
+            headers=HTML,
+        )
+        assert sent.status_code == 201
+        link = re.search(r'id="invite-link" type="text" readonly value="([^"]+)"', sent.text)
+        assert link
+        path = "/invite/" + link.group(1).rsplit("/", 1)[1]
+    async with client(app) as person:
+        offer = await person.get(path, headers=HTML)
+        assert offer.status_code == 200
+        assert "Join Northwind IT" in offer.text and "Technician" in offer.text
+        mismatch = await person.post(
+            path,
+            data={
+                "display_name": "Nina New",
+                "password": "nina's long passphrase",
+                "confirm_password": "something else",
+                "csrf_token": hidden(offer.text),
+            },
+            headers=HTML,
+        )
+        assert mismatch.status_code == 422
+        assert 'id="confirm_password-error"' in mismatch.text
+        assert 'value="Nina New"' in mismatch.text
+        forged = await person.post(
+            path,
+            data={
+                "display_name": "Nina New",
+                "password": "nina's long passphrase",
+                "confirm_password": "nina's long passphrase",
+                "csrf_token": "forged.token",
+            },
+            headers=HTML,
+        )
+        assert forged.status_code == 403
+        assert await count(owner_engine, User, User.email == "nina@northwind.example") == 0
+        done = await person.post(
+            path,
+            data={
+                "display_name": "Nina New",
+                "password": "nina's long passphrase",
+                "confirm_password": "nina's long passphrase",
+                "csrf_token": hidden(offer.text),
+            },
+            headers=HTML,
+        )
+        assert done.status_code == 303
+        assert person.cookies.get("tenantry_session")
+        used = await person.get(path, headers=HTML)
+        assert used.status_code == 410
+        assert "already used" in used.text
+        missing = await person.get("/invite/nothing-here", headers=HTML)
+        assert missing.status_code == 404

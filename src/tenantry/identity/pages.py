@@ -17,8 +17,8 @@ from tenantry.access.permissions import BUILTIN_ROLES, role_by_key
 from tenantry.config import Settings
 from tenantry.errors import (
     Conflict,
-    NotAuthenticated,
     NotFound,
+    PermissionDenied,
     TenantryError,
     TenantSuspended,
     ValidationFailed,
@@ -541,7 +541,7 @@ async def invite_accept(
     }
     try:
         if not form_token_ok(request, settings, csrf_token):
-            raise NotAuthenticated(EXPIRED_FORM)
+            raise PermissionDenied(EXPIRED_FORM, problem="csrf")
         if password != confirm_password:
             raise ValidationFailed("confirm_password", "does not match the password")
         result = await AuthFlows(get_db(request), settings).accept_invitation(
