@@ -197,10 +197,19 @@ async def test_an_msp_without_customers_is_told_what_to_do_next(
     assert "create it with the form above" in text_of(response.text)
 
 
+def form_token_in(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert found is not None
+    return found.group(1)
+
+
 async def test_creating_a_customer_redirects_and_lists_it(
     as_alex: httpx.AsyncClient, owner_engine: AsyncEngine
 ) -> None:
-    token = form_client(as_alex)
+    expected = form_client(as_alex)
+    # As a browser does it: the token comes from the rendered form.
+    token = form_token_in((await as_alex.get("/msp/customers")).text)
+    assert token == expected
     response = await as_alex.post(
         "/msp/customers",
         data={"csrf_token": token, "name": "Woodgrove Bank", "display_name": "", "slug": ""},
@@ -234,7 +243,10 @@ async def test_create_form_errors_sit_next_to_the_field_with_input_kept(
         data={"csrf_token": token, "name": "Contoso Ltd", "display_name": "Contoso Two"},
     )
     assert response.status_code == 409
-    assert 'id="f-name-error">Name is already taken' in response.text
+    assert (
+        'id="f-name-error">Name makes the slug contoso-ltd, which is already taken: '
+        "change the name or choose a slug" in response.text
+    )
     assert 'value="Contoso Two"' in response.text
     assert "The slug is made from it: contoso-ltd." in response.text
 

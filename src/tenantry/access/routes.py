@@ -11,11 +11,14 @@ from tenantry.http.deps import SelfWork, signed_in
 from tenantry.pagination import Page
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
+# Every marker is used with scope="function": the unit of work commits when the route
+# returns, before the response leaves. With FastAPI's default ("request") the commit runs
+# after the response is sent, so a browser following a POST's redirect could miss it.
 
 
 @router.get("/tenants", response_model=Page[TenantChoice])
 async def my_tenants(
-    work: Annotated[SelfWork, Depends(signed_in)],
+    work: Annotated[SelfWork, Depends(signed_in, scope="function")],
     q: Annotated[
         str | None,
         Query(description="Part of a slug or display name", max_length=MAX_QUERY_LENGTH),

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tenantry.access.context import TenantContext
 from tenantry.access.permissions import BUILTIN_ROLES
-from tenantry.errors import NotFound, TenantryError, ValidationFailed
+from tenantry.errors import Conflict, NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_home, in_tenant
 from tenantry.tenancy import repository
 from tenantry.tenancy.schemas import slugify
@@ -19,6 +19,9 @@ from tenantry.tenancy.service import TenancyService
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
+# Every marker is used with scope="function": the unit of work commits when the route
+# returns, before the response leaves. With FastAPI's default ("request") the commit runs
+# after the response is sent, so a browser following a POST's redirect could miss it.
 PAGE_SIZE = 50
 CUSTOMERS = "/msp/customers"
 
@@ -69,7 +72,9 @@ def _require_msp(ctx: TenantContext) -> None:
 @router.get("/t/{tenant}/", response_class=HTMLResponse)
 async def overview(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("tenant:read", allow_suspended=True))],
+    work: Annotated[
+        Work, Depends(in_tenant("tenant:read", allow_suspended=True), scope="function")
+    ],
 ) -> HTMLResponse:
     ctx = work.ctx
     tenant = await repository.by_id(work.session, ctx.tenant.id)
@@ -142,7 +147,7 @@ async def _customers_page(
 @router.get(CUSTOMERS, response_class=HTMLResponse)
 async def customers(
     request: Request,
-    work: Annotated[Work, Depends(in_home("customers:read"))],
+    work: Annotated[Work, Depends(in_home("customers:read"), scope="function")],
     q: Annotated[str, Query(max_length=100)] = "",
     cursor: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
@@ -153,7 +158,7 @@ async def customers(
 @router.post(CUSTOMERS, response_model=None)
 async def create_customer(
     request: Request,
-    work: Annotated[Work, Depends(in_home("customers:create"))],
+    work: Annotated[Work, Depends(in_home("customers:create"), scope="function")],
     name: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     slug: Annotated[str, Form(max_length=63)] = "",
@@ -170,13 +175,20 @@ async def create_customer(
         )
     except TenantryError as exc:
         await work.session.rollback()
+        errors = field_errors(exc)
+        if isinstance(exc, Conflict) and "name" in errors:
+            # The name is free; the slug made from it is not. Say which, and the way out.
+            errors["name"] = (
+                f"makes the slug {slugify(name)}, which is already taken: "
+                "change the name or choose a slug"
+            )
         return await _customers_page(
             request,
             work,
             q="",
             cursor=None,
             form=form,
-            errors=field_errors(exc),
+            errors=errors,
             status=exc.status,
         )
     return redirect_with_notice(
@@ -212,7 +224,9 @@ async def _manage_page(
 
 @router.get(CUSTOMERS + "/{customer}", response_class=HTMLResponse)
 async def manage_customer(
-    request: Request, customer: str, work: Annotated[Work, Depends(in_home("customers:read"))]
+    request: Request,
+    customer: str,
+    work: Annotated[Work, Depends(in_home("customers:read"), scope="function")],
 ) -> HTMLResponse:
     _require_msp(work.ctx)
     return await _manage_page(request, work, customer)
@@ -222,7 +236,7 @@ async def manage_customer(
 async def rename_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:manage"))],
+    work: Annotated[Work, Depends(in_home("customers:manage"), scope="function")],
     display_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     _require_msp(work.ctx)
@@ -260,7 +274,7 @@ async def _set_suspended(
 async def suspend_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:manage"))],
+    work: Annotated[Work, Depends(in_home("customers:manage"), scope="function")],
     back: Annotated[str, Form(max_length=500)] = CUSTOMERS,
 ) -> RedirectResponse:
     return await _set_suspended(request, work, customer, True, back)
@@ -270,7 +284,7 @@ async def suspend_customer(
 async def resume_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:manage"))],
+    work: Annotated[Work, Depends(in_home("customers:manage"), scope="function")],
     back: Annotated[str, Form(max_length=500)] = CUSTOMERS,
 ) -> RedirectResponse:
     return await _set_suspended(request, work, customer, False, back)
@@ -280,7 +294,7 @@ async def resume_customer(
 async def delete_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:delete"))],
+    work: Annotated[Work, Depends(in_home("customers:delete"), scope="function")],
     confirm_slug: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     _require_msp(work.ctx)

@@ -17,11 +17,16 @@ from tenantry.web import nav
 from tenantry.web.render import render
 
 router = APIRouter(include_in_schema=False)
+# Every marker is used with scope="function": the unit of work commits when the route
+# returns, before the response leaves. With FastAPI's default ("request") the commit runs
+# after the response is sent, so a browser following a POST's redirect could miss it.
 PAGE_SIZE = 50
 
 
 @router.get("/")
-async def start(work: Annotated[SelfWork, Depends(signed_in)]) -> RedirectResponse:
+async def start(
+    work: Annotated[SelfWork, Depends(signed_in, scope="function")],
+) -> RedirectResponse:
     """Home tenant's overview, or the first tenant the user can act in."""
     items, _ = await TenantSwitcher(work.session).page(work.principal, limit=1)
     if not items:
@@ -32,7 +37,7 @@ async def start(work: Annotated[SelfWork, Depends(signed_in)]) -> RedirectRespon
 @router.get("/tenants", response_class=HTMLResponse)
 async def tenant_list(
     request: Request,
-    work: Annotated[SelfWork, Depends(signed_in)],
+    work: Annotated[SelfWork, Depends(signed_in, scope="function")],
     q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
     cursor: Annotated[str | None, Query()] = None,
     to: Annotated[str, Query(max_length=40)] = "",
@@ -63,7 +68,9 @@ async def tenant_list(
 
 @router.get("/t/{tenant}/switch")
 async def switch_to(
-    work: Annotated[Work, Depends(in_tenant("tenant:read", allow_suspended=True))],
+    work: Annotated[
+        Work, Depends(in_tenant("tenant:read", allow_suspended=True), scope="function")
+    ],
     to: Annotated[str, Query(max_length=40)] = "",
 ) -> RedirectResponse:
     """Choosing a tenant in the switcher: recorded in that tenant's trail, then the same
