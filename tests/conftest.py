@@ -21,8 +21,8 @@ Async tests are plain ``async def`` functions: they run on anyio (asyncio only).
 PostgreSQL: a fresh database ``tenantry_t_<pid>_<random>`` per session on
 ``TENANTRY_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``;
 it must be a superuser: it creates a database and the app role, and the owner's view of
-the rows must bypass row-level security), dropped at the end. If it is unreachable the postgres half fails, unless
-``TENANTRY_TEST_SKIP_POSTGRES=1``.
+the rows must bypass row-level security), dropped at the end. If it is unreachable the
+postgres half fails, unless ``TENANTRY_TEST_SKIP_POSTGRES=1``.
 """
 
 from __future__ import annotations
