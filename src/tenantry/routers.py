@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 def all_routers() -> list[APIRouter]:
     from tenantry.access import routes as access_routes
+    from tenantry.audit import routes as audit_routes
     from tenantry.identity.routes import routers as identity_routers
     from tenantry.tenancy import pages as tenancy_pages
     from tenantry.tenancy import routes as tenancy_routes
@@ -15,6 +16,7 @@ def all_routers() -> list[APIRouter]:
     return [
         tenancy_routes.router,
         access_routes.router,
+        audit_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 
 class AuditAction(enum.StrEnum):
@@ -58,3 +62,28 @@ class Actor:
 
 
 OPERATOR = Actor(user_id=None, name="instance operator (CLI)")
+
+
+class AuditEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    seq: int
+    tenant_id: uuid.UUID
+    occurred_at: datetime
+    action: str
+    actor_user_id: uuid.UUID | None
+    actor_name: str
+    actor_home_tenant_id: uuid.UUID | None
+    actor_home_tenant_name: str | None
+    via_grant_id: uuid.UUID | None
+    via_link_id: uuid.UUID | None
+    explanation: str | None
+    target_type: str | None
+    target_id: str | None
+    target_label: str | None
+    changes: dict[str, Any]
+    request_id: str | None
+    source_address: str | None
+    user_agent: str | None
+    hash: str

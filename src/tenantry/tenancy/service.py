@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,20 +196,28 @@ class TenancyService:
         return tenants[:limit], next_cursor
 
     async def customer(self, ctx: TenantContext, ref: str) -> Tenant:
+        return (await self._customer_and_link(ctx, ref))[0]
+
+    async def _customer_and_link(self, ctx: TenantContext, ref: str) -> tuple[Tenant, TenantLink]:
         found = await repository.customer_of(self.session, ctx.tenant.id, ref)
         if found is None:
             raise NotFound("No such customer.")
-        return found[0]
+        return found
 
     async def rename(self, ctx: TenantContext, ref: str, display_name: str, actor: Actor) -> Tenant:
-        customer = await self.customer(ctx, ref)
+        customer, link = await self._customer_and_link(ctx, ref)
         display = check_display_name(display_name)
         if display == customer.display_name:
             return customer
         before = customer.display_name
         customer.display_name = display
         await self._record_on_both(
-            ctx, customer, actor, AuditAction.TENANT_RENAMED, {"display_name": [before, display]}
+            ctx,
+            customer,
+            link,
+            actor,
+            AuditAction.TENANT_RENAMED,
+            {"display_name": [before, display]},
         )
         return customer
 
@@ -216,7 +225,7 @@ class TenancyService:
         self, ctx: TenantContext, ref: str, suspended: bool, actor: Actor
     ) -> Tenant:
         """Suspending refuses sign-ins and requests in the customer; nothing is lost."""
-        customer = await self.customer(ctx, ref)
+        customer, link = await self._customer_and_link(ctx, ref)
         target = TenantStatus.SUSPENDED if suspended else TenantStatus.ACTIVE
         if customer.status == target:
             return customer
@@ -225,7 +234,7 @@ class TenancyService:
         customer.suspended_at = utcnow() if suspended else None
         action = AuditAction.TENANT_SUSPENDED if suspended else AuditAction.TENANT_RESUMED
         await self._record_on_both(
-            ctx, customer, actor, action, {"status": [before.value, target.value]}
+            ctx, customer, link, actor, action, {"status": [before.value, target.value]}
         )
         return customer
 
@@ -233,17 +242,22 @@ class TenancyService:
         self,
         ctx: TenantContext,
         customer: Tenant,
+        link: TenantLink,
         actor: Actor,
         action: AuditAction,
         changes: dict[str, list[object]],
     ) -> None:
         """Changes to a customer show in the MSP's trail and in the customer's own."""
         await extend_scope(self.session, customer.id)
-        for tenant_id in (ctx.tenant.id, customer.id):
+        # The customer's copy names the link under which the MSP acted.
+        for tenant_id, by in (
+            (ctx.tenant.id, actor),
+            (customer.id, replace(actor, via_link_id=link.id)),
+        ):
             await audit.record(
                 self.session,
                 tenant_id=tenant_id,
-                actor=actor,
+                actor=by,
                 action=action,
                 target_type="tenant",
                 target_id=customer.id,
