@@ -226,6 +226,34 @@ async def sign_out(work: SelfPending, request: Request) -> Response:
 
 # --- account security --------------------------------------------------------------------
 
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Windows", "Windows"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Android", "Android"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_device(user_agent: str | None) -> str:
+    """ "Firefox on Windows" from a user-agent string: enough to tell sessions apart."""
+    if not user_agent:
+        return "Unknown device"
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or user_agent.split(" ", 1)[0][:60]
+
 
 async def _security_context(work: SelfWork, settings: Settings) -> dict[str, Any]:
     identity = IdentityService(work.session, settings)
@@ -234,7 +262,10 @@ async def _security_context(work: SelfWork, settings: Settings) -> dict[str, Any
         "user": user,
         "home": home,
         "mfa": await identity.mfa_state(work.principal),
-        "sessions": await identity.list_sessions(work.principal),
+        "sessions": [
+            (s, current, describe_device(s.user_agent))
+            for s, current in await identity.list_sessions(work.principal)
+        ],
         "tokens": await identity.list_tokens(work.principal),
         "default_token_days": settings.api_token_default_days,
         "errors": {},
@@ -429,6 +460,7 @@ async def _invitations_context(work: Work, settings: Settings) -> dict[str, Any]
     )
     roles = [r for r in BUILTIN_ROLES.values() if r.permissions <= work.ctx.permissions]
     return {
+        "role_names": {key: role.name for key, role in BUILTIN_ROLES.items()},
         "tenant": work.ctx.tenant,
         "pending": rows,
         "roles": roles,
