@@ -115,9 +115,10 @@ async def test_adding_a_row_outside_the_scope_raises(
         async with database.unit_of_work(scope(a.tenant_id)) as session:
             session.add(as_object(cls, fresh_row(cls.__tablename__, b)))
             await session.flush()
-    with pytest.raises(ScopeViolation):
-        async with database.unit_of_work(scope(a.tenant_id)) as session:
-            await session.execute(insert(cls).values(fresh_row(cls.__tablename__, b)))
+    for target in (cls, cls.__table__):  # ORM entity and Core table alike
+        with pytest.raises(ScopeViolation):
+            async with database.unit_of_work(scope(a.tenant_id)) as session:
+                await session.execute(insert(target).values(fresh_row(cls.__tablename__, b)))
     with pytest.raises(ScopeViolation):
         async with database.platform_reader() as session:
             session.add(as_object(cls, fresh_row(cls.__tablename__, a)))
