@@ -2,8 +2,7 @@
 tokens, and HTTP clients (anonymous or signed in).
 
 Rows are made through the services as the instance operator, so they carry their audit
-events exactly as in production. Import with ``from factories import …`` (``tests/`` is
-on ``sys.path`` through its conftest).
+events exactly as in production. Import with ``from tests.factories import …``.
 """
 
 from __future__ import annotations

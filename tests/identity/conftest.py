@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import make_tenant, make_user
 from tenantry.app import create_app
 from tenantry.audit.models import AuditEvent
 from tenantry.config import Settings
@@ -22,6 +21,7 @@ from tenantry.db.engine import Database
 from tenantry.identity import throttle
 from tenantry.identity.models import User
 from tenantry.tenancy.models import Tenant
+from tests.factories import make_tenant, make_user
 
 ALEX = "alex@northwind.example"
 
@@ -103,7 +103,7 @@ async def count(owner_engine: AsyncEngine, model: Any, *where: Any) -> int:
 
 @pytest.fixture
 async def browser(app: FastAPI) -> AsyncIterator[Any]:
-    from factories import client
+    from tests.factories import client
 
     async with client(app) as c:
         yield c

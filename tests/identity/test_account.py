@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import PASSWORD, api_token, client, signed_in_client
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
 from tenantry.identity.models import ApiToken, SignInThrottle, User
 from tenantry.tenancy.models import Tenant
+from tests.factories import PASSWORD, api_token, client, signed_in_client
 
 from .conftest import ALEX, actions, change, count, one
 

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import client, make_tenant, make_user, signed_in_client
 from tenantry.access.models import Grant, GrantScope
 from tenantry.config import Settings
 from tenantry.db.base import utcnow
@@ -19,6 +18,7 @@ from tenantry.db.engine import Database
 from tenantry.identity import invitations as invitations_module
 from tenantry.identity.models import Invitation, User
 from tenantry.tenancy.models import Tenant
+from tests.factories import client, make_tenant, make_user, signed_in_client
 
 from .conftest import ALEX, actions, app_with, change, count, events, rows
 

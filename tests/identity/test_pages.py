@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import PASSWORD, client
 from tenantry.identity.models import ApiToken, User
 from tenantry.tenancy.models import Tenant
+from tests.factories import PASSWORD, client
 
 from .conftest import ALEX, change, code, count, one
 

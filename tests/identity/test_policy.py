@@ -7,10 +7,10 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import PASSWORD, client, make_user, signed_in_client
 from tenantry.db.engine import Database
 from tenantry.identity.models import User
 from tenantry.tenancy.models import Tenant
+from tests.factories import PASSWORD, client, make_user, signed_in_client
 
 from .conftest import ALEX, change, code, events, one
 

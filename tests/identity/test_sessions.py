@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import api_token, client, signed_in_client
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
 from tenantry.identity.models import AuthSession, User
 from tenantry.tenancy.models import Tenant
+from tests.factories import api_token, client, signed_in_client
 
 from .conftest import ALEX, actions, change, one, rows
 
@@ -52,7 +52,7 @@ async def test_ending_another_session_signs_that_device_out(
 async def test_someone_elses_session_is_not_found(
     app: FastAPI, alex: User, database: Database, msp: Tenant
 ) -> None:
-    from factories import make_user
+    from tests.factories import make_user
 
     await make_user(database, msp, "sam@northwind.example", role="technician")
     async with (

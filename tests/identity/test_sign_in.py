@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import PASSWORD, client, make_tenant, make_user, signed_in_client
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.identity.models import AuthSession, SignInThrottle, User
 from tenantry.tenancy.models import Tenant, TenantStatus
+from tests.factories import PASSWORD, client, make_tenant, make_user, signed_in_client
 
 from .conftest import ALEX, actions, app_with, change, count, events, one, rows
 

@@ -8,12 +8,12 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import PASSWORD, client, make_user
 from tenantry.config import Settings
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
 from tenantry.identity.models import SignInThrottle, User
 from tenantry.tenancy.models import Tenant
+from tests.factories import PASSWORD, client, make_user
 
 from .conftest import ALEX, app_with, change, events
 

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import PASSWORD, client, signed_in_client
 from tenantry.identity.models import RecoveryCode, User
 from tenantry.tenancy.models import Tenant
+from tests.factories import PASSWORD, client, signed_in_client
 
 from .conftest import ALEX, actions, change, code, count, events, one
 
