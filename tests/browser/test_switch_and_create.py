@@ -18,12 +18,12 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from factories import PASSWORD, make_tenant, make_user
 from tenantry.app import create_app
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.db.migrate import upgrade
-from web.conftest import add_customer
+from tests.factories import PASSWORD, make_tenant, make_user
+from tests.web.conftest import add_customer
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from factories import make_tenant, make_user, signed_in_client
 from tenantry.access.models import GrantScope
 from tenantry.access.service import AccessService, create_grant, operator_scope
 from tenantry.audit.schemas import OPERATOR
@@ -23,6 +22,7 @@ from tenantry.identity.models import User
 from tenantry.identity.service import principal_of
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.service import TenancyService
+from tests.factories import make_tenant, make_user, signed_in_client
 
 ALEX = "alex@northwind.example"  # MSP admin of Northwind IT
 TINA = "tina@northwind.example"  # technician, 1st Level Support in Contoso until tonight

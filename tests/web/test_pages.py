@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.audit.models import AuditEvent
 from tenantry.tenancy.models import Tenant, TenantStatus
-from web.conftest import World, form_client
+from tests.web.conftest import World, form_client
 
 
 def text_of(html: str) -> str:
@@ -33,7 +33,7 @@ async def tenant_row(owner_engine: AsyncEngine, slug: str) -> Tenant | None:
 
 
 async def test_the_start_page_sends_visitors_to_sign_in(world: World) -> None:
-    from factories import client
+    from tests.factories import client
 
     async with client(world.app) as anonymous:
         response = await anonymous.get("/")
@@ -70,7 +70,7 @@ async def test_msp_admin_in_a_client_sees_the_client_badge_and_keeps_the_msp_lin
     page = text_of(response.text)
     assert "Client Contoso Ltd contoso-ltd" in page
     assert "Client of Northwind IT" in page
-    assert "Owner — MSP admin: every customer" in page
+    assert "Owner — as an MSP admin, in every customer" in page
     assert "kind-customer" in response.text
     nav = text_of(sidebar(response.text))
     assert "This client Overview Invitations" in nav

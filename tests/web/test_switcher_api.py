@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import event, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from factories import signed_in_client
 from tenantry.access.service import AccessService
 from tenantry.access.switcher import TenantSwitcher
 from tenantry.db.base import new_id, utcnow
@@ -22,7 +21,8 @@ from tenantry.db.engine import Database
 from tenantry.errors import NotFound
 from tenantry.identity.service import principal_of
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
-from web.conftest import TINA, World, delegate
+from tests.factories import signed_in_client
+from tests.web.conftest import TINA, World, delegate
 
 
 async def listed(c: httpx.AsyncClient, **params: Any) -> list[tuple[str, str]]:
@@ -100,7 +100,7 @@ async def test_tenants_not_listed_answer_404(
 
 
 async def test_anonymous_callers_are_refused(world: World) -> None:
-    from factories import client
+    from tests.factories import client
 
     async with client(world.app) as anonymous:
         response = await anonymous.get("/api/v1/me/tenants")

@@ -47,11 +47,21 @@ def access_summary(ctx: TenantContext) -> list[dict[str, Any]]:
                 key,
                 {
                     "role": role.name if role else s.role,
-                    "how": "MSP admin: every customer" if s.implicit else f"grant ({s.scope})",
+                    "how": _how(s.scope, s.implicit),
                     "expires_at": s.expires_at,
                 },
             )
     return list(seen.values())
+
+
+def _how(scope: str, implicit: bool) -> str:
+    if implicit:
+        return "as an MSP admin, in every customer"
+    if scope == "home":
+        return "granted at home"
+    if scope == "all_customers":
+        return "granted for every customer"
+    return "delegated for this client"
 
 
 def _back(value: str) -> str:
