@@ -50,8 +50,10 @@ from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
 
-SelfOnly = Annotated[SelfWork, Depends(signed_in)]
-SelfPending = Annotated[SelfWork, Depends(signed_in_pending_mfa)]
+# Markers run with scope="function": the unit of work commits when the route returns,
+# before the response (or the redirect a browser follows) leaves.
+SelfOnly = Annotated[SelfWork, Depends(signed_in, scope="function")]
+SelfPending = Annotated[SelfWork, Depends(signed_in_pending_mfa, scope="function")]
 FormStr = Annotated[str, Form()]
 
 ENROL_PAGE = "/account/security/totp"
@@ -451,7 +453,7 @@ async def enrol_submit(work: SelfPending, request: Request, code: FormStr = "") 
 
 # --- invitations -------------------------------------------------------------------------
 
-InviteWork = Annotated[Work, Depends(in_tenant("users:manage"))]
+InviteWork = Annotated[Work, Depends(in_tenant("users:manage"), scope="function")]
 
 
 async def _invitations_context(work: Work, settings: Settings) -> dict[str, Any]:
@@ -593,7 +595,7 @@ async def invite_accept(
 
 # --- home security policy ----------------------------------------------------------------
 
-PolicyWork = Annotated[Work, Depends(in_home("settings:manage"))]
+PolicyWork = Annotated[Work, Depends(in_home("settings:manage"), scope="function")]
 
 
 async def _policy_context(work: Work, settings: Settings) -> dict[str, Any]:

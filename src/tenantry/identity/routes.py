@@ -60,8 +60,10 @@ from tenantry.tenancy.models import Tenant
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
-SelfOnly = Annotated[SelfWork, Depends(signed_in)]
-SelfPending = Annotated[SelfWork, Depends(signed_in_pending_mfa)]
+# Markers run with scope="function": the unit of work commits when the route returns,
+# before the response leaves (FastAPI's default would commit after it was sent).
+SelfOnly = Annotated[SelfWork, Depends(signed_in, scope="function")]
+SelfPending = Annotated[SelfWork, Depends(signed_in_pending_mfa, scope="function")]
 
 
 # --- shapes ----------------------------------------------------------------------------
@@ -301,7 +303,7 @@ async def regenerate_recovery_codes(work: SelfOnly, request: Request) -> Recover
 
 @router.get("/tenants/{tenant}/invitations", response_model=Page[InvitationOut])
 async def list_invitations(
-    work: Annotated[Work, Depends(in_tenant("users:manage"))],
+    work: Annotated[Work, Depends(in_tenant("users:manage"), scope="function")],
     request: Request,
     limit: Annotated[int, Query()] = 50,
     cursor: Annotated[str | None, Query()] = None,
@@ -322,7 +324,7 @@ async def list_invitations(
 )
 async def invite(
     body: InvitationCreateIn,
-    work: Annotated[Work, Depends(in_tenant("users:manage"))],
+    work: Annotated[Work, Depends(in_tenant("users:manage"), scope="function")],
     request: Request,
 ) -> InvitationCreatedOut:
     """Invite someone by email with a built-in role. The single-use link is returned,
@@ -340,7 +342,7 @@ async def invite(
 )
 async def revoke_invitation(
     invitation_id: uuid.UUID,
-    work: Annotated[Work, Depends(in_tenant("users:manage"))],
+    work: Annotated[Work, Depends(in_tenant("users:manage"), scope="function")],
     request: Request,
 ) -> None:
     await InvitationService(work.session, get_settings(request)).revoke(
@@ -392,7 +394,7 @@ async def accept_invitation(
 
 @router.get("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
 async def get_security_policy(
-    work: Annotated[Work, Depends(in_tenant("tenant:read"))], request: Request
+    work: Annotated[Work, Depends(in_tenant("tenant:read"), scope="function")], request: Request
 ) -> SecurityPolicyOut:
     settings = get_settings(request)
     tenant = await IdentityService(work.session, settings).tenant(work.ctx.tenant.id)
@@ -402,7 +404,7 @@ async def get_security_policy(
 @router.put("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
 async def set_security_policy(
     body: SecurityPolicyIn,
-    work: Annotated[Work, Depends(in_tenant("settings:manage"))],
+    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
     request: Request,
 ) -> SecurityPolicyOut:
     """The home tenant's policy for its own users (MFA required, session lifetime). Only
