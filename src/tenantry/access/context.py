@@ -53,11 +53,14 @@ class PermissionSource:
     scope: str
     expires_at: datetime | None = None
     implicit: bool = False
+    role_name: str | None = None
+    user_group_id: uuid.UUID | None = None
 
     def describe(self) -> str:
         how = "implicit MSP-admin Owner grant" if self.implicit else f"grant {self.grant_id}"
+        group = f" to user group {self.user_group_id}" if self.user_group_id else ""
         until = f" until {self.expires_at.isoformat()}" if self.expires_at else ""
-        return f"role {self.role} via {how} (scope {self.scope}){until}"
+        return f"role {self.role_name or self.role} via {how}{group} (scope {self.scope}){until}"
 
 
 @dataclass(frozen=True, slots=True)

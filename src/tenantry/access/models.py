@@ -1,4 +1,5 @@
-"""Grants: who holds which role where (platform table, read to authorise a request)."""
+"""Roles, groups and grants: who holds which role where (platform tables, read to
+authorise a request before any tenant scope exists)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import Base, PlatformTable, new_id, utcnow
@@ -15,16 +16,98 @@ from tenantry.db.base import Base, PlatformTable, new_id, utcnow
 class GrantScope(enum.StrEnum):
     HOME = "home"
     CUSTOMER = "customer"
+    TENANT_GROUP = "tenant_group"
     ALL_CUSTOMERS = "all_customers"
 
 
+CUSTOM_ROLE_PREFIX = "custom:"
+
+
+class CustomRole(PlatformTable, Base):
+    """A tenant's own named set of permissions. Grants refer to it as ``custom:<id>``;
+    an MSP's custom roles can be used in its delegations to customers."""
+
+    __tablename__ = "custom_roles"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    @property
+    def key(self) -> str:
+        return f"{CUSTOM_ROLE_PREFIX}{self.id}"
+
+
+class UserGroup(PlatformTable, Base):
+    """A named set of users of one tenant; grants can go to the group."""
+
+    __tablename__ = "user_groups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class UserGroupMember(PlatformTable, Base):
+    __tablename__ = "user_group_members"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_groups.id"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_user_group_members_user_id", "user_id"),)
+
+
+class TenantGroup(PlatformTable, Base):
+    """A named set of an MSP's customers (e.g. "Healthcare clients")."""
+
+    __tablename__ = "tenant_groups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    msp_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("msp_tenant_id", "name"),)
+
+
+class TenantGroupMember(PlatformTable, Base):
+    __tablename__ = "tenant_group_members"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenant_groups.id"), primary_key=True)
+    customer_tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_tenant_group_members_customer_tenant_id", "customer_tenant_id"),)
+
+
 class Grant(PlatformTable, Base):
+    """(user or user group, role, scope, optional expiry), issued by the holder's home
+    tenant. ``role`` is a built-in role key or ``custom:<id>``."""
+
     __tablename__ = "grants"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    # The tenant that issued the grant: the user's home tenant.
+    # The tenant that issued the grant: the home tenant of its user or group.
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    user_group_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_groups.id"), default=None
+    )
     role: Mapped[str] = mapped_column(String(64))
     scope: Mapped[GrantScope] = mapped_column(
         Enum(
@@ -38,12 +121,20 @@ class Grant(PlatformTable, Base):
     customer_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id"), default=None
     )
+    tenant_group_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenant_groups.id"), default=None
+    )
+    # all_customers only: customers left out of "every current and future customer".
+    excluded_customer_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
     __table_args__ = (
         Index("ix_grants_user_id", "user_id"),
+        Index("ix_grants_user_group_id", "user_group_id"),
         Index("ix_grants_tenant_id_customer_tenant_id", "tenant_id", "customer_tenant_id"),
+        Index("ix_grants_role", "role"),
     )

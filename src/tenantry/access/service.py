@@ -10,9 +10,18 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import repository
-from tenantry.access.context import PermissionSource, Principal, TenantContext, TenantRef
-from tenantry.access.models import Grant, GrantScope
-from tenantry.access.permissions import ADMIN_ROLES, BUILTIN_ROLES
+from tenantry.access.context import Principal, TenantContext, TenantRef
+from tenantry.access.decision import (
+    RoleBook,
+    by_permission,
+    custom_role_ids,
+    live,
+)
+from tenantry.access.decision import customer_sources as customer_sources
+from tenantry.access.decision import home_sources as home_sources
+from tenantry.access.decision import role_permissions as role_permissions
+from tenantry.access.models import CUSTOM_ROLE_PREFIX, Grant, GrantScope
+from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.audit import service as audit
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
@@ -21,54 +30,8 @@ from tenantry.db.scope import TenantScope, session_scope
 from tenantry.errors import NotFound, TenantSuspended, ValidationFailed
 from tenantry.tenancy.models import Tenant, TenantStatus
 
-
-def role_permissions(role_key: str) -> frozenset[str]:
-    role = BUILTIN_ROLES.get(role_key)
-    return role.permissions if role else frozenset()
-
-
-def _live(grants: Iterable[Grant], now: datetime) -> list[Grant]:
-    # An expired grant is ignored at once (rule 5): compared with this request's clock.
-    return [g for g in grants if g.expires_at is None or g.expires_at > now]
-
-
-def home_sources(grants: Sequence[Grant]) -> list[PermissionSource]:
-    return [
-        PermissionSource(g.id, g.role, "home", g.expires_at)
-        for g in grants
-        if g.scope == GrantScope.HOME
-    ]
-
-
-def customer_sources(
-    grants: Sequence[Grant], customer_id: uuid.UUID, home_is_msp: bool
-) -> list[PermissionSource]:
-    """Grants whose scope covers one customer, plus the implicit admin grant (rule 4)."""
-    sources: list[PermissionSource] = []
-    if home_is_msp and any(g.scope == GrantScope.HOME and g.role in ADMIN_ROLES for g in grants):
-        sources.append(PermissionSource(None, "owner", "all_customers", None, implicit=True))
-    for g in grants:
-        if g.scope == GrantScope.ALL_CUSTOMERS or (
-            g.scope == GrantScope.CUSTOMER and g.customer_tenant_id == customer_id
-        ):
-            scope = (
-                "all_customers"
-                if g.scope == GrantScope.ALL_CUSTOMERS
-                else f"customer:{customer_id}"
-            )
-            sources.append(PermissionSource(g.id, g.role, scope, g.expires_at))
-    return sources
-
-
-def _by_permission(
-    sources: Iterable[PermissionSource], ceiling: frozenset[str] | None
-) -> dict[str, tuple[PermissionSource, ...]]:
-    found: dict[str, list[PermissionSource]] = {}
-    for source in sources:
-        for permission in role_permissions(source.role):
-            if ceiling is None or permission in ceiling:
-                found.setdefault(permission, []).append(source)
-    return {p: tuple(s) for p, s in found.items()}
+# Kept importable from here: the switcher and older callers use these names.
+_live = live
 
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
@@ -90,13 +53,25 @@ class AccessService:
             raise NotFound("No such tenant.")
         return await self.context_in(principal, tenant, allow_suspended=allow_suspended)
 
+    async def role_book(self, grants: Sequence[Grant]) -> RoleBook:
+        """Built-in roles plus the custom roles these grants name (one query, if any)."""
+        ids = custom_role_ids(grants)
+        if not ids:
+            return RoleBook()
+        roles = await repository.custom_roles_by_id(self.session, ids)
+        return RoleBook(
+            custom={r.key: frozenset(r.permissions) for r in roles},
+            names={r.key: r.name for r in roles},
+        )
+
     async def context_in(
         self, principal: Principal, tenant: Tenant, *, allow_suspended: bool = False
     ) -> TenantContext:
         now = utcnow()
-        grants = _live(await repository.live_grants_of_user(self.session, principal.user_id), now)
+        grants = live(await repository.live_grants_of_user(self.session, principal.user_id), now)
+        book = await self.role_book(grants)
         if tenant.id == principal.home_tenant_id:
-            sources = _by_permission(home_sources(grants), None)
+            sources = by_permission(home_sources(grants, book), None, book)
             context = TenantContext(
                 tenant=tenant_ref(tenant),
                 principal=principal,
@@ -109,9 +84,17 @@ class AccessService:
             link = await repository.active_link(self.session, principal.home_tenant_id, tenant.id)
             if link is None or (link.expires_at is not None and link.expires_at <= now):
                 raise NotFound("No such tenant.")
+            group_ids = {g.tenant_group_id for g in grants if g.tenant_group_id is not None}
+            customer_groups = (
+                await repository.groups_containing(self.session, tenant.id, group_ids)
+                if group_ids
+                else frozenset()
+            )
             ceiling = frozenset(link.ceiling)
-            sources = _by_permission(
-                customer_sources(grants, tenant.id, principal.home_is_msp), ceiling
+            sources = by_permission(
+                customer_sources(grants, tenant.id, principal.home_is_msp, customer_groups, book),
+                ceiling,
+                book,
             )
             context = TenantContext(
                 tenant=tenant_ref(tenant),
@@ -165,7 +148,7 @@ async def create_grant(
     expires_at: datetime | None = None,
 ) -> Grant:
     """Give a user a role: at home, in one customer, or in every customer of the MSP."""
-    if role not in BUILTIN_ROLES:
+    if role not in BUILTIN_ROLES and not role.startswith(CUSTOM_ROLE_PREFIX):
         raise ValidationFailed("role", f"unknown role '{role}'; one of {', '.join(BUILTIN_ROLES)}")
     if (scope == GrantScope.CUSTOMER) != (customer_tenant_id is not None):
         raise ValidationFailed("customer", "is required for a customer grant, and only there")

@@ -23,7 +23,7 @@ class EventFilter:
     until: datetime | None = None
 
 
-def filtered(f: EventFilter) -> Select[tuple[AuditEvent]]:
+def filtered(f: EventFilter) -> Select[AuditEvent]:
     stmt = select(AuditEvent)
     if f.tenant_ids:
         stmt = stmt.where(AuditEvent.tenant_id.in_(f.tenant_ids))

@@ -66,10 +66,14 @@ class PlatformTable:
     identity and access services reach these tables.
     """
 
+    __tablename__: str
+
 
 class TenantOwned:
     """A row that belongs to one tenant: isolated by row-level security on PostgreSQL
     and by the ORM scope on SQLite. ``tenant_id`` leads the primary key."""
+
+    __tablename__: str
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id"), primary_key=True, sort_order=-20

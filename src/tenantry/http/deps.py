@@ -169,6 +169,8 @@ async def _unit_of_work(db: Database, scope: TenantScope) -> AsyncIterator[Async
 class InTenant(AccessMarker):
     """``permission`` in the tenant named by the ``tenant`` path parameter (slug or id)."""
 
+    permission: str
+
     def __init__(self, permission: str, *, home: bool = False, allow_suspended: bool = False):
         self.permission = permission
         self.home = home

@@ -68,9 +68,21 @@ class TenantLink(PlatformTable, Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # Consent: what the MSP asked for, for how long, and whether each side lets the link
+    # renew itself at expiry (it does only if both do).
+    requested_ceiling: Mapped[list[str]] = mapped_column(JSON, default=list)
+    duration_days: Mapped[int | None] = mapped_column(default=None)
+    msp_auto_extend: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_auto_extend: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who on the customer's side approved, declined, narrowed or revoked it last.
+    decided_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when the instance operator flagged the customer as a candidate of the MSP.
+    flagged_by_operator: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         Index("ix_tenant_links_msp_tenant_id_state", "msp_tenant_id", "state"),
+        Index("ix_tenant_links_customer_tenant_id", "customer_tenant_id"),
         # One MSP at a time: at most one pending-or-active link per customer.
         Index(
             "uq_tenant_links_customer_live",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
@@ -23,7 +23,7 @@ async def slug_taken(session: AsyncSession, slug: str) -> bool:
     return (await session.scalar(select(Tenant.id).where(Tenant.slug == slug))) is not None
 
 
-def _search(query: str | None) -> list[object]:
+def _search(query: str | None) -> list[ColumnElement[bool]]:
     if not query:
         return []
     needle = query.strip().lower()

@@ -24,12 +24,10 @@ from tenantry.tenancy.models import LinkState, Tenant, TenantLink, TenantStatus
 from tenantry.tenancy.schemas import check_display_name, check_slug, slugify
 
 
-def tenant_owned_models() -> list[type[Base]]:
+def tenant_owned_models() -> list[type[TenantOwned]]:
     """Tenant-owned mapped classes, children before parents (safe delete order)."""
-    by_table = {
-        m.class_.__table__: m.class_
-        for m in Base.registry.mappers
-        if issubclass(m.class_, TenantOwned)
+    by_table: dict[object, type[TenantOwned]] = {
+        m.local_table: m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)
     }
     ordered = [t for t in reversed(Base.metadata.sorted_tables) if t in by_table]
     return [by_table[t] for t in ordered]
@@ -144,14 +142,15 @@ class TenancyService:
         self.session.add(link)
         await self.session.flush()
         await extend_scope(self.session, customer.id)
-        target = {"target_type": "tenant", "target_id": customer.id, "target_label": customer.slug}
         await audit.record(
             self.session,
             tenant_id=ctx.tenant.id,
             actor=actor,
             action=AuditAction.CUSTOMER_CREATED,
             changes={"slug": [None, customer.slug], "display_name": [None, display]},
-            **target,
+            target_type="tenant",
+            target_id=customer.id,
+            target_label=customer.slug,
         )
         await audit.record(
             self.session,
@@ -163,7 +162,9 @@ class TenancyService:
                 "display_name": [None, display],
                 "msp": [None, ctx.tenant.slug],
             },
-            **target,
+            target_type="tenant",
+            target_id=customer.id,
+            target_label=customer.slug,
         )
         await audit.record(
             self.session,
@@ -303,7 +304,7 @@ class TenancyService:
         await allow_audit_deletion(self.session)
         for model in tenant_owned_models():
             result = await self.session.execute(
-                delete(model).where(model.tenant_id == tenant.id)  # type: ignore[attr-defined]
+                delete(model).where(model.tenant_id == tenant.id)
             )
             counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
         user_ids = select(User.id).where(User.home_tenant_id == tenant.id).scalar_subquery()
