@@ -17,6 +17,16 @@ def _markers(dependant: Dependant) -> list[AccessMarker]:
     return found
 
 
+def _unit_of_work_scopes(dependant: Dependant) -> list[str | None]:
+    """The FastAPI scope of each marker that opens a unit of work."""
+    found = []
+    if isinstance(dependant.call, AccessMarker) and not dependant.call.public:
+        found.append(dependant.scope)
+    for sub in dependant.dependencies:
+        found.extend(_unit_of_work_scopes(sub))
+    return found
+
+
 def api_routes() -> list[APIRoute]:
     app = create_app(Settings(database_url="sqlite:///:memory:"))
     return [
@@ -33,6 +43,17 @@ def test_every_route_names_its_permission_or_is_public() -> None:
         if len(markers) != 1:
             unnamed.append(f"{sorted(route.methods)} {route.path}: {len(markers)} markers")
     assert not unnamed, "routes without exactly one access marker:\n" + "\n".join(unnamed)
+
+
+def test_units_of_work_commit_before_the_response_is_sent() -> None:
+    # With FastAPI's default ("request") a yield dependency exits after the response has
+    # left: a client could see 200 for a change whose commit then failed.
+    late = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in api_routes()
+        if any(scope != "function" for scope in _unit_of_work_scopes(route.dependant))
+    ]
+    assert not late, 'use Depends(marker, scope="function") on:\n' + "\n".join(late)
 
 
 def test_tenant_routes_take_the_tenant_from_the_path() -> None:

@@ -37,7 +37,7 @@ def _filter(
 
 @router.get("/audit-events", response_model=Page[AuditEventOut])
 async def list_events(
-    work: Annotated[Work, Depends(in_tenant("audit:read"))],
+    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
     actor: Annotated[uuid.UUID | None, Query(description="Only this user's events")] = None,
     action: Annotated[str | None, Query(description="Event type, e.g. tenant.renamed")] = None,
     since: Annotated[datetime | None, Query()] = None,
@@ -70,7 +70,7 @@ async def list_events(
 )
 async def export_events(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("audit:read"))],
+    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
     actor: Annotated[uuid.UUID | None, Query()] = None,
     action: Annotated[str | None, Query()] = None,

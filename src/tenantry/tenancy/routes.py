@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["customers"])
 
 
 @router.get("", response_model=TenantOut)
-async def get_tenant(work: Annotated[Work, Depends(in_tenant("tenant:read"))]) -> TenantOut:
+async def get_tenant(
+    work: Annotated[Work, Depends(in_tenant("tenant:read"), scope="function")],
+) -> TenantOut:
     """The tenant itself (by slug or id)."""
     from tenantry.tenancy import repository
 
@@ -30,7 +32,7 @@ async def get_tenant(work: Annotated[Work, Depends(in_tenant("tenant:read"))]) -
 
 @router.get("/customers", response_model=Page[TenantOut])
 async def list_customers(
-    work: Annotated[Work, Depends(in_tenant("customers:read"))],
+    work: Annotated[Work, Depends(in_tenant("customers:read"), scope="function")],
     q: Annotated[str | None, Query(description="Search slug and display name")] = None,
     limit: Annotated[int, Query()] = 50,
     cursor: Annotated[str | None, Query()] = None,
@@ -45,7 +47,8 @@ async def list_customers(
 
 @router.post("/customers", response_model=TenantOut, status_code=status.HTTP_201_CREATED)
 async def create_customer(
-    body: CustomerCreate, work: Annotated[Work, Depends(in_tenant("customers:create"))]
+    body: CustomerCreate,
+    work: Annotated[Work, Depends(in_tenant("customers:create"), scope="function")],
 ) -> TenantOut:
     customer = await TenancyService(work.session).create_customer(
         work.ctx, name=body.name, display_name=body.display_name, slug=body.slug, actor=work.actor
@@ -55,7 +58,7 @@ async def create_customer(
 
 @router.get("/customers/{customer}", response_model=TenantOut)
 async def get_customer(
-    customer: str, work: Annotated[Work, Depends(in_tenant("customers:read"))]
+    customer: str, work: Annotated[Work, Depends(in_tenant("customers:read"), scope="function")]
 ) -> TenantOut:
     return TenantOut.model_validate(await TenancyService(work.session).customer(work.ctx, customer))
 
@@ -64,7 +67,7 @@ async def get_customer(
 async def rename_customer(
     customer: str,
     body: CustomerUpdate,
-    work: Annotated[Work, Depends(in_tenant("customers:manage"))],
+    work: Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")],
 ) -> TenantOut:
     renamed = await TenancyService(work.session).rename(
         work.ctx, customer, body.display_name, work.actor
@@ -74,7 +77,7 @@ async def rename_customer(
 
 @router.post("/customers/{customer}/suspend", response_model=TenantOut)
 async def suspend_customer(
-    customer: str, work: Annotated[Work, Depends(in_tenant("customers:manage"))]
+    customer: str, work: Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")]
 ) -> TenantOut:
     changed = await TenancyService(work.session).set_suspended(work.ctx, customer, True, work.actor)
     return TenantOut.model_validate(changed)
@@ -82,7 +85,7 @@ async def suspend_customer(
 
 @router.post("/customers/{customer}/resume", response_model=TenantOut)
 async def resume_customer(
-    customer: str, work: Annotated[Work, Depends(in_tenant("customers:manage"))]
+    customer: str, work: Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")]
 ) -> TenantOut:
     changed = await TenancyService(work.session).set_suspended(
         work.ctx, customer, False, work.actor
@@ -96,7 +99,7 @@ async def delete_customer(
     confirm_slug: Annotated[
         str, Query(description="The customer's slug, typed again to confirm the deletion.")
     ],
-    work: Annotated[Work, Depends(in_tenant("customers:delete"))],
+    work: Annotated[Work, Depends(in_tenant("customers:delete"), scope="function")],
 ) -> DeletionReport:
     """Deletes the customer and every row it owns. Cannot be undone."""
     service = TenancyService(work.session)
