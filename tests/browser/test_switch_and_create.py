@@ -165,6 +165,11 @@ def test_switch_tenant_with_the_keyboard_and_create_a_customer(
     expect(page.locator("#switcher-panel")).to_be_hidden()
     expect(page.locator("[data-switcher-open]")).to_be_focused()
 
+    # Without the shortcut: the focused switcher opens with Enter, like any button.
+    page.keyboard.press("Enter")
+    expect(search).to_be_focused()
+    page.keyboard.press("Escape")
+
     # Type-ahead is searched on the server; Enter goes.
     page.keyboard.press("Control+k")
     search.type("fabri")

@@ -187,6 +187,27 @@ async def test_customers_page_lists_searches_and_pages(as_alex: httpx.AsyncClien
     assert "Contoso Ltd" in text_of(response.text)
 
 
+async def test_customers_export_as_csv_without_formulas(as_alex: httpx.AsyncClient) -> None:
+    token = form_client(as_alex)
+    await as_alex.post(
+        "/msp/customers", data={"csrf_token": token, "name": "=HYPERLINK(1)", "slug": "evil"}
+    )
+    response = await as_alex.get("/msp/customers.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.text.splitlines()
+    assert lines[0] == "slug,display_name,status,created_at"
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "contoso-ltd",
+        "evil",
+        "fabrikam-inc",
+        "tailspin-toys",
+    ]
+    assert "'=HYPERLINK(1)" in response.text
+    filtered = await as_alex.get("/msp/customers.csv", params={"q": "toys"})
+    assert len(filtered.text.splitlines()) == 2
+
+
 async def test_an_msp_without_customers_is_told_what_to_do_next(
     as_gary: httpx.AsyncClient, world: World, owner_engine: AsyncEngine
 ) -> None:

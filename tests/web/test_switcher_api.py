@@ -21,7 +21,7 @@ from tenantry.db.engine import Database
 from tenantry.errors import NotFound
 from tenantry.identity.service import principal_of
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
-from tests.factories import signed_in_client
+from tests.factories import make_user, signed_in_client
 from tests.web.conftest import TINA, World, delegate
 
 
@@ -194,6 +194,79 @@ async def test_the_list_agrees_with_the_access_decision(
     # Tina's Billing role meets the narrowed ceiling in invoices:read: Tailspin is listed.
     assert seen["tina"] == {"northwind", "contoso-ltd", "tailspin-toys"}
     assert seen["carol"] == {"contoso-ltd"}
+
+
+async def test_group_grants_custom_roles_and_all_customers_agree_too(
+    world: World, database: Database, owner_engine: AsyncEngine
+) -> None:
+    """Rita reaches Tailspin through her user group's tenant-group grant of a custom
+    role; Ollie holds Read-only in every customer; both as ``context_in`` decides."""
+    from tenantry.access.models import (
+        CustomRole,
+        Grant,
+        GrantScope,
+        TenantGroup,
+        TenantGroupMember,
+        UserGroup,
+        UserGroupMember,
+    )
+
+    rita = await make_user(database, world.msp, "rita@northwind.example", role=None)
+    ollie = await make_user(database, world.msp, "ollie@northwind.example", role=None)
+    msp = world.msp.id
+    role_id, user_group, tenant_group = new_id(), new_id(), new_id()
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            insert(CustomRole),
+            [{"id": role_id, "tenant_id": msp, "name": "Triage", "permissions": ["tickets:read"]}],
+        )
+        await conn.execute(
+            insert(UserGroup), [{"id": user_group, "tenant_id": msp, "name": "Night shift"}]
+        )
+        await conn.execute(insert(UserGroupMember), [{"group_id": user_group, "user_id": rita.id}])
+        await conn.execute(
+            insert(TenantGroup), [{"id": tenant_group, "msp_tenant_id": msp, "name": "Retail"}]
+        )
+        await conn.execute(
+            insert(TenantGroupMember),
+            [{"group_id": tenant_group, "customer_tenant_id": world.customers["tailspin-toys"].id}],
+        )
+        for grant in (
+            {
+                "user_group_id": user_group,
+                "role": f"custom:{role_id}",
+                "scope": GrantScope.TENANT_GROUP,
+                "tenant_group_id": tenant_group,
+            },
+            {"user_id": ollie.id, "role": "read_only", "scope": GrantScope.ALL_CUSTOMERS},
+        ):
+            await conn.execute(insert(Grant), [{"id": new_id(), "tenant_id": msp, **grant}])
+        # Contoso consents to nothing Read-only holds: Ollie must not see it.
+        await conn.execute(
+            update(TenantLink)
+            .where(TenantLink.customer_tenant_id == world.customers["contoso-ltd"].id)
+            .values(ceiling=["tickets:write"])
+        )
+    every = [world.msp, world.other_msp, world.other_customer, *world.customers.values()]
+    seen: dict[str, set[str]] = {}
+    for user in (rita, ollie):
+        principal = principal_of(user, world.msp, auth_method="cli")
+        async with database.platform_reader() as session:
+            with counted(database) as statements:
+                items, _ = await TenantSwitcher(session).page(principal, limit=200)
+            # Grants, custom roles (Rita), customers, group memberships (Rita).
+            assert len(statements) <= 4, statements
+            allowed = set()
+            for tenant in every:
+                try:
+                    await AccessService(session).context_in(principal, tenant)
+                except NotFound:
+                    continue
+                allowed.add(tenant.slug)
+        seen[user.email] = {i.slug for i in items}
+        assert seen[user.email] == allowed, user.email
+    assert seen["rita@northwind.example"] == {"tailspin-toys"}
+    assert seen["ollie@northwind.example"] == {"fabrikam-inc", "tailspin-toys"}
 
 
 # ---- 10,000 customers

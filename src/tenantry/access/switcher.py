@@ -1,14 +1,16 @@
 """The tenant switcher's list (access rule 7): exactly the tenants where the user holds at
 least one permission, home first, then customers ordered by display name.
 
-It must agree with ``AccessService.context_in`` and stay fast at 10,000 customers, so it
-reads the user's grants once, turns them into "what they hold in every customer" plus
-"what they hold in these few delegated customers" with the same helpers ``context_in``
-uses, and lists customers with one indexed keyset query over the MSP's active links.
-The link ceiling is applied to each fetched row in Python (``ceiling`` is JSON, which
-neither database compares portably); only a row whose ceiling shares nothing with the
-user's roles is dropped, and the query is repeated for the next rows only then, which
-needs a customer that narrowed its ceiling below every role the user holds there.
+It must agree with ``AccessService.context_in`` and stay fast at 10,000 customers. So it
+reads the user's grants once (with their custom roles, as ``context_in`` does), narrows
+the MSP's linked customers in SQL to those some grant could cover (every customer for an
+MSP admin or an ``all_customers`` grant; else the delegated customers and the members of
+the granted tenant groups), and lists them with one keyset query ordered by display
+name. Each fetched row is then decided by the same functions ``context_in`` uses
+(``customer_sources`` ∩ the link's ceiling): the ceiling is JSON, which neither database
+compares portably, and exclusions and group membership are the decision module's to
+read. A row that gives nothing is dropped and the next rows are fetched; that needs a
+customer whose ceiling shares nothing with the user's roles there, or an excluded one.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import repository
 from tenantry.access.context import Principal
-from tenantry.access.models import Grant, GrantScope
-from tenantry.access.service import _live, customer_sources, home_sources, role_permissions
+from tenantry.access.decision import RoleBook, by_permission, customer_sources, home_sources, live
+from tenantry.access.models import Grant, GrantScope, TenantGroupMember
+from tenantry.access.service import AccessService
 from tenantry.db.base import utcnow
 from tenantry.errors import ValidationFailed
 from tenantry.pagination import check_limit, decode_cursor, encode_cursor
@@ -47,57 +50,92 @@ class TenantChoice(BaseModel):
     status: str
 
 
+# Matches no customer grant: asking ``customer_sources`` about it returns only the
+# sources that cover every customer alike (the implicit admin grant, all_customers).
+_ANY_CUSTOMER = uuid.UUID(int=0)
+
+
 @dataclass(frozen=True, slots=True)
 class Reach:
     """What one user's live grants give them, read once per request."""
 
+    grants: tuple[Grant, ...]
+    home_is_msp: bool
+    book: RoleBook
     home: frozenset[str]
-    # Permissions held in every customer of the home MSP (implicit admin Owner grant,
-    # all_customers grants), before each link's ceiling.
-    every_customer: frozenset[str]
-    # Extra permissions in single customers (customer-scoped delegations).
-    delegated: dict[uuid.UUID, frozenset[str]]
+    # Some grant covers every customer of the home MSP: all linked customers are
+    # candidates. Otherwise only delegated customers and members of granted groups are.
+    every_customer: bool
+    delegated: frozenset[uuid.UUID]
+    tenant_groups: frozenset[uuid.UUID]
 
-    def in_customer(self, customer_id: uuid.UUID, ceiling: Sequence[str]) -> frozenset[str]:
-        """As ``context_in`` decides it: (roles of covering grants) ∩ the link's ceiling."""
-        held = self.every_customer | self.delegated.get(customer_id, frozenset())
-        return held & frozenset(ceiling)
+    @property
+    def reaches_customers(self) -> bool:
+        return self.every_customer or bool(self.delegated) or bool(self.tenant_groups)
+
+    def in_customer(
+        self,
+        customer_id: uuid.UUID,
+        ceiling: Sequence[str],
+        customer_groups: frozenset[uuid.UUID] = frozenset(),
+    ) -> frozenset[str]:
+        """As ``context_in`` decides it, with the same functions: (roles of the grants
+        whose scope covers the customer) ∩ the link's ceiling."""
+        sources = customer_sources(
+            self.grants, customer_id, self.home_is_msp, customer_groups, self.book
+        )
+        return frozenset(by_permission(sources, frozenset(ceiling), self.book))
 
 
-def _permissions_of(roles: Sequence[str]) -> frozenset[str]:
-    found: set[str] = set()
-    for role in roles:
-        found |= role_permissions(role)
-    return frozenset(found)
-
-
-def reach_of(grants: Sequence[Grant], home_is_msp: bool) -> Reach:
-    """Split live grants as ``context_in`` reads them, without visiting any tenant."""
-    home = _permissions_of([s.role for s in home_sources(grants)])
-    broad_grants = [g for g in grants if g.scope != GrantScope.CUSTOMER]
-    # No customer-scoped grant is passed, so the id matches nothing: what remains are
-    # the sources that cover every customer alike.
-    broad = customer_sources(broad_grants, uuid.UUID(int=0), home_is_msp)
-    every = _permissions_of([s.role for s in broad])
-    delegated: dict[uuid.UUID, frozenset[str]] = {}
-    for grant in grants:
-        if grant.scope == GrantScope.CUSTOMER and grant.customer_tenant_id is not None:
-            cid = grant.customer_tenant_id
-            sources = customer_sources([grant], cid, False)
-            delegated[cid] = delegated.get(cid, frozenset()) | _permissions_of(
-                [s.role for s in sources]
-            )
-    return Reach(home, every, delegated)
+def reach_of(grants: Sequence[Grant], home_is_msp: bool, book: RoleBook) -> Reach:
+    """Read live grants as ``context_in`` does, without visiting any tenant."""
+    broad = customer_sources(grants, _ANY_CUSTOMER, home_is_msp, frozenset(), book)
+    return Reach(
+        grants=tuple(grants),
+        home_is_msp=home_is_msp,
+        book=book,
+        home=frozenset(by_permission(home_sources(grants, book), None, book)),
+        every_customer=bool(by_permission(broad, None, book)),
+        delegated=frozenset(
+            g.customer_tenant_id
+            for g in grants
+            if g.scope == GrantScope.CUSTOMER and g.customer_tenant_id is not None
+        ),
+        tenant_groups=frozenset(
+            g.tenant_group_id
+            for g in grants
+            if g.scope == GrantScope.TENANT_GROUP and g.tenant_group_id is not None
+        ),
+    )
 
 
 async def reach_for(session: AsyncSession, principal: Principal, now: datetime) -> Reach:
-    grants = _live(await repository.live_grants_of_user(session, principal.user_id), now)
-    return reach_of(grants, principal.home_is_msp)
+    grants = live(await repository.live_grants_of_user(session, principal.user_id), now)
+    book = await AccessService(session).role_book(grants)
+    return reach_of(grants, principal.home_is_msp, book)
 
 
 async def home_permissions(session: AsyncSession, principal: Principal) -> frozenset[str]:
     """The user's permissions in their home tenant (the sidebar's MSP group needs them)."""
     return (await reach_for(session, principal, utcnow())).home
+
+
+async def _groups_of(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID], group_ids: frozenset[uuid.UUID]
+) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+    """Which of the granted tenant groups hold each of these customers (one query)."""
+    if not group_ids or not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(TenantGroupMember.customer_tenant_id, TenantGroupMember.group_id).where(
+            TenantGroupMember.group_id.in_(sorted(group_ids)),
+            TenantGroupMember.customer_tenant_id.in_(list(customer_ids)),
+        )
+    )
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for customer_id, group_id in rows.all():
+        found.setdefault(customer_id, set()).add(group_id)
+    return {c: frozenset(g) for c, g in found.items()}
 
 
 def _matches(needle: str, *values: str) -> bool:
@@ -170,7 +208,7 @@ class TenantSwitcher:
     ) -> tuple[list[TenantChoice], tuple[str, str] | None]:
         """Up to ``wanted`` + 1 visible customers after ``after``; the key of the
         ``wanted``-th (where the next page starts)."""
-        if not reach.every_customer and not reach.delegated:
+        if not reach.reaches_customers:
             return [], None
         sort_name = func.lower(Tenant.display_name)
         conditions: list[ColumnElement[bool]] = [
@@ -179,8 +217,20 @@ class TenantSwitcher:
             or_(TenantLink.expires_at.is_(None), TenantLink.expires_at > now),
         ]
         if not reach.every_customer:
-            # Only delegated customers: a short IN list the primary key answers.
-            conditions.append(Tenant.id.in_(list(reach.delegated)))
+            # Only customers some grant names: a short IN list, and the members of the
+            # granted tenant groups (indexed by group).
+            named: list[ColumnElement[bool]] = []
+            if reach.delegated:
+                named.append(Tenant.id.in_(sorted(reach.delegated)))
+            if reach.tenant_groups:
+                named.append(
+                    Tenant.id.in_(
+                        select(TenantGroupMember.customer_tenant_id).where(
+                            TenantGroupMember.group_id.in_(sorted(reach.tenant_groups))
+                        )
+                    )
+                )
+            conditions.append(or_(*named))
         if needle:
             conditions.append(
                 or_(
@@ -203,8 +253,9 @@ class TenantSwitcher:
             if after is not None:
                 stmt = stmt.where(tuple_(sort_name, Tenant.id) > tuple_(*after))
             rows: list[Any] = list((await self.session.execute(stmt)).all())
+            groups = await _groups_of(self.session, [r[0] for r in rows], reach.tenant_groups)
             for tenant_id, slug, display_name, status, name_key, ceiling in rows:
-                if reach.in_customer(tenant_id, ceiling or ()):
+                if reach.in_customer(tenant_id, ceiling or (), groups.get(tenant_id, frozenset())):
                     found.append(
                         TenantChoice(
                             id=tenant_id,

@@ -3,6 +3,8 @@ TenancyService; these routes turn forms into calls and errors into fields."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -10,12 +12,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tenantry.access.context import TenantContext
-from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.errors import Conflict, NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_home, in_tenant
+from tenantry.pagination import MAX_LIMIT
 from tenantry.tenancy import repository
 from tenantry.tenancy.schemas import slugify
 from tenantry.tenancy.service import TenancyService
+from tenantry.web.chrome import role_name
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
@@ -42,15 +45,8 @@ def access_summary(ctx: TenantContext) -> list[dict[str, Any]]:
     for sources in ctx.sources.values():
         for s in sources:
             key = (s.role, s.scope, str(s.grant_id))
-            role = BUILTIN_ROLES.get(s.role)
-            seen.setdefault(
-                key,
-                {
-                    "role": role.name if role else s.role,
-                    "how": _how(s.scope, s.implicit),
-                    "expires_at": s.expires_at,
-                },
-            )
+            how = _how(s.scope, s.implicit) + (" to a group you are in" if s.user_group_id else "")
+            seen.setdefault(key, {"role": role_name(s), "how": how, "expires_at": s.expires_at})
     return list(seen.values())
 
 
@@ -61,6 +57,8 @@ def _how(scope: str, implicit: bool) -> str:
         return "granted at home"
     if scope == "all_customers":
         return "granted for every customer"
+    if scope.startswith("tenant_group:"):
+        return "granted for a group of clients this one is in"
     return "delegated for this client"
 
 
@@ -163,6 +161,42 @@ async def customers(
 ) -> HTMLResponse:
     _require_msp(work.ctx)
     return await _customers_page(request, work, q=q.strip(), cursor=cursor)
+
+
+def _csv_cell(value: str) -> str:
+    """Spreadsheets run a cell that starts with = + - @ as a formula; names are input."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@router.get(CUSTOMERS + ".csv", response_model=None)
+async def customers_csv(
+    work: Annotated[Work, Depends(in_home("customers:read"), scope="function")],
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Every customer (matching ``q``) as CSV, for moving the list elsewhere."""
+    _require_msp(work.ctx)
+    service = TenancyService(work.session)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["slug", "display_name", "status", "created_at"])
+    cursor: str | None = None
+    while True:
+        batch, cursor = await service.list_customers(
+            work.ctx, query=q.strip() or None, cursor=cursor, limit=MAX_LIMIT
+        )
+        for t in batch:
+            writer.writerow(
+                [t.slug, _csv_cell(t.display_name), t.status.value, t.created_at.isoformat()]
+            )
+        if cursor is None:
+            break
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{work.ctx.tenant.slug}-customers.csv"'
+        },
+    )
 
 
 @router.post(CUSTOMERS, response_model=None)

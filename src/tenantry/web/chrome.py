@@ -65,6 +65,14 @@ def kind_label(choice: TenantChoice, home_is_msp: bool) -> str:
     return "MSP (home)" if home_is_msp else "Home"
 
 
+def role_name(source: PermissionSource) -> str:
+    """A custom role's own name, a built-in role's display name, else its key."""
+    if source.role_name:
+        return source.role_name
+    builtin = BUILTIN_ROLES.get(source.role)
+    return builtin.name if builtin else source.role
+
+
 def acting_banner(ctx: TenantContext) -> ActingBanner | None:
     if ctx.relation != "customer":
         return None
@@ -74,17 +82,15 @@ def acting_banner(ctx: TenantContext) -> ActingBanner | None:
     # One entry per role; a role held without expiry anywhere does not expire.
     latest: dict[str, datetime | None] = {}
     for source in sources:
-        if source.role in latest and latest[source.role] is None:
+        name = role_name(source)
+        if name in latest and latest[name] is None:
             continue
-        current = latest.get(source.role, source.expires_at)
+        current = latest.get(name, source.expires_at)
         if source.expires_at is None or current is None:
-            latest[source.role] = None
+            latest[name] = None
         else:
-            latest[source.role] = max(current, source.expires_at)
-    roles = tuple(
-        ActingRole(BUILTIN_ROLES[key].name if key in BUILTIN_ROLES else key, until)
-        for key, until in sorted(latest.items())
-    )
+            latest[name] = max(current, source.expires_at)
+    roles = tuple(ActingRole(name, until) for name, until in sorted(latest.items()))
     return ActingBanner(ctx.tenant.display_name, roles)
 
 
