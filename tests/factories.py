@@ -99,8 +99,9 @@ async def signed_in_client(
     address: str = "127.0.0.1",
 ) -> httpx.AsyncClient:
     """A client holding a session cookie, with its CSRF token as a default header so
-    unsafe API requests pass. Fails the test when the sign-in is refused (or waits for a
-    second factor not given). Use as ``async with await signed_in_client(...) as c:``."""
+    unsafe API requests pass. Fails the test when the sign-in is refused. A user with a
+    second factor and no ``totp_code`` gets a session still waiting for it. Use as
+    ``async with await signed_in_client(...) as c:``."""
     body: dict[str, str] = {"email": email, "password": password}
     if totp_code is not None:
         body["totp_code"] = totp_code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.config import Settings
@@ -15,7 +15,7 @@ from tenantry.identity.models import SignInThrottle, User
 from tenantry.tenancy.models import Tenant
 from tests.factories import PASSWORD, client, make_user
 
-from .conftest import ALEX, app_with, change, events
+from .conftest import ALEX, app_with, change, events, rows
 
 WRONG = "definitely not it"
 
@@ -114,3 +114,17 @@ async def test_the_lock_ends_with_the_window(
         update(SignInThrottle).values(window_started_at=past, locked_until=past),
     )
     assert await attempt(app, ALEX, PASSWORD) == 200
+
+
+async def test_windows_that_ended_are_forgotten(
+    database: Database, settings: Settings, owner_engine: AsyncEngine
+) -> None:
+    from tenantry.identity.throttle import account_key
+
+    app = app_with(database, settings)
+    await attempt(app, "old@northwind.example", WRONG, "10.0.6.1")
+    past = utcnow() - timedelta(minutes=16)
+    await change(owner_engine, update(SignInThrottle).values(window_started_at=past))
+    await attempt(app, "new@northwind.example", WRONG, "10.0.6.2")
+    keys = {r[0] for r in await rows(owner_engine, select(SignInThrottle.key))}
+    assert keys == {account_key("new@northwind.example"), "address:10.0.6.2"}

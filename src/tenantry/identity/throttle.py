@@ -92,6 +92,9 @@ class Throttle:
 
     async def record_failure(self, keys: Sequence[str]) -> ThrottleState:
         now = utcnow()
+        # Keys whose window ended are forgotten here, so guessing at random emails cannot
+        # grow the table without bound (an indexed range delete; cheap).
+        await repository.prune_throttles(self.session, now - _window(self.settings), now)
         await repository.ensure_throttles(self.session, keys, now)
         worst = ThrottleState(0, None)
         for row in await repository.throttles(self.session, keys, for_update=True):
