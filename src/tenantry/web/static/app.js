@@ -78,7 +78,9 @@
     function addGroup(label) {
       var li = document.createElement("li");
       li.className = "group-label";
+      // A visual heading only: each option already says "Home" or "Client".
       li.setAttribute("role", "presentation");
+      li.setAttribute("aria-hidden", "true");
       li.textContent = label;
       list.appendChild(li);
     }
