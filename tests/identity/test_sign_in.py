@@ -3,6 +3,7 @@ sees, the cookie, the audit trail, suspended tenants and password rehashing."""
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -236,3 +237,25 @@ async def test_signing_in_again_rotates_the_session(
     async with client(app) as stale:
         stale.cookies.set("tenantry_session", first)
         assert (await stale.get("/api/v1/me")).status_code == 401
+
+
+async def test_unknown_accounts_cost_the_same_password_check(
+    app: FastAPI, alex: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenantry.identity import flows
+
+    checked: list[bool] = []
+    real = flows.verify_password
+
+    def counting(stored: str | None, password: str) -> bool:
+        checked.append(stored is None)
+        return real(stored, password)
+
+    monkeypatch.setattr(flows, "verify_password", counting)
+    async with client(app) as browser:
+        for email in (ALEX, "nobody@northwind.example"):
+            await browser.post(
+                "/api/v1/auth/sign-in", json={"email": email, "password": "wrong password!"}
+            )
+    # One full argon2 verification each: against the real hash, then the dummy one.
+    assert checked == [False, True]
