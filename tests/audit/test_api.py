@@ -11,7 +11,7 @@ import pytest
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tests.tenancy.test_customers_api import World, _user
-from tests.tenancy.test_customers_api import world as world  # noqa: F401 - fixture
+from tests.tenancy.test_customers_api import world as world
 
 
 @pytest.fixture
@@ -30,10 +30,12 @@ async def test_customer_sees_the_msp_technicians_actions_by_name(
 ) -> None:
     await world.client.patch(
         "/api/v1/tenants/northwind-it/customers/contoso-ltd",
-        json={"display_name": "Contoso Group"}, headers=world.as_("alex"),
+        json={"display_name": "Contoso Group"},
+        headers=world.as_("alex"),
     )
-    page = (await world.client.get("/api/v1/tenants/contoso-ltd/audit-events",
-                                   headers=contoso_admin)).json()
+    page = (
+        await world.client.get("/api/v1/tenants/contoso-ltd/audit-events", headers=contoso_admin)
+    ).json()
     renamed = [e for e in page["items"] if e["action"] == "tenant.renamed"]
     assert len(renamed) == 1
     event = renamed[0]
@@ -44,8 +46,7 @@ async def test_customer_sees_the_msp_technicians_actions_by_name(
     assert event["changes"] == {"display_name": ["Contoso Ltd", "Contoso Group"]}
     assert event["request_id"]
     # The customer never sees the MSP's own trail.
-    msp = await world.client.get("/api/v1/tenants/northwind-it/audit-events",
-                                 headers=contoso_admin)
+    msp = await world.client.get("/api/v1/tenants/northwind-it/audit-events", headers=contoso_admin)
     assert msp.status_code == 404
 
 
@@ -53,12 +54,17 @@ async def test_filters_paging_and_export(world: World, contoso_admin: dict[str, 
     for n in range(4):
         await world.client.patch(
             "/api/v1/tenants/northwind-it/customers/contoso-ltd",
-            json={"display_name": f"Contoso {n}"}, headers=world.as_("alex"),
+            json={"display_name": f"Contoso {n}"},
+            headers=world.as_("alex"),
         )
     url = "/api/v1/tenants/contoso-ltd/audit-events"
     seen, cursor = [], None
     while True:
-        params = {"limit": "2", "action": "tenant.renamed", **({"cursor": cursor} if cursor else {})}
+        params = {
+            "limit": "2",
+            "action": "tenant.renamed",
+            **({"cursor": cursor} if cursor else {}),
+        }
         page = (await world.client.get(url, params=params, headers=contoso_admin)).json()
         seen += [e["seq"] for e in page["items"]]
         cursor = page["next_cursor"]
@@ -70,28 +76,29 @@ async def test_filters_paging_and_export(world: World, contoso_admin: dict[str, 
     assert jsonl.headers["content-type"].startswith("application/x-ndjson")
     events = [json.loads(line) for line in jsonl.text.splitlines()]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    as_csv = await world.client.get(f"{url}/export", params={"format": "csv"},
-                                    headers=contoso_admin)
+    as_csv = await world.client.get(
+        f"{url}/export", params={"format": "csv"}, headers=contoso_admin
+    )
     assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == len(events)
 
-    bad = await world.client.get(url, params={"since": "2026-01-01T00:00:00"},
-                                 headers=contoso_admin)
+    bad = await world.client.get(
+        url, params={"since": "2026-01-01T00:00:00"}, headers=contoso_admin
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
     bad = await world.client.get(f"{url}/export", params={"format": "xml"}, headers=contoso_admin)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "format"
 
 
-async def test_audit_needs_its_permission(world: World, settings: Settings,
-                                          database: Database) -> None:
+async def test_audit_needs_its_permission(
+    world: World, settings: Settings, database: Database
+) -> None:
     from tenantry.tenancy.models import Tenant
 
     async with database.platform_reader() as session:
         tenant = await session.get(Tenant, world.tenants["contoso-ltd"])
     assert tenant is not None
-    token = await _user(database, settings, tenant, "sally@contoso.example",
-                        "software_requester")
-    response = await world.client.get("/api/v1/tenants/contoso-ltd/audit-events",
-                                      headers={"Authorization": f"Bearer {token}"})
+    token = await _user(database, settings, tenant, "sally@contoso.example", "software_requester")
+    response = await world.client.get(
+        "/api/v1/tenants/contoso-ltd/audit-events", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 403 and response.json()["permission"] == "audit:read"
-
-
