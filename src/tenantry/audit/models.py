@@ -53,3 +53,20 @@ class AuditChainHead(TenantOwned, Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("tenant_id"),)
+
+
+class AuditAnchor(TenantOwned, Base):
+    """What retention pruned: the last pruned event's seq and hash, so the chain that
+    remains still verifies from this anchor instead of from the genesis."""
+
+    __tablename__ = "audit_anchors"
+
+    pruned_through_seq: Mapped[int] = mapped_column(BigInteger)
+    anchor_hash: Mapped[str] = mapped_column(String(64))
+    events_pruned: Mapped[int] = mapped_column(BigInteger)
+    pruned_before: Mapped[datetime]
+    pruned_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_audit_anchors_tenant_id_pruned_through_seq", "tenant_id", "pruned_through_seq"),
+    )

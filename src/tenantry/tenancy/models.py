@@ -45,6 +45,8 @@ class Tenant(PlatformTable, Base):
     require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
     session_lifetime_minutes: Mapped[int | None] = mapped_column(default=None)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Audit events older than this are pruned (keeping an anchor); None keeps them all.
+    audit_retention_days: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(default=None)
