@@ -43,6 +43,19 @@ class AuditAction(enum.StrEnum):
     CONTEXT_SWITCHED = "access.context_switched"
     GRANT_CREATED = "access.grant_created"
     GRANT_REVOKED = "access.grant_revoked"
+    ROLE_CREATED = "role.created"
+    ROLE_UPDATED = "role.updated"
+    ROLE_DELETED = "role.deleted"
+    USER_GROUP_CREATED = "user_group.created"
+    USER_GROUP_UPDATED = "user_group.updated"
+    USER_GROUP_DELETED = "user_group.deleted"
+    USER_GROUP_MEMBER_ADDED = "user_group.member_added"
+    USER_GROUP_MEMBER_REMOVED = "user_group.member_removed"
+    TENANT_GROUP_CREATED = "tenant_group.created"
+    TENANT_GROUP_UPDATED = "tenant_group.updated"
+    TENANT_GROUP_DELETED = "tenant_group.deleted"
+    TENANT_GROUP_MEMBER_ADDED = "tenant_group.member_added"
+    TENANT_GROUP_MEMBER_REMOVED = "tenant_group.member_removed"
 
 
 @dataclass(frozen=True, slots=True)
