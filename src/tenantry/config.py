@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     throttle_window_minutes: int = 15
     throttle_slow_after: int = 3
     throttle_lock_after: int = 10
+    # A source address is shared by a whole office behind NAT, so it gets more room
+    # before it is slowed and locked than one account does.
+    throttle_address_slow_after: int = 20
+    throttle_address_lock_after: int = 100
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""

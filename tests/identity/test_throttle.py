@@ -69,7 +69,7 @@ async def test_lock_applies_to_the_account_from_any_address(
 async def test_an_address_guessing_many_accounts_is_locked_out(
     database: Database, settings: Settings, msp: Tenant
 ) -> None:
-    app = app_with(database, settings, throttle_slow_after=2, throttle_lock_after=3)
+    app = app_with(database, settings, throttle_address_slow_after=2, throttle_address_lock_after=3)
     await make_user(database, msp, "sam@northwind.example")
     for n in range(3):
         assert await attempt(app, f"guess{n}@northwind.example", WRONG, "10.0.2.1") == 401
@@ -77,6 +77,37 @@ async def test_an_address_guessing_many_accounts_is_locked_out(
     assert await attempt(app, "sam@northwind.example", PASSWORD, "10.0.2.1") == 429
     # The same account from elsewhere is fine.
     assert await attempt(app, "sam@northwind.example", PASSWORD, "10.0.2.2") == 200
+
+
+async def test_an_office_behind_one_address_gets_more_room_than_one_account(
+    database: Database, settings: Settings, msp: Tenant
+) -> None:
+    app = app_with(
+        database,
+        settings,
+        throttle_slow_after=0,
+        throttle_lock_after=2,
+        throttle_address_slow_after=10,
+        throttle_address_lock_after=20,
+    )
+    await make_user(database, msp, "sam@northwind.example")
+    # Two colleagues mistype their passwords: each account locks, the office does not.
+    for email in ("ann@northwind.example", "bob@northwind.example"):
+        assert [await attempt(app, email, WRONG, "10.0.9.9") for _ in range(3)][-1] == 429
+    assert await attempt(app, "sam@northwind.example", PASSWORD, "10.0.9.9") == 200
+
+
+async def test_a_lock_says_when_to_retry(
+    database: Database, settings: Settings, msp: Tenant
+) -> None:
+    app = app_with(database, settings, throttle_slow_after=5, throttle_lock_after=1)
+    await attempt(app, "ann@northwind.example", WRONG)
+    async with client(app) as browser:
+        response = await browser.post(
+            "/api/v1/auth/sign-in", json={"email": "ann@northwind.example", "password": WRONG}
+        )
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) == response.json()["retry_after"] > 0
 
 
 async def test_unknown_accounts_are_throttled_like_real_ones(

@@ -46,7 +46,11 @@ def install(app: FastAPI) -> None:
                 return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
             if isinstance(exc, MfaRequired):
                 return RedirectResponse(str(exc.extra.get("next", "/account/security")), 303)
-        return problem_response(request, exc.problem(request.url.path))
+        response = problem_response(request, exc.problem(request.url.path))
+        retry_after = exc.extra.get("retry_after")
+        if isinstance(retry_after, int):
+            response.headers["retry-after"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

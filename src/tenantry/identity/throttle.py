@@ -45,16 +45,25 @@ def keys_for(email: str, address: str | None) -> list[str]:
     return keys
 
 
+def limits(key: str, settings: Settings) -> tuple[int, int]:
+    """(slow after, lock after) failures for one key: addresses get more room (NAT)."""
+    if key.startswith("address:"):
+        return settings.throttle_address_slow_after, settings.throttle_address_lock_after
+    return settings.throttle_slow_after, settings.throttle_lock_after
+
+
 @dataclass(frozen=True, slots=True)
 class ThrottleState:
+    """The worst key's failures, past its own slow-down threshold by ``over``."""
+
     failures: int
     locked_until: datetime | None
+    over: int = -1
 
     def delay(self, settings: Settings) -> float:
-        over = self.failures - settings.throttle_slow_after
-        if over < 0:
+        if self.over < 0:
             return 0.0
-        return float(min(DELAY_BASE_SECONDS * 2**over, DELAY_MAX_SECONDS))
+        return float(min(DELAY_BASE_SECONDS * 2**self.over, DELAY_MAX_SECONDS))
 
 
 def _window(settings: Settings) -> timedelta:
@@ -77,9 +86,11 @@ class Throttle:
     async def state(self, keys: Sequence[str]) -> ThrottleState:
         now = utcnow()
         rows = await repository.throttles(self.session, keys)
-        failures = max((_current_failures(r, self.settings, now) for r in rows), default=0)
+        counted = [(_current_failures(r, self.settings, now), r.key) for r in rows]
+        failures = max((f for f, _ in counted), default=0)
+        over = max((f - limits(k, self.settings)[0] for f, k in counted), default=-1)
         locks = [r.locked_until for r in rows if r.locked_until and r.locked_until > now]
-        return ThrottleState(failures, max(locks) if locks else None)
+        return ThrottleState(failures, max(locks) if locks else None, over)
 
     async def check(self, keys: Sequence[str]) -> None:
         """Refuse a locked key with 429; otherwise wait as long as the failures ask."""
@@ -98,16 +109,20 @@ class Throttle:
         await repository.ensure_throttles(self.session, keys, now)
         worst = ThrottleState(0, None)
         for row in await repository.throttles(self.session, keys, for_update=True):
+            slow_after, lock_after = limits(row.key, self.settings)
             if row.locked_until is not None and row.locked_until <= now:
                 row.locked_until = None
             if row.locked_until is None and row.window_started_at + _window(self.settings) <= now:
                 row.failures = 0
                 row.window_started_at = now
             row.failures += 1
-            if row.failures >= self.settings.throttle_lock_after and row.locked_until is None:
+            if row.failures >= lock_after and row.locked_until is None:
                 row.locked_until = now + _window(self.settings)
-            if row.failures > worst.failures:
-                worst = ThrottleState(row.failures, row.locked_until)
+            over = row.failures - slow_after
+            if over > worst.over or (row.locked_until and not worst.locked_until):
+                worst = ThrottleState(
+                    row.failures, row.locked_until or worst.locked_until, max(over, worst.over)
+                )
         await self.session.flush()
         return worst
 
