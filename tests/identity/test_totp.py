@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.db.engine import Database
 from tenantry.identity.models import RecoveryCode, User
 from tenantry.tenancy.models import Tenant
 from tests.factories import PASSWORD, client, signed_in_client
@@ -232,3 +233,32 @@ async def test_required_factor_cannot_be_turned_off(
         response = await browser.post("/api/v1/me/totp/disable", json={"password": PASSWORD})
         assert response.status_code == 409
         assert "requires a second factor" in response.json()["detail"]
+
+
+async def test_totp_secrets_are_sealed_at_rest(
+    database: Database, msp: Tenant, owner_engine: AsyncEngine
+) -> None:
+    from sqlalchemy import text
+
+    from tenantry.access.service import operator_scope
+    from tenantry.db.sealed import seal, unseal
+    from tests.factories import make_user
+
+    sealed = seal("JBSWY3DPEHPK3PXP")
+    assert sealed.startswith("v1:") and "JBSWY3DPEHPK3PXP" not in sealed
+    assert unseal(sealed) == "JBSWY3DPEHPK3PXP"
+    user = await make_user(database, msp, "sealed@northwind.example")
+    async with database.unit_of_work(operator_scope([])) as session:
+        row = await session.get(User, user.id)
+        assert row is not None
+        row.totp_secret = "JBSWY3DPEHPK3PXP"
+    async with owner_engine.begin() as conn:
+        stored = (
+            await conn.execute(
+                text("SELECT totp_secret FROM users WHERE email = 'sealed@northwind.example'")
+            )
+        ).scalar_one()
+    assert stored.startswith("v1:") and "JBSWY3DPEHPK3PXP" not in stored
+    async with database.platform_reader() as session:
+        again = await session.get(User, user.id)
+    assert again is not None and again.totp_secret == "JBSWY3DPEHPK3PXP"

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import Base, PlatformTable, new_id, utcnow
+from tenantry.db.sealed import SealedString
 
 
 class User(PlatformTable, Base):
@@ -20,7 +21,8 @@ class User(PlatformTable, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Encrypted at rest (db/sealed.py).
+    totp_secret: Mapped[str | None] = mapped_column(SealedString(), default=None)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
     # Last accepted TOTP time step: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(default=None)

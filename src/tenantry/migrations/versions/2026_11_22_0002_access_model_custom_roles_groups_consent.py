@@ -48,6 +48,10 @@ def upgrade() -> None:
     op.create_index('ix_audit_anchors_tenant_id_pruned_through_seq', 'audit_anchors', ['tenant_id', 'pruned_through_seq'], unique=False)
     with op.batch_alter_table('tenants', schema=None) as batch_op:
         batch_op.add_column(sa.Column('audit_retention_days', sa.Integer(), nullable=True))
+    # TOTP secrets are now sealed (encrypted) at rest: the ciphertext is longer.
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.alter_column('totp_secret', existing_type=sa.String(length=64),
+                              type_=sa.String(length=255), existing_nullable=True)
 
     op.create_table('custom_roles',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -169,6 +173,9 @@ def downgrade() -> None:
     op.drop_table('user_groups')
     op.drop_table('tenant_groups')
     op.drop_table('custom_roles')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.alter_column('totp_secret', existing_type=sa.String(length=255),
+                              type_=sa.String(length=64), existing_nullable=True)
     with op.batch_alter_table('tenants', schema=None) as batch_op:
         batch_op.drop_column('audit_retention_days')
     op.drop_index('ix_audit_anchors_tenant_id_pruned_through_seq', table_name='audit_anchors')
