@@ -53,9 +53,16 @@ def test_a_tenant_owned_table_leads_with_tenant_id(table: str) -> None:
     tenant_id = t.c.tenant_id
     assert not tenant_id.nullable
     assert next(iter(t.primary_key.columns)).name == "tenant_id"
-    assert {fk.column.table.name + "." + fk.column.name for fk in tenant_id.foreign_keys} == {
-        "tenants.id"
-    }
+    targets = {fk.column.table.name + "." + fk.column.name for fk in tenant_id.foreign_keys}
+    # tenant_id references the tenant, and may also be the leading column of a composite
+    # reference to another tenant-owned row ((tenant_id, ticket_id) → tickets): that keeps a
+    # child from pointing into another tenant.
+    owned = set(tenant_owned_tables())
+    assert "tenants.id" in targets
+    assert all(
+        t == "tenants.id" or (t.endswith(".tenant_id") and t[: -len(".tenant_id")] in owned)
+        for t in targets
+    ), targets
     for index in t.indexes:
         columns = [c.name for c in index.columns]
         assert columns[:1] == ["tenant_id"], f"index {index.name} must lead with tenant_id"

@@ -1,0 +1,1 @@
+"""A client's end users (contacts): who raises tickets and uses the support portal."""

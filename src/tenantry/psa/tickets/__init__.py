@@ -1,0 +1,1 @@
+"""Tickets: per-tenant numbering, comments, history, SLA clock, MSP-wide views."""

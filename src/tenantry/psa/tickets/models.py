@@ -1,0 +1,160 @@
+"""Tickets and everything that hangs off them; every table is tenant-owned and every
+child refers to its ticket by ``(tenant_id, ticket_id)`` so a row can never point into
+another tenant."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenantry.db.base import Base, TenantOwned, utcnow
+
+
+class TicketStatus(enum.StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+# The SLA clock stands still in these (the customer or a third party has the ball).
+PAUSED_STATUSES = frozenset({TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.ON_HOLD})
+DONE_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+OPEN_STATUSES = frozenset(set(TicketStatus) - DONE_STATUSES)
+
+
+class Priority(enum.StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+def _enum(e: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(
+        e, name=name, native_enum=False, length=24, values_callable=lambda x: [m.value for m in x]
+    )
+
+
+class TicketCounter(TenantOwned, Base):
+    """The tenant's next ticket number. Creating a ticket locks this row (FOR UPDATE),
+    so concurrent creations queue here and numbers stay gap-free and unique."""
+
+    __tablename__ = "ticket_counters"
+
+    next_number: Mapped[int] = mapped_column(Integer, default=1001)
+
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+
+class SlaPolicy(TenantOwned, Base):
+    """One per tenant. ``targets``: {"P1": {"first_response": minutes, "resolution":
+    minutes}, …}; ``business_hours``: {"0": [["08:00", "17:00"]], …} keyed by ISO weekday
+    - 1 (Monday = 0); ``holidays``: ["2026-12-25", …]; all in the tenant's time zone."""
+
+    __tablename__ = "sla_policies"
+
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+
+class Ticket(TenantOwned, Base):
+    __tablename__ = "tickets"
+
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    requester_contact_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    status: Mapped[TicketStatus] = mapped_column(
+        _enum(TicketStatus, "ticket_status"), default=TicketStatus.NEW
+    )
+    priority: Mapped[Priority] = mapped_column(_enum(Priority, "ticket_priority"))
+    # A user id (platform table, possibly another tenant's: an MSP technician). No FK:
+    # a technician leaving the MSP must not make the client's history undeletable.
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    assignee_name: Mapped[str | None] = mapped_column(String(254), default=None)
+    category: Mapped[str] = mapped_column(String(100), default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # SLA clock (psa/tickets/sla.py): business seconds consumed up to ``sla_running_since``;
+    # ``sla_running_since`` is None while paused or done.
+    sla_consumed_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    sla_running_since: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_responded_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set once a target was missed and kept after the ticket moves on (counted in views).
+    first_response_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        ForeignKeyConstraint(
+            ["tenant_id", "requester_contact_id"], ["contacts.tenant_id", "contacts.id"]
+        ),
+        Index("ix_tickets_tenant_id_status_priority", "tenant_id", "status", "priority"),
+        Index("ix_tickets_tenant_id_assignee_user_id", "tenant_id", "assignee_user_id"),
+        Index("ix_tickets_tenant_id_updated_at", "tenant_id", "updated_at"),
+    )
+
+
+class TicketComment(TenantOwned, Base):
+    """A public reply (the requester sees it) or an internal note (technicians only)."""
+
+    __tablename__ = "ticket_comments"
+
+    ticket_id: Mapped[uuid.UUID]
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "ticket_comment_visibility"))
+    body: Mapped[str] = mapped_column(Text)
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    author_name: Mapped[str] = mapped_column(String(254))
+
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        Index("ix_ticket_comments_tenant_id_ticket_id", "tenant_id", "ticket_id", "created_at"),
+    )
+
+
+class TicketEvent(TenantOwned, Base):
+    """The ticket's history as the ticket page shows it (the audit trail holds the same
+    changes with the access explanation; this one is the ticket's own timeline)."""
+
+    __tablename__ = "ticket_events"
+
+    ticket_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(String(32))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    actor_name: Mapped[str] = mapped_column(String(254))
+
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        Index("ix_ticket_events_tenant_id_ticket_id", "tenant_id", "ticket_id", "created_at"),
+    )
