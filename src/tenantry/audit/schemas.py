@@ -64,6 +64,8 @@ class AuditAction(enum.StrEnum):
     TENANT_GROUP_DELETED = "tenant_group.deleted"
     TENANT_GROUP_MEMBER_ADDED = "tenant_group.member_added"
     TENANT_GROUP_MEMBER_REMOVED = "tenant_group.member_removed"
+    AUDIT_SETTINGS_CHANGED = "audit.settings_changed"
+    AUDIT_PRUNED = "audit.pruned"
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
     CONTACTS_IMPORTED = "contact.imported"
@@ -116,3 +118,28 @@ class AuditEventOut(BaseModel):
     source_address: str | None
     user_agent: str | None
     hash: str
+
+
+class TechnicianEventOut(AuditEventOut):
+    """An event in the MSP-wide view: which customer it happened in."""
+
+    tenant_slug: str | None = None
+    tenant_display_name: str | None = None
+
+
+# Retention shorter than this would let someone with settings:manage shorten the trail
+# and have their own recent actions pruned before anyone looked; 30 days leaves time.
+MIN_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36_500
+
+
+class AuditSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: int | None = None
+
+
+class AuditSettingsOut(BaseModel):
+    retention_days: int | None
+    pruned_through_seq: int | None
+    last_pruned_at: datetime | None

@@ -35,8 +35,15 @@ def calendars(draw: st.DrawFn) -> sla.BusinessCalendar:
             end = time(0) if b == 96 else time(b // 4, (b % 4) * 15)
             windows.append((start, end))
         hours[day] = windows
-    if not any(hours.values()):
-        hours[0] = [(time(9), time(17))]
+
+    def minutes(w: tuple[time, time]) -> int:
+        end = 24 * 60 if w[1] == time(0) else w[1].hour * 60 + w[1].minute
+        return end - (w[0].hour * 60 + w[0].minute)
+
+    # At least four hours a week, so the longest drawn duration fits in the ten years
+    # the clock searches (a calendar with less is refused by design, tested below).
+    if sum(minutes(w) for ws in hours.values() for w in ws) < 4 * 60:
+        hours[draw(st.integers(0, 6))] = [(time(9), time(13))]
     holidays = draw(
         st.sets(st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)), max_size=10)
     )

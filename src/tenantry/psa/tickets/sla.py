@@ -2,8 +2,8 @@
 
 Business hours are wall-clock windows per weekday in the tenant's zone; holidays are
 whole local dates. Every window is turned into a UTC interval through ``zoneinfo`` on
-its own date, so a DST change moves the window with the wall clock (08:00–17:00 stays
-08:00–17:00 local, i.e. one hour shorter or longer in UTC only if the window spans the
+its own date, so a DST change moves the window with the wall clock (08:00-17:00 stays
+08:00-17:00 local, i.e. one hour shorter or longer in UTC only if the window spans the
 change itself). Arithmetic happens on those UTC intervals, which makes "add business
 time, then measure it back" exact.
 
@@ -89,8 +89,10 @@ def _to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
 def _day_intervals(cal: BusinessCalendar, day: date) -> Iterator[tuple[datetime, datetime]]:
     for start, end in cal.windows_on(day):
         a = _to_utc(day, start, cal.zone)
-        b = _to_utc(day + timedelta(days=1), time(0), cal.zone) if end == time(0) else (
-            _to_utc(day, end, cal.zone)
+        b = (
+            _to_utc(day + timedelta(days=1), time(0), cal.zone)
+            if end == time(0)
+            else (_to_utc(day, end, cal.zone))
         )
         if b > a:
             yield a, b
@@ -188,10 +190,8 @@ def due(cal: BusinessCalendar, clock: Clock, target: timedelta) -> datetime | No
     return add_business(cal, clock.running_since, remaining)
 
 
-# The defaults a new tenant gets: Monday to Friday 08:00–17:00, targets by priority.
-DEFAULT_HOURS: dict[str, list[list[str]]] = {
-    str(d): [["08:00", "17:00"]] for d in range(5)
-}
+# The defaults a new tenant gets: Monday to Friday 08:00-17:00, targets by priority.
+DEFAULT_HOURS: dict[str, list[list[str]]] = {str(d): [["08:00", "17:00"]] for d in range(5)}
 DEFAULT_TARGETS: dict[str, dict[str, int]] = {
     "P1": {"first_response": 30, "resolution": 4 * 60},
     "P2": {"first_response": 60, "resolution": 9 * 60},
