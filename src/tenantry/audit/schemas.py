@@ -74,6 +74,21 @@ class AuditAction(enum.StrEnum):
     TICKET_COMMENTED = "ticket.commented"
     TICKETS_BULK_UPDATED = "ticket.bulk_updated"
     SLA_POLICY_UPDATED = "sla_policy.updated"
+    WORK_TYPE_CREATED = "work_type.created"
+    WORK_TYPE_UPDATED = "work_type.updated"
+    TIME_ENTRY_CREATED = "time_entry.created"
+    TIME_ENTRY_UPDATED = "time_entry.updated"
+    TIME_ENTRY_DELETED = "time_entry.deleted"
+    TIME_ENTRY_SUBMITTED = "time_entry.submitted"
+    TIME_ENTRY_APPROVED = "time_entry.approved"
+    TIME_ENTRY_REJECTED = "time_entry.rejected"
+    RECURRING_ITEM_CREATED = "recurring_item.created"
+    RECURRING_ITEM_UPDATED = "recurring_item.updated"
+    INVOICE_CREATED = "invoice.created"
+    INVOICE_DELETED = "invoice.deleted"
+    INVOICE_ISSUED = "invoice.issued"
+    INVOICE_PAID = "invoice.paid"
+    INVOICE_VOIDED = "invoice.voided"
 
 
 @dataclass(frozen=True, slots=True)
