@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.audit.models import AuditChainHead, AuditEvent
+from tenantry.audit.models import AuditAnchor, AuditChainHead, AuditEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,58 @@ async def stream(
         yield event
 
 
-async def chain(session: AsyncSession, tenant_id: uuid.UUID) -> AsyncIterator[AuditEvent]:
-    async for event in stream(session, EventFilter(tenant_ids=(tenant_id,))):
+async def chain(
+    session: AsyncSession, tenant_id: uuid.UUID, after_seq: int = 0, batch: int = 1000
+) -> AsyncIterator[AuditEvent]:
+    """One tenant's events after ``after_seq`` (an anchor), in chain order."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.tenant_id == tenant_id, AuditEvent.seq > after_seq)
+        .order_by(AuditEvent.seq)
+        .execution_options(yield_per=batch)
+    )
+    result = await session.stream_scalars(stmt)
+    async for event in result:
         yield event
 
 
-async def head(session: AsyncSession, tenant_id: uuid.UUID) -> AuditChainHead | None:
-    return await session.scalar(select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id))
+async def latest_anchor(session: AsyncSession, tenant_id: uuid.UUID) -> AuditAnchor | None:
+    return await session.scalar(
+        select(AuditAnchor)
+        .where(AuditAnchor.tenant_id == tenant_id)
+        .order_by(AuditAnchor.pruned_through_seq.desc())
+        .limit(1)
+    )
+
+
+async def first_seq_from(session: AsyncSession, tenant_id: uuid.UUID, at: datetime) -> int | None:
+    """The first event at or after ``at``: everything before it may be pruned."""
+    return await session.scalar(
+        select(func.min(AuditEvent.seq)).where(
+            AuditEvent.tenant_id == tenant_id, AuditEvent.occurred_at >= at
+        )
+    )
+
+
+async def last_event_through(
+    session: AsyncSession, tenant_id: uuid.UUID, seq: int | None
+) -> AuditEvent | None:
+    """The newest event with ``seq`` at most ``seq`` (None: the newest of all)."""
+    stmt = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if seq is not None:
+        stmt = stmt.where(AuditEvent.seq <= seq)
+    return await session.scalar(stmt.order_by(AuditEvent.seq.desc()).limit(1))
+
+
+async def delete_through(session: AsyncSession, tenant_id: uuid.UUID, seq: int) -> int:
+    result = await session.execute(
+        delete(AuditEvent).where(AuditEvent.tenant_id == tenant_id, AuditEvent.seq <= seq)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def head(
+    session: AsyncSession, tenant_id: uuid.UUID, *, for_update: bool = False
+) -> AuditChainHead | None:
+    stmt = select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id)
+    return await session.scalar(stmt.with_for_update() if for_update else stmt)

@@ -1,0 +1,101 @@
+"""Multi-tenant scopes for MSP-wide reads: the set of customers where a user holds one
+permission, decided per customer exactly as ``AccessService.context_in`` (and the
+switcher) decide it, so an MSP-wide page never shows a customer the user could not open.
+
+It reads the user's grants once (``switcher.reach_for``), lists the MSP's customers
+under an active, unexpired link that some grant could cover (one query, narrowed in SQL
+as the switcher does), reads the granted tenant groups' members once, and keeps each
+customer whose (roles of the covering grants) ∩ (the link's ceiling) holds the
+permission. The result is a ``TenantScope`` for ``Database.unit_of_work``: on PostgreSQL
+that unit of work runs under the multi-tenant role and policy (db/rls.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.context import Principal
+from tenantry.access.models import TenantGroupMember
+from tenantry.access.switcher import _groups_of, reach_for
+from tenantry.db.base import utcnow
+from tenantry.db.scope import TenantScope
+from tenantry.tenancy.models import LinkState, Tenant, TenantLink
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInScope:
+    id: uuid.UUID
+    slug: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerScope:
+    """The customers where the user holds ``permission`` and the scope covering them."""
+
+    permission: str
+    scope: TenantScope
+    customers: dict[uuid.UUID, CustomerInScope]
+
+    def by_ref(self, ref: str) -> CustomerInScope | None:
+        """A customer of the scope by slug or id (None when it is not in the scope)."""
+        for customer in self.customers.values():
+            if ref in (customer.slug, str(customer.id)):
+                return customer
+        return None
+
+
+async def customers_with(
+    session: AsyncSession, principal: Principal, permission: str, now: datetime | None = None
+) -> CustomerScope:
+    """Every customer of the user's home MSP where they hold ``permission`` now."""
+    now = now or utcnow()
+    reach = await reach_for(session, principal, now)
+    empty = CustomerScope(permission, TenantScope.of(()), {})
+    if not principal.home_is_msp or not reach.reaches_customers:
+        return empty
+    conditions: list[ColumnElement[bool]] = [
+        TenantLink.msp_tenant_id == principal.home_tenant_id,
+        TenantLink.state == LinkState.ACTIVE,
+        or_(TenantLink.expires_at.is_(None), TenantLink.expires_at > now),
+    ]
+    if not reach.every_customer:
+        named: list[ColumnElement[bool]] = []
+        if reach.delegated:
+            named.append(Tenant.id.in_(sorted(reach.delegated)))
+        if reach.tenant_groups:
+            named.append(
+                Tenant.id.in_(
+                    select(TenantGroupMember.customer_tenant_id).where(
+                        TenantGroupMember.group_id.in_(sorted(reach.tenant_groups))
+                    )
+                )
+            )
+        conditions.append(or_(*named))
+    rows = (
+        await session.execute(
+            select(Tenant.id, Tenant.slug, Tenant.display_name, TenantLink.ceiling)
+            .join(TenantLink, TenantLink.customer_tenant_id == Tenant.id)
+            .where(and_(*conditions))
+        )
+    ).all()
+    groups = await _groups_of(session, [r[0] for r in rows], reach.tenant_groups)
+    customers = {
+        tenant_id: CustomerInScope(tenant_id, slug, name)
+        for tenant_id, slug, name, ceiling in rows
+        if permission
+        in reach.in_customer(tenant_id, ceiling or (), groups.get(tenant_id, frozenset()))
+    }
+    return CustomerScope(permission, TenantScope.of(customers), customers)
+
+
+def narrowed(found: CustomerScope, customer_id: uuid.UUID) -> CustomerScope:
+    """The same decision limited to one of its customers (a filter on the MSP-wide view):
+    a smaller scope, so the database reads one tenant's rows."""
+    customer = found.customers[customer_id]
+    return CustomerScope(found.permission, TenantScope.of([customer_id]), {customer_id: customer})
