@@ -1,0 +1,369 @@
+"""Every mutating API route writes exactly the audit events it should (DESIGN.md, "Audit
+trail": every mutating request writes one event).
+
+``EXPECTED`` maps each POST/PUT/PATCH/DELETE route under ``/api/v1`` to the event types
+one successful call adds, across every tenant's trail (a change to a customer is
+recorded in the MSP's trail and in the customer's, so it appears twice), and to a small
+function that prepares the call. A route missing from the table fails
+``test_every_mutating_route_has_an_entry``: a domain that adds a route adds its line
+here. A route that must write nothing says why (``quiet=``).
+
+Also: a refused request writes nothing, and a change cannot happen without its event
+(when recording fails, the change is rolled back with it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tenantry.app import create_app
+from tenantry.audit import service as audit_service
+from tenantry.audit.models import AuditEvent
+from tenantry.audit.schemas import AuditAction as A
+from tenantry.config import Settings
+from tenantry.db.engine import Database
+from tenantry.tenancy.models import Tenant
+from tests.factories import PASSWORD, client, make_tenant, make_user, signed_in_client
+from tests.identity.conftest import code
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ALEX = "alex@northwind.example"
+
+
+@dataclass
+class Ctx:
+    """One MSP (northwind) with an admin (Alex, signed in with a browser session) and
+    one customer (contoso) he created."""
+
+    app: FastAPI
+    alex: httpx.AsyncClient
+    owner_engine: AsyncEngine
+    opened: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def signed_in(self, email: str = ALEX) -> httpx.AsyncClient:
+        browser = await signed_in_client(self.app, email)
+        self.opened.append(browser)
+        return browser
+
+    def anonymous(self) -> httpx.AsyncClient:
+        browser = client(self.app)
+        self.opened.append(browser)
+        return browser
+
+    async def enrol_totp(self) -> str:
+        """Alex turns on an authenticator app; returns its secret."""
+        secret = (await self.alex.post("/api/v1/me/totp/enrol")).json()["secret"]
+        done = await self.alex.post("/api/v1/me/totp/confirm", json={"code": code(secret)})
+        assert done.status_code == 200, done.text
+        self.alex.headers["x-csrf-token"] = (await self.alex.get("/api/v1/me")).json()["csrf_token"]
+        return secret
+
+    async def invite(self, email: str = "new@northwind.example") -> dict[str, Any]:
+        r = await self.alex.post(
+            "/api/v1/tenants/northwind/invitations", json={"email": email, "role": "technician"}
+        )
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+
+Call = Callable[[], Awaitable[httpx.Response]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """What one successful call of a route adds to the trails, and how to make that call
+    (``prepare`` may do other requests first; only the returned call is measured)."""
+
+    expected: tuple[A, ...]
+    prepare: Callable[[Ctx], Awaitable[Call]]
+    # For a route that records nothing: why that is right.
+    quiet: str | None = None
+
+
+def _call(
+    method: str, url: str, who: Callable[[Ctx], httpx.AsyncClient] = lambda c: c.alex, **kw: Any
+) -> Callable[[Ctx], Awaitable[Call]]:
+    """A case that needs no preparation: ``method url`` as ``who`` (Alex by default)."""
+
+    async def prepare(ctx: Ctx) -> Call:
+        return lambda: who(ctx).request(method, url, **kw)
+
+    return prepare
+
+
+async def _resume(ctx: Ctx) -> Call:
+    await ctx.alex.post("/api/v1/tenants/northwind/customers/contoso/suspend")
+    return lambda: ctx.alex.post("/api/v1/tenants/northwind/customers/contoso/resume")
+
+
+async def _second_step(ctx: Ctx) -> Call:
+    secret = await ctx.enrol_totp()
+    pending = await ctx.signed_in()
+    # One step ahead: the enrolment just used the current step's code (no replays).
+    return lambda: pending.post("/api/v1/auth/totp", json={"code": code(secret, 1)})
+
+
+async def _sign_out(ctx: Ctx) -> Call:
+    other = await ctx.signed_in()
+    return lambda: other.post("/api/v1/auth/sign-out")
+
+
+async def _revoke_session(ctx: Ctx) -> Call:
+    await ctx.signed_in()
+    sessions = (await ctx.alex.get("/api/v1/me/sessions")).json()["items"]
+    other = next(s["id"] for s in sessions if not s["current"])
+    return lambda: ctx.alex.delete(f"/api/v1/me/sessions/{other}")
+
+
+async def _revoke_token(ctx: Ctx) -> Call:
+    made = await ctx.alex.post("/api/v1/me/tokens", json={"name": "ci"})
+    token_id = made.json()["id"]
+    return lambda: ctx.alex.delete(f"/api/v1/me/tokens/{token_id}")
+
+
+async def _confirm_totp(ctx: Ctx) -> Call:
+    secret = (await ctx.alex.post("/api/v1/me/totp/enrol")).json()["secret"]
+    return lambda: ctx.alex.post("/api/v1/me/totp/confirm", json={"code": code(secret)})
+
+
+async def _disable_totp(ctx: Ctx) -> Call:
+    await ctx.enrol_totp()
+    return lambda: ctx.alex.post("/api/v1/me/totp/disable", json={"password": PASSWORD})
+
+
+async def _regenerate_codes(ctx: Ctx) -> Call:
+    await ctx.enrol_totp()
+    return lambda: ctx.alex.post("/api/v1/me/totp/recovery-codes")
+
+
+async def _revoke_invitation(ctx: Ctx) -> Call:
+    invitation = await ctx.invite()
+    return lambda: ctx.alex.delete(f"/api/v1/tenants/northwind/invitations/{invitation['id']}")
+
+
+async def _accept_invitation(ctx: Ctx) -> Call:
+    token = (await ctx.invite())["link"].rstrip("/").rsplit("/", 1)[-1]
+    stranger = ctx.anonymous()
+    body = {"display_name": "Nina New", "password": "another long passphrase 42"}
+    return lambda: stranger.post(f"/api/v1/invitations/{token}/accept", json=body)
+
+
+CUSTOMERS = "/api/v1/tenants/{tenant}/customers"
+
+# (method, route path) → what one successful call records. Add your routes here.
+EXPECTED: dict[tuple[str, str], Case] = {
+    # tenancy: changes to a customer go to the MSP's trail and the customer's.
+    ("POST", CUSTOMERS): Case(
+        (A.CUSTOMER_CREATED, A.TENANT_CREATED, A.LINK_CREATED),
+        _call("POST", "/api/v1/tenants/northwind/customers", json={"name": "Tailspin"}),
+    ),
+    ("PATCH", CUSTOMERS + "/{customer}"): Case(
+        (A.TENANT_RENAMED, A.TENANT_RENAMED),
+        _call(
+            "PATCH",
+            "/api/v1/tenants/northwind/customers/contoso",
+            json={"display_name": "Contoso Group"},
+        ),
+    ),
+    ("POST", CUSTOMERS + "/{customer}/suspend"): Case(
+        (A.TENANT_SUSPENDED, A.TENANT_SUSPENDED),
+        _call("POST", "/api/v1/tenants/northwind/customers/contoso/suspend"),
+    ),
+    ("POST", CUSTOMERS + "/{customer}/resume"): Case((A.TENANT_RESUMED, A.TENANT_RESUMED), _resume),
+    # The customer's own trail goes with it; the MSP keeps the deletion.
+    ("DELETE", CUSTOMERS + "/{customer}"): Case(
+        (A.CUSTOMER_DELETED,),
+        _call(
+            "DELETE",
+            "/api/v1/tenants/northwind/customers/contoso",
+            params={"confirm_slug": "contoso"},
+        ),
+    ),
+    # audit
+    ("PUT", "/api/v1/tenants/{tenant}/audit-settings"): Case(
+        (A.AUDIT_SETTINGS_CHANGED,),
+        _call("PUT", "/api/v1/tenants/northwind/audit-settings", json={"retention_days": 90}),
+    ),
+    # identity: sign-in and the account
+    ("POST", "/api/v1/auth/sign-in"): Case(
+        (A.SIGN_IN,),
+        _call(
+            "POST",
+            "/api/v1/auth/sign-in",
+            who=lambda c: c.anonymous(),
+            json={"email": ALEX, "password": PASSWORD},
+        ),
+    ),
+    ("POST", "/api/v1/auth/totp"): Case((A.SIGN_IN,), _second_step),
+    ("POST", "/api/v1/auth/sign-out"): Case((A.SIGN_OUT,), _sign_out),
+    ("POST", "/api/v1/auth/sign-out-everywhere"): Case(
+        (A.SIGN_OUT_EVERYWHERE,), _call("POST", "/api/v1/auth/sign-out-everywhere")
+    ),
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): Case((A.SESSION_REVOKED,), _revoke_session),
+    ("POST", "/api/v1/me/tokens"): Case(
+        (A.TOKEN_CREATED,), _call("POST", "/api/v1/me/tokens", json={"name": "ci"})
+    ),
+    ("DELETE", "/api/v1/me/tokens/{token_id}"): Case((A.TOKEN_REVOKED,), _revoke_token),
+    ("POST", "/api/v1/me/password"): Case(
+        (A.PASSWORD_CHANGED,),
+        _call(
+            "POST",
+            "/api/v1/me/password",
+            json={"current_password": PASSWORD, "new_password": "a different long passphrase"},
+        ),
+    ),
+    ("POST", "/api/v1/me/totp/enrol"): Case(
+        (),
+        _call("POST", "/api/v1/me/totp/enrol"),
+        quiet="only a pending secret is kept; nothing changes until /me/totp/confirm",
+    ),
+    ("POST", "/api/v1/me/totp/confirm"): Case((A.MFA_ENROLLED,), _confirm_totp),
+    ("POST", "/api/v1/me/totp/disable"): Case((A.MFA_DISABLED,), _disable_totp),
+    ("POST", "/api/v1/me/totp/recovery-codes"): Case(
+        (A.RECOVERY_CODES_REGENERATED,), _regenerate_codes
+    ),
+    # identity: invitations and the home security policy
+    ("POST", "/api/v1/tenants/{tenant}/invitations"): Case(
+        (A.USER_INVITED,),
+        _call(
+            "POST",
+            "/api/v1/tenants/northwind/invitations",
+            json={"email": "new@northwind.example", "role": "technician"},
+        ),
+    ),
+    ("DELETE", "/api/v1/tenants/{tenant}/invitations/{invitation_id}"): Case(
+        (A.INVITATION_REVOKED,), _revoke_invitation
+    ),
+    ("POST", "/api/v1/invitations/{token}/accept"): Case(
+        (A.INVITATION_ACCEPTED, A.USER_CREATED, A.GRANT_CREATED), _accept_invitation
+    ),
+    ("PUT", "/api/v1/tenants/{tenant}/security-policy"): Case(
+        (A.TENANT_SETTINGS_CHANGED,),
+        _call(
+            "PUT",
+            "/api/v1/tenants/northwind/security-policy",
+            json={"session_lifetime_minutes": 600},
+        ),
+    ),
+}
+
+
+def mutating_routes() -> set[tuple[str, str]]:
+    app = create_app(Settings(database_url="sqlite:///:memory:"))
+    found: set[tuple[str, str]] = set()
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute) and ctx.path.startswith("/api/v1/"):
+            found |= {(method, ctx.path) for method in route.methods & MUTATING}
+    return found
+
+
+def test_every_mutating_route_has_an_entry() -> None:
+    routes = mutating_routes()
+    missing = sorted(routes - EXPECTED.keys())
+    assert not missing, (
+        "mutating routes without an entry in tests/audit/test_completeness.py EXPECTED "
+        "(say which audit events one call writes):\n" + "\n".join(f"{m} {p}" for m, p in missing)
+    )
+    stale = sorted(EXPECTED.keys() - routes)
+    assert not stale, "EXPECTED names routes that no longer exist: " + repr(stale)
+    for key, case in EXPECTED.items():
+        assert case.expected or case.quiet, f"{key} records nothing: say why (quiet=...)"
+
+
+@pytest.fixture
+async def ctx(
+    database: Database, settings: Settings, owner_engine: AsyncEngine
+) -> AsyncIterator[Ctx]:
+    northwind = await make_tenant(database, "northwind", is_msp=True, display_name="Northwind IT")
+    await make_user(database, northwind, ALEX, role="admin", display_name="Alex Admin")
+    app = create_app(settings, database)
+    alex = await signed_in_client(app, ALEX)
+    context = Ctx(app, alex, owner_engine, [alex])
+    made = await alex.post(
+        "/api/v1/tenants/northwind/customers", json={"name": "Contoso", "slug": "contoso"}
+    )
+    assert made.status_code == 201, made.text
+    try:
+        yield context
+    finally:
+        for browser in context.opened:
+            await browser.aclose()
+
+
+async def _events(owner_engine: AsyncEngine) -> set[tuple[uuid.UUID, int, str]]:
+    async with owner_engine.connect() as conn:
+        rows = await conn.execute(select(AuditEvent.tenant_id, AuditEvent.seq, AuditEvent.action))
+        return {(r[0], r[1], r[2]) for r in rows}
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED), ids=lambda k: f"{k[0]} {k[1]}")
+async def test_each_mutating_route_writes_its_events(ctx: Ctx, key: tuple[str, str]) -> None:
+    case = EXPECTED[key]
+    call = await case.prepare(ctx)
+    before = await _events(ctx.owner_engine)
+    response = await call()
+    assert response.status_code < 300, response.text
+    added = await _events(ctx.owner_engine) - before
+    assert Counter(a for _, _, a in added) == Counter(a.value for a in case.expected)
+
+
+# (method, url, body) of refused requests: each changes nothing and records nothing.
+REFUSED: list[tuple[str, str, dict[str, Any]]] = [
+    ("PATCH", "/api/v1/tenants/northwind/customers/contoso", {"json": {"display_name": ""}}),
+    ("DELETE", "/api/v1/tenants/northwind/customers/contoso", {"params": {"confirm_slug": "x"}}),
+    ("PUT", "/api/v1/tenants/northwind/audit-settings", {"json": {"retention_days": 1}}),
+    ("POST", "/api/v1/tenants/northwind/customers", {"json": {"name": "!!!"}}),
+    ("POST", "/api/v1/tenants/northwind/invitations", {"json": {"email": "x", "role": "owner"}}),
+    ("PUT", "/api/v1/tenants/nowhere/audit-settings", {"json": {"retention_days": 90}}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "kw"), REFUSED, ids=lambda v: str(v)[:60])
+async def test_a_refused_request_writes_no_event(
+    ctx: Ctx, method: str, url: str, kw: dict[str, Any]
+) -> None:
+    before = await _events(ctx.owner_engine)
+    response = await ctx.alex.request(method, url, **kw)
+    assert response.status_code >= 400
+    assert await _events(ctx.owner_engine) == before
+
+
+async def test_a_change_cannot_happen_without_its_event(
+    ctx: Ctx, monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    """Recording is part of the change's transaction: if it fails, the change is undone."""
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the audit trail is unavailable")
+
+    before = await _events(ctx.owner_engine)
+    monkeypatch.setattr(audit_service, "record", broken)
+    quiet = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=ctx.app, raise_app_exceptions=False),
+        base_url="http://testserver",
+        cookies=ctx.alex.cookies,
+        headers=ctx.alex.headers,
+    )
+    async with quiet:
+        response = await quiet.patch(
+            "/api/v1/tenants/northwind/customers/contoso", json={"display_name": "Renamed"}
+        )
+    assert response.status_code == 500
+    monkeypatch.undo()
+    async with database.platform_reader() as session:
+        tenant = (await session.scalars(select(Tenant).where(Tenant.slug == "contoso"))).one()
+    assert tenant.display_name == "Contoso"
+    assert await _events(ctx.owner_engine) == before
