@@ -9,6 +9,10 @@ def all_routers() -> list[APIRouter]:
     from tenantry.access import routes as access_routes
     from tenantry.audit import routes as audit_routes
     from tenantry.identity.routes import routers as identity_routers
+    from tenantry.psa.contacts import pages as contacts_pages
+    from tenantry.psa.contacts import routes as contacts_routes
+    from tenantry.psa.tickets import pages as tickets_pages
+    from tenantry.psa.tickets import routes as tickets_routes
     from tenantry.tenancy import pages as tenancy_pages
     from tenantry.tenancy import routes as tenancy_routes
     from tenantry.web import pages as web_pages
@@ -17,7 +21,11 @@ def all_routers() -> list[APIRouter]:
         tenancy_routes.router,
         access_routes.router,
         audit_routes.router,
+        contacts_routes.router,
+        tickets_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
+        contacts_pages.router,
+        tickets_pages.router,
     ]

@@ -15,11 +15,12 @@ from tenantry.app import create_app
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
-from tenantry.db.base import Base, TenantOwned
+from tenantry.db.base import Base, TenantOwned, tenant_owned_tables
 from tenantry.db.engine import Database
 from tenantry.identity.service import IdentityService
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.service import TenancyService
+from tests.isolation.helpers import TenantRows, fresh_row
 
 PASSWORD = "correct horse battery staple"
 
@@ -102,6 +103,33 @@ async def world(database: Database, settings: Settings):
             assert response.status_code == 201, response.text
             world.tenants[response.json()["slug"]] = uuid.UUID(response.json()["id"])
         yield world
+
+
+async def fill_every_tenant_owned_table(database: Database, tenant_id: uuid.UUID) -> None:
+    """At least one row of ``tenant_id`` in every tenant-owned table, made from the
+    metadata (tests/isolation/helpers.py), so a new domain's tables are covered by the
+    deletion test without touching it. Parents come first (sorted_tables)."""
+    seeded = TenantRows(tenant_id)
+    owned = set(tenant_owned_tables())
+    async with database.unit_of_work(operator_scope([tenant_id])) as session:
+        for table in Base.metadata.sorted_tables:
+            if table.name not in owned:
+                continue
+            existing = (
+                (
+                    await session.execute(
+                        select(table).where(table.c.tenant_id == tenant_id).limit(1)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if existing is not None:
+                seeded.rows[table.name] = dict(existing)
+                continue
+            row = fresh_row(table.name, seeded)
+            await session.execute(table.insert().values(row))
+            seeded.rows[table.name] = row
 
 
 async def _count_tenants(database: Database) -> int:
@@ -299,6 +327,7 @@ async def test_delete_removes_every_row_the_customer_owns(
             actor=OPERATOR,
         )
         await identity.create_api_token(user, name="t", expires_in_days=1, actor=OPERATOR)
+    await fill_every_tenant_owned_table(database, doomed)
     owned = sorted(
         m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)
     )

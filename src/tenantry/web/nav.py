@@ -29,6 +29,8 @@ OVERVIEW = NavEntry("overview", "Overview", "", "tenant:read")
 # "This client": pages of the tenant in the URL.
 TENANT_PAGES: tuple[NavEntry, ...] = (
     OVERVIEW,
+    NavEntry("tickets", "Tickets", "tickets", "tickets:read"),
+    NavEntry("contacts", "Contacts", "contacts", "contacts:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),
 )
 
@@ -36,6 +38,7 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
 # reachable from any context.
 MSP_PAGES: tuple[NavEntry, ...] = (
     NavEntry("customers", "Customers", "/msp/customers", "customers:read", msp_only=True),
+    NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),
     NavEntry("security-policy", "Security policy", "/settings/security", "settings:manage"),
 )
 

@@ -1,0 +1,110 @@
+"""Contacts pages (``/t/{tenant}/contacts``): list with search, a form to add one, and
+the CSV import with its report. Thin: the rules are in ContactService."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from tenantry.errors import TenantryError, ValidationFailed
+from tenantry.http.deps import Work, in_tenant
+from tenantry.psa.contacts.schemas import ImportReport
+from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
+from tenantry.tenancy.pages import field_errors
+from tenantry.web.render import redirect_with_notice, render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+async def _page(
+    request: Request,
+    work: Work,
+    *,
+    q: str,
+    cursor: str | None,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    report: ImportReport | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    service = ContactService(work.session)
+    try:
+        contacts, next_cursor = await service.list(
+            work.ctx, query=q or None, cursor=cursor, limit=PAGE_SIZE
+        )
+    except ValidationFailed:
+        # A stale or hand-edited cursor: the first page rather than an error.
+        cursor = None
+        contacts, next_cursor = await service.list(
+            work.ctx, query=q or None, cursor=None, limit=PAGE_SIZE
+        )
+    base = f"/t/{work.ctx.tenant.slug}/contacts"
+    return render(
+        request,
+        "psa/contacts/list.html",
+        {
+            "base": base,
+            "contacts": contacts,
+            "q": q,
+            "cursor": cursor,
+            "next_href": base + "?" + urlencode({"q": q, "cursor": next_cursor})
+            if next_cursor
+            else None,
+            "form": form or {},
+            "errors": errors or {},
+            "report": report,
+            "can_write": work.ctx.can("contacts:write"),
+        },
+        status=status,
+    )
+
+
+@router.get("/t/{tenant}/contacts", response_class=HTMLResponse)
+async def contacts(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+    q: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    return await _page(request, work, q=q.strip(), cursor=cursor)
+
+
+@router.post("/t/{tenant}/contacts", response_model=None)
+async def create_contact(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    name: Annotated[str, Form(max_length=1000)] = "",
+    email: Annotated[str, Form(max_length=1000)] = "",
+    phone: Annotated[str, Form(max_length=1000)] = "",
+    job_title: Annotated[str, Form(max_length=1000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    form = {"name": name, "email": email, "phone": phone, "job_title": job_title}
+    try:
+        contact = await ContactService(work.session).create(work.ctx, **form, actor=work.actor)
+    except TenantryError as exc:
+        return await _page(
+            request, work, q="", cursor=None, form=form, errors=field_errors(exc), status=422
+        )
+    return redirect_with_notice(
+        request,
+        f"/t/{work.ctx.tenant.slug}/contacts?" + urlencode({"q": contact.email}),
+        f"Contact {contact.name} added.",
+    )
+
+
+@router.post("/t/{tenant}/contacts/import", response_model=None)
+async def import_contacts(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    file: UploadFile | None = None,
+) -> HTMLResponse:
+    data = await file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
+    try:
+        report = await ContactService(work.session).import_csv(work.ctx, data, work.actor)
+    except TenantryError as exc:
+        return await _page(request, work, q="", cursor=None, errors=field_errors(exc), status=422)
+    return await _page(request, work, q="", cursor=None, report=report)

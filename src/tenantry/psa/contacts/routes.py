@@ -1,0 +1,71 @@
+"""Contacts API (``/api/v1/tenants/{tenant}/contacts``): thin, the rules are in ContactService."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, UploadFile, status
+
+from tenantry.http.deps import Work, in_tenant
+from tenantry.pagination import Page
+from tenantry.psa.contacts.schemas import ContactIn, ContactOut, ContactPatch, ImportReport
+from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant}/contacts", tags=["contacts"])
+
+
+@router.get("", response_model=Page[ContactOut])
+async def list_contacts(
+    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+    q: Annotated[str | None, Query(description="Search name, email, phone, job title")] = None,
+    limit: Annotated[int, Query()] = 50,
+    cursor: Annotated[str | None, Query()] = None,
+) -> Page[ContactOut]:
+    rows, next_cursor = await ContactService(work.session).list(
+        work.ctx, query=q, cursor=cursor, limit=limit
+    )
+    return Page[ContactOut](
+        items=[ContactOut.model_validate(c) for c in rows], next_cursor=next_cursor
+    )
+
+
+@router.post("", response_model=ContactOut, status_code=status.HTTP_201_CREATED)
+async def create_contact(
+    body: ContactIn,
+    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+) -> ContactOut:
+    contact = await ContactService(work.session).create(
+        work.ctx, **body.model_dump(), actor=work.actor
+    )
+    return ContactOut.model_validate(contact)
+
+
+@router.post("/import", response_model=ImportReport)
+async def import_contacts(
+    file: UploadFile,
+    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+) -> ImportReport:
+    """CSV with a header line (name, email, optional phone and job_title). Valid rows are
+    created; each rejected row is reported with its line number, field and reason."""
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    return await ContactService(work.session).import_csv(work.ctx, data, work.actor)
+
+
+@router.get("/{contact_id}", response_model=ContactOut)
+async def get_contact(
+    contact_id: str,
+    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+) -> ContactOut:
+    return ContactOut.model_validate(await ContactService(work.session).get(work.ctx, contact_id))
+
+
+@router.patch("/{contact_id}", response_model=ContactOut)
+async def update_contact(
+    contact_id: str,
+    body: ContactPatch,
+    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+) -> ContactOut:
+    contact = await ContactService(work.session).update(
+        work.ctx, contact_id, body.model_dump(exclude_unset=True), work.actor
+    )
+    return ContactOut.model_validate(contact)

@@ -1,0 +1,238 @@
+"""Contacts: the rules. Services never commit; the request's unit of work does."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.context import TenantContext
+from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.audit.service import record
+from tenantry.db.base import new_id
+from tenantry.errors import NotFound, ValidationFailed
+from tenantry.pagination import check_limit, decode_cursor, encode_cursor
+from tenantry.psa.contacts import repository
+from tenantry.psa.contacts.models import Contact
+from tenantry.psa.contacts.schemas import (
+    ImportReport,
+    RejectedRow,
+    clean_email,
+    clean_job_title,
+    clean_name,
+    clean_phone,
+)
+
+MAX_IMPORT_ROWS = 10_000
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+IMPORT_COLUMNS = ("name", "email", "phone", "job_title")
+_CLEANERS: dict[str, Callable[[str], str]] = {
+    "name": clean_name,
+    "email": clean_email,
+    "phone": clean_phone,
+    "job_title": clean_job_title,
+}
+
+
+def _parse_id(value: str | uuid.UUID) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise NotFound("No such contact.") from exc
+
+
+class ContactService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, ctx: TenantContext, contact_id: str | uuid.UUID) -> Contact:
+        contact = await repository.by_id(self.session, ctx.tenant.id, _parse_id(contact_id))
+        if contact is None:
+            raise NotFound("No such contact.")
+        return contact
+
+    async def list(
+        self, ctx: TenantContext, *, query: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[Contact], str | None]:
+        check_limit(limit)
+        if query is not None and len(query) > 100:
+            raise ValidationFailed("q", "must be at most 100 characters long")
+        position = decode_cursor(cursor)
+        after: tuple[str, uuid.UUID] | None = None
+        if position is not None:
+            try:
+                after = (str(position[0]), uuid.UUID(str(position[1])))
+            except (ValueError, IndexError) as exc:
+                raise ValidationFailed("cursor", "is not a cursor this API returned") from exc
+        rows = list(
+            await repository.page(
+                self.session, ctx.tenant.id, query=query or None, after=after, limit=limit
+            )
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].name, str(rows[-1].id)]) if more and rows else None
+        return rows, next_cursor
+
+    async def _check_email_free(
+        self, ctx: TenantContext, email: str, but: uuid.UUID | None = None
+    ) -> None:
+        other = await repository.by_email(self.session, ctx.tenant.id, email)
+        if other is not None and other.id != but:
+            raise ValidationFailed("email", "is already used by another contact here")
+
+    async def create(
+        self,
+        ctx: TenantContext,
+        *,
+        name: str,
+        email: str,
+        phone: str = "",
+        job_title: str = "",
+        actor: Actor,
+    ) -> Contact:
+        values = {
+            "name": clean_name(name),
+            "email": clean_email(email),
+            "phone": clean_phone(phone),
+            "job_title": clean_job_title(job_title),
+        }
+        await self._check_email_free(ctx, values["email"])
+        contact = Contact(tenant_id=ctx.tenant.id, id=new_id(), **values)
+        self.session.add(contact)
+        await self.session.flush()
+        await record(
+            self.session,
+            tenant_id=ctx.tenant.id,
+            actor=actor,
+            action=AuditAction.CONTACT_CREATED,
+            target_type="contact",
+            target_id=contact.id,
+            target_label=contact.name,
+            changes=values,
+        )
+        return contact
+
+    async def update(
+        self,
+        ctx: TenantContext,
+        contact_id: str | uuid.UUID,
+        changes: dict[str, Any],
+        actor: Actor,
+    ) -> Contact:
+        contact = await self.get(ctx, contact_id)
+        cleaned: dict[str, str] = {}
+        for key, value in changes.items():
+            if value is None:
+                continue
+            if key not in _CLEANERS:
+                raise ValidationFailed(key, "is not a contact field")
+            cleaned[key] = _CLEANERS[key](str(value))
+        if "email" in cleaned:
+            await self._check_email_free(ctx, cleaned["email"], but=contact.id)
+        diff = {
+            k: {"from": getattr(contact, k), "to": v}
+            for k, v in cleaned.items()
+            if getattr(contact, k) != v
+        }
+        if not diff:
+            return contact
+        for key, change in diff.items():
+            setattr(contact, key, change["to"])
+        await self.session.flush()
+        await record(
+            self.session,
+            tenant_id=ctx.tenant.id,
+            actor=actor,
+            action=AuditAction.CONTACT_UPDATED,
+            target_type="contact",
+            target_id=contact.id,
+            target_label=contact.name,
+            changes=diff,
+        )
+        return contact
+
+    async def import_csv(self, ctx: TenantContext, data: bytes, actor: Actor) -> ImportReport:
+        """Create a contact for every valid row; a row with any bad field is rejected whole
+        and reported (line number, field, reason). Rows are checked before anything is
+        written, so a rejected row leaves nothing behind."""
+        if len(data) > MAX_IMPORT_BYTES:
+            raise ValidationFailed("file", "is larger than 5 MB; split it")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("file", "is not UTF-8 text") from exc
+        reader = csv.DictReader(io.StringIO(text))
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if not header:
+            raise ValidationFailed("file", "is empty; the first line names the columns")
+        unknown = [h for h in header if h not in IMPORT_COLUMNS]
+        if unknown:
+            raise ValidationFailed(
+                "file",
+                f"has unknown columns {', '.join(unknown)} (known: name, email, phone, job_title)",
+            )
+        for required in ("name", "email"):
+            if required not in header:
+                raise ValidationFailed("file", f"has no '{required}' column")
+        reader.fieldnames = header
+
+        rejected: list[RejectedRow] = []
+        accepted: list[tuple[int, dict[str, str]]] = []
+        for index, raw in enumerate(reader):
+            line = reader.line_num
+            if index >= MAX_IMPORT_ROWS:
+                raise ValidationFailed("file", f"has more than {MAX_IMPORT_ROWS} rows; split it")
+            if None in raw:
+                rejected.append(RejectedRow(row=line, field="file", reason="has extra cells"))
+                continue
+            values: dict[str, str] = {}
+            try:
+                for column, clean in _CLEANERS.items():
+                    values[column] = clean(raw.get(column) or "")
+            except ValidationFailed as exc:
+                rejected.append(RejectedRow(row=line, field=exc.field, reason=exc.message))
+                continue
+            accepted.append((line, values))
+
+        taken = await repository.existing_emails(
+            self.session, ctx.tenant.id, (v["email"] for _, v in accepted)
+        )
+        seen: set[str] = set()
+        created: list[Contact] = []
+        for line, values in accepted:
+            email = values["email"]
+            if email in taken:
+                rejected.append(
+                    RejectedRow(row=line, field="email", reason="is already used by a contact")
+                )
+                continue
+            if email in seen:
+                rejected.append(
+                    RejectedRow(row=line, field="email", reason="appears earlier in the file")
+                )
+                continue
+            seen.add(email)
+            contact = Contact(tenant_id=ctx.tenant.id, id=new_id(), **values)
+            self.session.add(contact)
+            created.append(contact)
+        await self.session.flush()
+        rejected.sort(key=lambda r: r.row)
+        await record(
+            self.session,
+            tenant_id=ctx.tenant.id,
+            actor=actor,
+            action=AuditAction.CONTACTS_IMPORTED,
+            target_type="contact",
+            target_label=f"{len(created)} contacts",
+            changes={
+                "created": len(created),
+                "rejected": len(rejected),
+                "contact_ids": [str(c.id) for c in created[:1000]],
+            },
+        )
+        return ImportReport(created=len(created), rejected=rejected)

@@ -1,0 +1,212 @@
+"""Every tickets query. Each names the tenant(s) in its WHERE, even though the session's
+scope (and row-level security on PostgreSQL) would add it anyway."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.db.base import new_id
+from tenantry.psa.tickets.models import (
+    OPEN_STATUSES,
+    Priority,
+    SlaPolicy,
+    Ticket,
+    TicketComment,
+    TicketCounter,
+    TicketEvent,
+    TicketStatus,
+)
+
+FIRST_NUMBER = 1001
+
+
+async def lock_counter(session: AsyncSession, tenant_id: uuid.UUID) -> TicketCounter:
+    """The tenant's counter row, locked until the transaction ends (FOR UPDATE).
+
+    Made with INSERT … ON CONFLICT DO NOTHING first, so two first-ever creations in a
+    tenant do not both try to insert it: one inserts, the other waits on the lock.
+    SQLite has no row locks; it serialises writers on the database instead.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(TicketCounter)
+        .values(tenant_id=tenant_id, id=new_id(), next_number=FIRST_NUMBER)
+        .on_conflict_do_nothing(index_elements=["tenant_id"])
+    )
+    counter = await session.scalar(
+        select(TicketCounter)
+        .where(TicketCounter.tenant_id == tenant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert counter is not None  # inserted just above or earlier
+    return counter
+
+
+async def by_number(session: AsyncSession, tenant_id: uuid.UUID, number: int) -> Ticket | None:
+    return await session.scalar(
+        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number)
+    )
+
+
+async def by_numbers(
+    session: AsyncSession, tenant_id: uuid.UUID, numbers: Iterable[int]
+) -> dict[int, Ticket]:
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return {}
+    rows = await session.scalars(
+        select(Ticket)
+        .where(Ticket.tenant_id == tenant_id, Ticket.number.in_(wanted))
+        .order_by(Ticket.number)
+        # Locked: a bulk change and a single edit of the same ticket must not interleave.
+        .with_for_update()
+    )
+    return {t.number: t for t in rows}
+
+
+async def sla_policy(session: AsyncSession, tenant_id: uuid.UUID) -> SlaPolicy | None:
+    return await session.scalar(select(SlaPolicy).where(SlaPolicy.tenant_id == tenant_id))
+
+
+async def comments_of(session: AsyncSession, ticket: Ticket) -> Sequence[TicketComment]:
+    rows = await session.scalars(
+        select(TicketComment)
+        .where(TicketComment.tenant_id == ticket.tenant_id, TicketComment.ticket_id == ticket.id)
+        .order_by(TicketComment.created_at, TicketComment.id)
+    )
+    return rows.all()
+
+
+async def events_of(session: AsyncSession, ticket: Ticket) -> Sequence[TicketEvent]:
+    rows = await session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.tenant_id == ticket.tenant_id, TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.created_at, TicketEvent.id)
+    )
+    return rows.all()
+
+
+def breached_at(now: datetime) -> ColumnElement[bool]:
+    """A target missed: flagged when it was met late or the clock paused past it, or
+    overdue now and not yet met."""
+    return or_(
+        Ticket.first_response_breached,
+        Ticket.resolution_breached,
+        and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+        and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < now),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """What a list shows; every field optional. ``tenant_ids`` for MSP-wide lists."""
+
+    tenant_ids: frozenset[uuid.UUID]
+    statuses: frozenset[TicketStatus] = OPEN_STATUSES
+    priorities: frozenset[Priority] = frozenset()
+    assignee: uuid.UUID | None = None
+    unassigned: bool = False
+    requester: uuid.UUID | None = None
+    category: str | None = None
+    tag: str | None = None
+    q: str | None = None
+    breached: bool | None = None
+
+
+def _conditions(f: TicketFilter, now: datetime) -> list[ColumnElement[bool]]:
+    if not f.tenant_ids:
+        return [false()]
+    conditions: list[ColumnElement[bool]] = [Ticket.tenant_id.in_(sorted(f.tenant_ids))]
+    if f.statuses:
+        conditions.append(Ticket.status.in_(sorted(f.statuses)))
+    if f.priorities:
+        conditions.append(Ticket.priority.in_(sorted(f.priorities)))
+    if f.unassigned:
+        conditions.append(Ticket.assignee_user_id.is_(None))
+    elif f.assignee is not None:
+        conditions.append(Ticket.assignee_user_id == f.assignee)
+    if f.requester is not None:
+        conditions.append(Ticket.requester_contact_id == f.requester)
+    if f.category:
+        conditions.append(func.lower(Ticket.category) == f.category.lower())
+    if f.tag:
+        # Tags are a JSON list of strings without quotes or commas (schemas.clean_tags),
+        # so the quoted tag appears in the JSON text exactly when the list holds it.
+        conditions.append(cast(Ticket.tags, String).contains(f'"{f.tag.lower()}"', autoescape=True))
+    if f.q:
+        needle = f.q.strip().lstrip("#")
+        title = func.lower(Ticket.title).contains(needle.lower(), autoescape=True)
+        conditions.append(or_(title, Ticket.number == int(needle)) if needle.isdigit() else title)
+    if f.breached is not None:
+        breached = breached_at(now)
+        conditions.append(breached if f.breached else ~breached)
+    return conditions
+
+
+_PRIORITY_ORDER = {"priority": (Ticket.priority.asc(),), "-priority": (Ticket.priority.desc(),)}
+
+
+def _order(sort: str) -> tuple[Any, ...]:
+    if sort in _PRIORITY_ORDER:
+        return (*_PRIORITY_ORDER[sort], Ticket.updated_at.desc(), Ticket.id)
+    if sort == "due":
+        # Soonest resolution due first; paused or done (no due time) last.
+        return (
+            Ticket.resolution_due_at.is_(None),
+            Ticket.resolution_due_at.asc(),
+            Ticket.tenant_id,
+            Ticket.number,
+        )
+    column = {"updated": Ticket.updated_at, "number": Ticket.number, "created": Ticket.created_at}[
+        sort.lstrip("-")
+    ]
+    direction = column.desc() if sort.startswith("-") else column.asc()
+    return (direction, Ticket.tenant_id, Ticket.id)
+
+
+async def page(
+    session: AsyncSession, f: TicketFilter, *, sort: str, offset: int, limit: int, now: datetime
+) -> Sequence[Ticket]:
+    """``limit`` + 1 tickets from ``offset`` (one more tells the caller a next page exists)."""
+    stmt = (
+        select(Ticket)
+        .where(*_conditions(f, now))
+        .order_by(*_order(sort))
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def counts_by_tenant(
+    session: AsyncSession, f: TicketFilter, now: datetime
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """(tickets, breached tickets) per tenant under the filter, in one grouped query."""
+    breached = func.sum(case((breached_at(now), 1), else_=0))
+    rows = await session.execute(
+        select(Ticket.tenant_id, func.count(), breached)
+        .where(*_conditions(f, now))
+        .group_by(Ticket.tenant_id)
+    )
+    return {tenant_id: (int(n), int(b or 0)) for tenant_id, n, b in rows.all()}
+
+
+async def categories(session: AsyncSession, tenant_ids: Iterable[uuid.UUID]) -> list[str]:
+    rows = await session.scalars(
+        select(Ticket.category)
+        .where(Ticket.tenant_id.in_(sorted(set(tenant_ids))), Ticket.category != "")
+        .distinct()
+        .order_by(Ticket.category)
+        .limit(200)
+    )
+    return list(rows)

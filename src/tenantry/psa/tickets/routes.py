@@ -1,0 +1,275 @@
+"""Tickets API: ``/api/v1/tenants/{tenant}/tickets…`` in one client, and the MSP-wide
+view ``/api/v1/tenants/{msp}/msp-tickets`` over every client the caller may see (one
+unit of work with a multi-tenant scope). Thin: the rules are in TicketService."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+
+from tenantry.access.scopes import CustomerScope, customers_with, narrowed
+from tenantry.db.base import utcnow
+from tenantry.errors import NotFound
+from tenantry.http.deps import Work, get_db, in_tenant
+from tenantry.pagination import Page
+from tenantry.psa.tickets.models import Ticket
+from tenantry.psa.tickets.schemas import (
+    BulkResult,
+    BulkUpdate,
+    CommentIn,
+    CommentOut,
+    CountOut,
+    EventOut,
+    MspTicketOut,
+    SlaPolicyIn,
+    SlaPolicyOut,
+    TicketIn,
+    TicketOut,
+    TicketPatch,
+)
+from tenantry.psa.tickets.service import TicketService, build_filter, sla_of
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["tickets"])
+
+Statuses = Annotated[
+    list[str], Query(description="Statuses, or a group: open (default), done, paused, all")
+]
+Priorities = Annotated[list[str], Query(description="P1 … P4")]
+Assignee = Annotated[str, Query(description="A user id, me or none", max_length=40)]
+Sort = Annotated[
+    str, Query(description="-updated (default), updated, -number, number, priority, due")
+]
+
+
+def ticket_out(ticket: Ticket) -> TicketOut:
+    data = TicketOut.model_validate(
+        {
+            **{c: getattr(ticket, c) for c in TicketOut.model_fields if c != "sla"},
+            "sla": sla_of(ticket, utcnow()),
+        }
+    )
+    return data
+
+
+@router.get("/tickets", response_model=Page[TicketOut])
+async def list_tickets(
+    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+    status: Statuses = [],  # noqa: B006 - FastAPI copies query defaults
+    priority: Priorities = [],  # noqa: B006
+    assignee: Assignee = "",
+    requester: Annotated[str, Query(max_length=40)] = "",
+    category: Annotated[str, Query(max_length=100)] = "",
+    tag: Annotated[str, Query(max_length=40)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    breached: Annotated[str, Query(description="yes or no")] = "",
+    sort: Sort = "-updated",
+    limit: Annotated[int, Query()] = 50,
+    cursor: Annotated[str | None, Query()] = None,
+) -> Page[TicketOut]:
+    f = build_filter(
+        [work.ctx.tenant.id],
+        work.ctx.principal.user_id,
+        status=status,
+        priority=priority,
+        assignee=assignee,
+        requester=requester,
+        category=category,
+        tag=tag,
+        q=q,
+        breached=breached,
+    )
+    rows, next_cursor = await TicketService(work.session).find(
+        f, sort=sort, cursor=cursor, limit=limit
+    )
+    return Page[TicketOut](items=[ticket_out(t) for t in rows], next_cursor=next_cursor)
+
+
+@router.post("/tickets", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
+async def create_ticket(
+    body: TicketIn, work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")]
+) -> TicketOut:
+    ticket = await TicketService(work.session).create(
+        work.ctx, **body.model_dump(), actor=work.actor
+    )
+    return ticket_out(ticket)
+
+
+@router.post("/tickets/bulk", response_model=BulkResult)
+async def bulk_update(
+    body: BulkUpdate, work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")]
+) -> BulkResult:
+    """Set status, priority and/or assignee (null: unassign) on many tickets at once."""
+    changes = body.model_dump(include=body.model_fields_set - {"numbers"})
+    updated = await TicketService(work.session).bulk_update(
+        work.ctx, body.numbers, changes, work.actor
+    )
+    return BulkResult(updated=updated)
+
+
+@router.get("/tickets/{number}", response_model=TicketOut)
+async def get_ticket(
+    number: str, work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
+) -> TicketOut:
+    return ticket_out(await TicketService(work.session).get(work.ctx, number))
+
+
+@router.patch("/tickets/{number}", response_model=TicketOut)
+async def update_ticket(
+    number: str,
+    body: TicketPatch,
+    work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")],
+) -> TicketOut:
+    ticket = await TicketService(work.session).update(
+        work.ctx, number, body.model_dump(exclude_unset=True), work.actor
+    )
+    return ticket_out(ticket)
+
+
+@router.get("/tickets/{number}/comments", response_model=list[CommentOut])
+async def list_comments(
+    number: str, work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
+) -> list[CommentOut]:
+    service = TicketService(work.session)
+    comments, _ = await service.timeline(await service.get(work.ctx, number))
+    return [CommentOut.model_validate(c) for c in comments]
+
+
+@router.post(
+    "/tickets/{number}/comments", response_model=CommentOut, status_code=status.HTTP_201_CREATED
+)
+async def add_comment(
+    number: str,
+    body: CommentIn,
+    work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")],
+) -> CommentOut:
+    comment = await TicketService(work.session).comment(
+        work.ctx, number, body=body.body, visibility=body.visibility, actor=work.actor
+    )
+    return CommentOut.model_validate(comment)
+
+
+@router.get("/tickets/{number}/events", response_model=list[EventOut])
+async def list_events(
+    number: str, work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
+) -> list[EventOut]:
+    service = TicketService(work.session)
+    _, events = await service.timeline(await service.get(work.ctx, number))
+    return [EventOut.model_validate(e) for e in events]
+
+
+@router.get("/sla-policy", response_model=SlaPolicyOut)
+async def get_sla_policy(
+    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+) -> SlaPolicyOut:
+    policy = await TicketService(work.session).policy(work.ctx.tenant.id)
+    return SlaPolicyOut.model_validate(
+        {
+            "targets": policy.targets,
+            "business_hours": policy.business_hours,
+            "holidays": policy.holidays,
+            "time_zone": policy.time_zone,
+        }
+    )
+
+
+@router.put("/sla-policy", response_model=SlaPolicyOut)
+async def set_sla_policy(
+    body: SlaPolicyIn,
+    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
+) -> SlaPolicyOut:
+    policy = await TicketService(work.session).set_policy(
+        work.ctx,
+        targets={p.value: t.model_dump() for p, t in body.targets.items()},
+        business_hours={k: list(v) for k, v in body.business_hours.items()},
+        holidays=body.holidays,
+        actor=work.actor,
+    )
+    return SlaPolicyOut.model_validate(
+        {
+            "targets": policy.targets,
+            "business_hours": policy.business_hours,
+            "holidays": policy.holidays,
+            "time_zone": policy.time_zone,
+        }
+    )
+
+
+# ---- MSP-wide
+
+
+@router.get("/msp-tickets", response_model=Page[MspTicketOut])
+async def msp_tickets(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+    client: Annotated[str, Query(description="A client's slug or id", max_length=100)] = "",
+    status: Statuses = [],  # noqa: B006
+    priority: Priorities = [],  # noqa: B006
+    assignee: Assignee = "",
+    breached: Annotated[str, Query(description="yes or no")] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    sort: Sort = "-updated",
+    limit: Annotated[int, Query()] = 50,
+    cursor: Annotated[str | None, Query()] = None,
+) -> Page[MspTicketOut]:
+    """Tickets of every client where the caller holds tickets:read, in one query."""
+    found = await _msp_scope(work, client)
+    f = build_filter(
+        found.customers,
+        work.ctx.principal.user_id,
+        status=status,
+        priority=priority,
+        assignee=assignee,
+        q=q,
+        breached=breached,
+    )
+    async with get_db(request).unit_of_work(found.scope) as session:
+        rows, next_cursor = await TicketService(session).find(
+            f, sort=sort, cursor=cursor, limit=limit
+        )
+    items = [
+        MspTicketOut.model_validate(
+            {
+                **ticket_out(t).model_dump(),
+                "tenant_slug": found.customers[t.tenant_id].slug,
+                "tenant_name": found.customers[t.tenant_id].display_name,
+            }
+        )
+        for t in rows
+    ]
+    return Page[MspTicketOut](items=items, next_cursor=next_cursor)
+
+
+@router.get("/msp-tickets/counts", response_model=list[CountOut])
+async def msp_ticket_counts(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+    assignee: Assignee = "",
+) -> list[CountOut]:
+    """Open and breached tickets per client (clients with none are listed with zeros)."""
+    found = await _msp_scope(work, "")
+    f = build_filter(found.customers, work.ctx.principal.user_id, assignee=assignee)
+    async with get_db(request).unit_of_work(found.scope) as session:
+        counts = await TicketService(session).counts(f)
+    return [
+        CountOut(
+            tenant_id=c.id,
+            tenant_slug=c.slug,
+            tenant_name=c.display_name,
+            open=counts.get(c.id, (0, 0))[0],
+            breached=counts.get(c.id, (0, 0))[1],
+        )
+        for c in sorted(found.customers.values(), key=lambda c: c.display_name.lower())
+    ]
+
+
+async def _msp_scope(work: Work, client: str) -> CustomerScope:
+    if work.ctx.relation != "home" or not work.ctx.tenant.is_msp:
+        raise NotFound("MSP-wide tickets exist only in your own MSP tenant.")
+    found = await customers_with(work.session, work.ctx.principal, "tickets:read")
+    if client:
+        customer = found.by_ref(client)
+        if customer is None:
+            raise NotFound("No such client.")
+        found = narrowed(found, customer.id)
+    return found

@@ -1,0 +1,202 @@
+"""Tickets: input/output shapes and field rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenantry.errors import ValidationFailed
+from tenantry.psa.tickets.models import Priority, TicketStatus, Visibility
+
+MAX_TITLE = 300
+MAX_DESCRIPTION = 20_000
+MAX_CATEGORY = 100
+MAX_TAGS = 20
+MAX_TAG = 40
+MAX_BULK = 500
+
+SORTS = ("-updated", "updated", "-number", "number", "priority", "-priority", "due", "-created")
+SortKey = Literal[
+    "-updated", "updated", "-number", "number", "priority", "-priority", "due", "-created"
+]
+
+
+class TicketIn(BaseModel):
+    title: str = Field(max_length=MAX_TITLE)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
+    priority: Priority = Priority.P3
+    requester_contact_id: uuid.UUID | None = None
+    assignee_user_id: uuid.UUID | None = None
+    category: str = Field(default="", max_length=MAX_CATEGORY)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+
+
+class TicketPatch(BaseModel):
+    title: str | None = Field(default=None, max_length=MAX_TITLE)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    requester_contact_id: uuid.UUID | None = None
+    assignee_user_id: uuid.UUID | None = None
+    category: str | None = Field(default=None, max_length=MAX_CATEGORY)
+    tags: list[str] | None = Field(default=None, max_length=MAX_TAGS)
+
+
+class CommentIn(BaseModel):
+    body: str = Field(max_length=MAX_DESCRIPTION)
+    visibility: Visibility = Visibility.PUBLIC
+
+
+class BulkUpdate(BaseModel):
+    """The same change to many tickets (one history event per ticket)."""
+
+    numbers: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    # Sent as null to unassign: distinguish "not given" with model_fields_set.
+    assignee_user_id: uuid.UUID | None = None
+
+
+class BulkResult(BaseModel):
+    updated: list[int]
+
+
+class SlaOut(BaseModel):
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    paused: bool
+    first_response_breached: bool
+    resolution_breached: bool
+
+
+class TicketOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    number: int
+    title: str
+    description: str
+    status: TicketStatus
+    priority: Priority
+    requester_contact_id: uuid.UUID | None
+    assignee_user_id: uuid.UUID | None
+    assignee_name: str | None
+    category: str
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    sla: SlaOut
+
+
+class MspTicketOut(TicketOut):
+    tenant_slug: str
+    tenant_name: str
+
+
+class CommentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    visibility: Visibility
+    body: str
+    author_user_id: uuid.UUID | None
+    author_name: str
+    created_at: datetime
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    changes: dict[str, Any]
+    actor_user_id: uuid.UUID | None
+    actor_name: str
+    created_at: datetime
+
+
+class TargetMinutes(BaseModel):
+    first_response: int = Field(ge=1, le=365 * 24 * 60)
+    resolution: int = Field(ge=1, le=365 * 24 * 60)
+
+
+class SlaPolicyIn(BaseModel):
+    targets: dict[Priority, TargetMinutes]
+    business_hours: dict[str, list[tuple[str, str]]] = Field(
+        description='Weekday (0 = Monday … 6 = Sunday) → [["08:00", "17:00"], …]'
+    )
+    holidays: list[str] = Field(default_factory=list, description="ISO dates, e.g. 2026-12-25")
+
+
+class SlaPolicyOut(SlaPolicyIn):
+    time_zone: str
+
+
+class CountOut(BaseModel):
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    tenant_name: str
+    open: int
+    breached: int
+
+
+def clean_title(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValidationFailed("title", "must not be empty")
+    if len(value) > MAX_TITLE:
+        raise ValidationFailed("title", f"must be at most {MAX_TITLE} characters long")
+    return value
+
+
+def clean_description(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_DESCRIPTION:
+        raise ValidationFailed("description", f"must be at most {MAX_DESCRIPTION} characters")
+    return value
+
+
+def clean_category(value: str) -> str:
+    value = " ".join(value.split())
+    if len(value) > MAX_CATEGORY:
+        raise ValidationFailed("category", f"must be at most {MAX_CATEGORY} characters long")
+    return value
+
+
+def clean_tags(values: list[str]) -> list[str]:
+    tags: list[str] = []
+    for raw in values:
+        tag = " ".join(raw.split()).lower()
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG:
+            raise ValidationFailed("tags", f"'{tag[:20]}…' is longer than {MAX_TAG} characters")
+        if '"' in tag or "," in tag:
+            raise ValidationFailed("tags", "must not contain commas or double quotes")
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValidationFailed("tags", f"at most {MAX_TAGS} tags")
+    return tags
+
+
+def parse_priority(value: str, field: str = "priority") -> Priority:
+    try:
+        return Priority(value.upper())
+    except ValueError as exc:
+        raise ValidationFailed(field, "must be one of P1, P2, P3, P4") from exc
+
+
+def parse_status(value: str, field: str = "status") -> TicketStatus:
+    try:
+        return TicketStatus(value)
+    except ValueError as exc:
+        raise ValidationFailed(
+            field, "must be one of " + ", ".join(s.value for s in TicketStatus)
+        ) from exc
