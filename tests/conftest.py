@@ -11,7 +11,9 @@ tables are emptied after each test.
   owner's URL; on PostgreSQL the app connects as ``settings.app_db_role``.
 * ``database``: ``tenantry.db.engine.Database(settings)``, shared by the session (its
   pool is reused from test to test, as in production; do not dispose it). On
-  PostgreSQL it connects as the application role, so row-level security applies.
+  PostgreSQL it connects as the application role, so row-level security applies: a
+  unit of work of one tenant sets ``tenantry.tenant_id``; one of several switches to
+  the role ``tenantry_multi`` and sets ``tenantry.tenant_ids`` (tenantry/db/rls.py).
 * ``owner_engine``: an ``AsyncEngine`` as the table owner (on PostgreSQL the
   ``postgres`` superuser, which bypasses row-level security), for seeding rows and
   raw checks.
@@ -22,7 +24,11 @@ PostgreSQL: a fresh database ``tenantry_t_<pid>_<random>`` per session on
 ``TENANTRY_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``;
 it must be a superuser: it creates a database and the app role, and the owner's view of
 the rows must bypass row-level security), dropped at the end. If it is unreachable the
-postgres half fails, unless ``TENANTRY_TEST_SKIP_POSTGRES=1``.
+postgres half fails, unless ``TENANTRY_TEST_SKIP_POSTGRES=1``. The roles
+``tenantry_app`` (NOINHERIT) and ``tenantry_multi`` belong to the cluster: sessions
+running side by side share them, and they outlive the session (``tenantry db upgrade``
+repairs them idempotently; a test that must alter one does so inside a transaction it
+rolls back).
 """
 
 from __future__ import annotations

@@ -113,9 +113,16 @@ async def test_postgres_protects_every_tenant_owned_table(owner_engine: AsyncEng
 
     for table in tenant_owned_tables():
         assert flags[table] == (True, True), f"{table}: RLS must be enabled and forced"
-        assert len(policies.get(table, [])) == 1, f"{table}: exactly one policy, not {policies}"
-        name, permissive, cmd, roles, qual, check = policies[table][0]
-        assert (name, permissive, cmd, roles) == (rls.POLICY_NAME, "PERMISSIVE", "ALL", ["public"])
+        found = {p[0]: p[1:] for p in policies.get(table, [])}
+        assert set(found) == {rls.POLICY_NAME, rls.MULTI_POLICY_NAME}, f"{table}: {found}"
+        # One tenant, for everyone (the app role as itself).
+        permissive, cmd, roles, qual, check = found[rls.POLICY_NAME]
+        assert (permissive, cmd, roles) == ("PERMISSIVE", "ALL", ["public"])
+        assert qual == check
+        assert qual.startswith("(tenant_id = (NULLIF(current_setting('tenantry.tenant_id'"), qual
+        # A list of tenants, only under the multi role.
+        permissive, cmd, roles, qual, check = found[rls.MULTI_POLICY_NAME]
+        assert (permissive, cmd, roles) == ("PERMISSIVE", "ALL", [rls.MULTI_ROLE])
         assert qual == check
         assert "tenant_id = ANY" in qual and "current_setting('tenantry.tenant_ids'" in qual
     for table in platform_tables():

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from tenantry.access.service import extend_scope
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.schemas import OPERATOR, AuditAction
 from tenantry.audit.service import record
@@ -20,16 +21,10 @@ from tenantry.config import Settings
 from tenantry.db import rls
 from tenantry.db.base import Base, TenantOwned, utcnow
 from tenantry.db.engine import Database
-from tenantry.db.scope import (
-    NO_SCOPE,
-    SCOPE_SETTING,
-    ScopeViolation,
-    TenantScope,
-    set_session_scope,
-)
+from tenantry.db.scope import NO_SCOPE, ScopeViolation, TenantScope, set_session_scope
 from tenantry.tenancy.models import Tenant
 
-from .helpers import TwoTenants, count_by_tenant, fresh_row
+from .helpers import TenantRows, TwoTenants, count_by_tenant, fresh_row
 
 
 def tenant_owned_classes() -> list[Any]:
@@ -52,9 +47,28 @@ async def tenants_of(session: AsyncSession, cls: Any) -> list[uuid.UUID]:
     return list((await session.scalars(select(cls.tenant_id))).all())
 
 
-async def current_scope_setting(session: AsyncSession) -> str | None:
-    value = await session.scalar(text("SELECT current_setting(:n, true)"), {"n": SCOPE_SETTING})
-    return None if value is None else str(value)
+async def pg_scope(session: AsyncSession) -> tuple[str, str, str]:
+    """(current_user, tenantry.tenant_id, tenantry.tenant_ids) inside the transaction;
+    unset settings read as ""."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT current_user, coalesce(current_setting(:one, true), ''), "
+                "coalesce(current_setting(:many, true), '')"
+            ),
+            {"one": rls.TENANT_SETTING, "many": rls.TENANTS_SETTING},
+        )
+    ).one()
+    return (str(row[0]), str(row[1]), str(row[2]))
+
+
+def listed(*ids: uuid.UUID) -> str:
+    return ",".join(sorted(str(i) for i in ids))
+
+
+async def raw_count(session: AsyncSession, table: str = "audit_events") -> int:
+    """Rows row-level security lets through: raw SQL, which the ORM scope does not see."""
+    return int(await session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
 
 
 # ---------------------------------------------------------------- reads
@@ -204,39 +218,131 @@ async def test_the_scope_of_a_running_unit_of_work_is_fixed(
 async def test_a_pooled_connection_never_carries_the_previous_scope(
     backend: str, settings: Settings, two_tenants: TwoTenants
 ) -> None:
-    a = two_tenants.a.tenant_id
-    # One pooled connection, so the reader below surely reuses the scoped one.
+    a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
+    app = settings.app_db_role
+    # One pooled connection, so the sessions below surely reuse the scoped one.
     db = Database(settings.model_copy(update={"db_pool_size": 1}))
     pg = backend == "postgres"
     try:
+        async with db.unit_of_work(scope(a, b)) as session:
+            assert set(await tenants_of(session, AuditEvent)) == {a, b}
+            if pg:
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+                assert await pg_scope(session) == (rls.MULTI_ROLE, "", listed(a, b))
+
         async with db.unit_of_work(scope(a)) as session:
             assert set(await tenants_of(session, AuditEvent)) == {a}
             if pg:
-                pid = await session.scalar(text("SELECT pg_backend_pid()"))
-                assert await current_scope_setting(session) == str(a)
+                assert await session.scalar(text("SELECT pg_backend_pid()")) == pid
+                assert await pg_scope(session) == (app, str(a), "")
+                assert await raw_count(session) == 1
 
         async with db.platform_reader() as session:
             assert await tenants_of(session, AuditEvent) == []
             if pg:
                 assert await session.scalar(text("SELECT pg_backend_pid()")) == pid
-                assert await current_scope_setting(session) in ("", None)
+                assert await pg_scope(session) == (app, "", "")
                 # Raw SQL is not rescued by the ORM: row-level security answers.
-                assert await session.scalar(text("SELECT count(*) FROM audit_events")) == 0
+                assert await raw_count(session) == 0
 
+        async with db.unit_of_work(scope(a, b)) as session:
+            assert len(await tenants_of(session, AuditEvent)) == 2
         async with db.unit_of_work(NO_SCOPE) as session:
             assert await tenants_of(session, AuditEvent) == []
             if pg:
                 assert await session.scalar(text("SELECT pg_backend_pid()")) == pid
-                assert await current_scope_setting(session) == ""
-                assert await session.scalar(text("SELECT count(*) FROM audit_events")) == 0
+                assert await pg_scope(session) == (app, "", "")
+                assert await raw_count(session) == 0
 
         if pg:
+            async with db.unit_of_work(scope(a, b)) as session:
+                assert await raw_count(session) == 2
             # A Core connection outside any Session after a scoped unit of work.
             async with db.engine.connect() as conn:
                 assert await conn.scalar(text("SELECT pg_backend_pid()")) == pid
+                assert await conn.scalar(text("SELECT current_user")) == app
                 assert await conn.scalar(text("SELECT count(*) FROM audit_events")) == 0
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_one_tenant_sets_the_tenant_several_switch_to_the_multi_role(
+    database: Database, settings: Settings, two_tenants: TwoTenants
+) -> None:
+    """What a unit of work puts in force on PostgreSQL, and what raw SQL then sees."""
+    a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
+    app = settings.app_db_role
+    async with database.unit_of_work(scope(a)) as session:
+        assert await pg_scope(session) == (app, str(a), "")
+        assert await raw_count(session) == 1
+    async with database.unit_of_work(scope(a, b)) as session:
+        assert await pg_scope(session) == (rls.MULTI_ROLE, "", listed(a, b))
+        assert await raw_count(session) == 2
+    async with database.unit_of_work(NO_SCOPE) as session:
+        assert await pg_scope(session) == (app, "", "")
+        assert await raw_count(session) == 0
+
+
+# ---------------------------------------------------------------- widening
+
+
+async def test_extend_scope_mid_transaction_admits_the_new_tenant_only(
+    backend: str,
+    database: Database,
+    settings: Settings,
+    owner_engine: AsyncEngine,
+    two_tenants: TwoTenants,
+    third_tenant: TenantRows,
+) -> None:
+    """An MSP creating a customer writes audit events in both in one transaction: the
+    unit of work starts on one tenant and widens; a third tenant stays out."""
+    a, b, c = two_tenants.a.tenant_id, two_tenants.b.tenant_id, third_tenant.tenant_id
+    pg = backend == "postgres"
+    async with database.unit_of_work(scope(a)) as session:
+        assert set(await tenants_of(session, AuditEvent)) == {a}  # the transaction runs
+        if pg:
+            assert await pg_scope(session) == (settings.app_db_role, str(a), "")
+        await extend_scope(session, b)
+        if pg:
+            user, _, tenant_ids = await pg_scope(session)
+            assert (user, tenant_ids) == (rls.MULTI_ROLE, listed(a, b))
+            assert await raw_count(session) == 2
+        await record(session, tenant_id=a, actor=OPERATOR, action=AuditAction.TENANT_CREATED)
+        await record(session, tenant_id=b, actor=OPERATOR, action=AuditAction.TENANT_CREATED)
+        assert sorted(map(str, await tenants_of(session, AuditEvent))) == sorted(
+            map(str, [a, a, b, b])
+        )
+        with pytest.raises(ScopeViolation):
+            await record(session, tenant_id=c, actor=OPERATOR, action=AuditAction.TENANT_CREATED)
+        session.expunge_all()  # the refused objects stay pending otherwise
+        if pg:
+            # Below the ORM (a Core insert on the connection): row-level security refuses.
+            row = fresh_row("audit_events", third_tenant)
+            with pytest.raises(DBAPIError, match="row-level security"):
+                async with session.begin_nested():
+                    connection = await session.connection()
+                    await connection.execute(insert(AuditEvent.__table__).values(row))
+        await extend_scope(session, a, b)  # nothing new: nothing to do
+        await extend_scope(session, c)  # several to more: the list grows
+        if pg:
+            assert (await pg_scope(session))[2] == listed(a, b, c)
+            assert await raw_count(session) == 5
+        await record(session, tenant_id=c, actor=OPERATOR, action=AuditAction.TENANT_CREATED)
+    assert await count_by_tenant(owner_engine, "audit_events") == {a: 2, b: 2, c: 2}
+
+
+async def test_extend_scope_from_no_tenant_to_one(
+    backend: str, database: Database, settings: Settings, two_tenants: TwoTenants
+) -> None:
+    a = two_tenants.a.tenant_id
+    async with database.unit_of_work(NO_SCOPE) as session:
+        assert await tenants_of(session, AuditEvent) == []
+        await extend_scope(session, a)
+        assert await tenants_of(session, AuditEvent) == [a]
+        if backend == "postgres":
+            assert await pg_scope(session) == (settings.app_db_role, str(a), "")
+            assert await raw_count(session) == 1
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -254,17 +360,41 @@ async def test_the_scope_travels_with_begin(
 
     monkeypatch.setattr(asyncpg.Connection, "execute", spy)
 
-    wanted = scope(a, b)
-    async with database.unit_of_work(wanted) as session:
-        assert await current_scope_setting(session) == wanted.as_setting()
+    def begins() -> list[str]:
+        return [q for q in sent if q.startswith("BEGIN")]
+
+    def scoping_outside_begin() -> list[str]:
+        return [
+            q for q in sent if ("set_config" in q or "SET LOCAL" in q) and not q.startswith("BEGIN")
+        ]
+
+    # One tenant: the setting, no role switch, in the one message that opens the transaction.
+    async with database.unit_of_work(scope(a)) as session:
+        assert set(await tenants_of(session, AuditEvent)) == {a}
+    assert len(begins()) == 1, sent
+    assert begins()[0].endswith(f"; SET LOCAL {rls.TENANT_SETTING} = '{a}';"), begins()
+    assert "ROLE" not in begins()[0] and rls.TENANTS_SETTING not in begins()[0]
+    assert not scoping_outside_begin(), sent
+
+    # Several tenants: the role switch and the list, still in that one message.
+    sent.clear()
+    async with database.unit_of_work(scope(b, a)) as session:
         assert set(await tenants_of(session, AuditEvent)) == {a, b}
-    # One simple-protocol message opened the transaction and set the scope together.
-    begins = [q for q in sent if q.startswith("BEGIN")]
-    assert len(begins) == 1, sent
-    assert f"set_config('{SCOPE_SETTING}', '{wanted.as_setting()}', true)" in begins[0]
-    assert not [q for q in sent if "set_config" in q and not q.startswith("BEGIN")], sent
+    assert len(begins()) == 1, sent
+    assert begins()[0].endswith(
+        f"; SET LOCAL ROLE {rls.MULTI_ROLE}; SET LOCAL {rls.TENANTS_SETTING} = '{listed(a, b)}';"
+    ), begins()
+    assert f"{rls.TENANT_SETTING} " not in begins()[0]
+    assert not scoping_outside_begin(), sent
+
+    # No scope: a plain BEGIN.
+    sent.clear()
+    async with database.unit_of_work(NO_SCOPE) as session:
+        assert await tenants_of(session, AuditEvent) == []
+    assert len(begins()) == 1 and ";" not in begins()[0].rstrip(";"), sent
+    assert not scoping_outside_begin(), sent
 
     sent.clear()
     async with database.platform_reader() as session:
-        assert await current_scope_setting(session) in ("", None)
-    assert not [q for q in sent if q.startswith("BEGIN")], sent
+        assert (await pg_scope(session))[1:] == ("", "")
+    assert not begins(), sent

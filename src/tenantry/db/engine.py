@@ -6,6 +6,10 @@ Two kinds of session:
 * ``unit_of_work(scope)``: one transaction with the tenant scope bound. On
   PostgreSQL the scope travels with ``BEGIN`` in the same simple-protocol
   message, so setting it costs no extra round trip (see ScopedConnection).
+
+On PostgreSQL a scope of one tenant sets ``tenantry.tenant_id``; a scope of several
+switches the transaction to the role ``tenantry_multi`` and sets ``tenantry.tenant_ids``
+(db/rls.py explains why). Both are transaction-local: nothing outlives the transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,24 +31,45 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from tenantry.config import Settings
-from tenantry.db.scope import NO_SCOPE, SCOPE_SETTING, TenantScope, session_scope, set_session_scope
+from tenantry.db import rls
+from tenantry.db.scope import NO_SCOPE, TenantScope, session_scope, set_session_scope
+
+
+def scope_sql(scope: TenantScope) -> list[str]:
+    """The statements that put a running transaction under ``scope`` (none for none).
+
+    One tenant: ``SET LOCAL tenantry.tenant_id = ...``. Several: ``SET LOCAL ROLE
+    tenantry_multi`` and ``SET LOCAL tenantry.tenant_ids = ...``. All transaction-local.
+    """
+    ids = scope.tenant_ids
+    if not ids:
+        return []
+    if len(ids) == 1:
+        return rls.single_scope_sql(next(iter(ids)))
+    return rls.multi_scope_sql(ids)
+
+
+def begin_suffix(scope: TenantScope) -> str:
+    """What ScopedConnection appends to ``BEGIN`` for ``scope`` ("" for none)."""
+    return "".join(f" {statement};" for statement in scope_sql(scope))
 
 
 class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]
     """asyncpg connection that appends the pending tenant scope to ``BEGIN``.
 
     SQLAlchemy's asyncpg adapter sends ``BEGIN`` lazily, right before the first
-    statement of a transaction. Sending ``set_config(..., true)`` in the same
-    message makes the scope transaction-local (safe behind a transaction-pooling
-    PgBouncer) without a round trip of its own.
+    statement of a transaction. Sending the scope statements (``scope_sql``) in the
+    same simple-protocol message makes the scope transaction-local (safe behind a
+    transaction-pooling PgBouncer) without a round trip of its own. No scope: a plain
+    ``BEGIN``; both settings are unset, so tenant-owned tables answer nothing.
     """
 
-    tenantry_scope: str = ""
+    # Appended to the next BEGIN (``begin_suffix``), handed over by the Session.
+    tenantry_begin: str = ""
 
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:  # noqa: ASYNC109 - asyncpg's signature
-        if not args and query.startswith("BEGIN"):
-            literal = self.tenantry_scope
-            query = f"{query.rstrip(';')}; SELECT set_config('{SCOPE_SETTING}', '{literal}', true);"
+        if not args and self.tenantry_begin and query.startswith("BEGIN"):
+            query = f"{query.rstrip(';')};{self.tenantry_begin}"
         result: str = await super().execute(query, *args, timeout=timeout)
         return result
 
@@ -102,7 +127,7 @@ def _forget_scope(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     # the scope of whoever used it last.
     driver = getattr(dbapi_connection, "driver_connection", None)
     if isinstance(driver, ScopedConnection):
-        driver.tenantry_scope = ""
+        driver.tenantry_begin = ""
 
 
 class Database:
@@ -148,16 +173,33 @@ class Database:
 
 async def widen_scope(session: AsyncSession, scope: TenantScope) -> None:
     """Replace a running unit of work's scope with a wider one (rare paths only: a tenant
-    created or deleted inside the transaction). On PostgreSQL this costs one statement."""
+    created or deleted inside the transaction, e.g. an MSP writing audit events in its
+    own tenant and in the customer it just created).
+
+    On PostgreSQL, going from one tenant (or none) to several switches the transaction to
+    the multi role and sets the list; from none to one sets the one tenant. Still
+    transaction-local. The ORM scope follows at once.
+    """
     current = session_scope(session.sync_session)
     if not current.tenant_ids <= scope.tenant_ids:
         raise ValueError("widen_scope may only add tenants")
+    if scope == current:
+        return
+    if session.get_bind().dialect.name != "postgresql" or not session.in_transaction():
+        # No transaction on PostgreSQL yet: its BEGIN will carry the new scope.
+        session.sync_session.info["tenantry_scope"] = scope
+        return
+    # Open the transaction first if it is still pending, so its BEGIN carries the old
+    # scope and the statements below take it from there.
+    connection = await session.connection()
     session.sync_session.info["tenantry_scope"] = scope
-    if session.bind.dialect.name == "postgresql" and session.in_transaction():
-        await session.execute(
-            text("SELECT set_config(:name, :value, true)"),
-            {"name": SCOPE_SETTING, "value": scope.as_setting()},
-        )
+    if len(current.tenant_ids) > 1:  # already under the multi role: the list grows
+        statements = rls.multi_scope_sql(scope.tenant_ids, switch_role=False)
+    else:
+        statements = scope_sql(scope)
+    for statement in statements:
+        # One by one: asyncpg prepares each statement (SET ROLE takes no parameter).
+        await connection.exec_driver_sql(statement)
 
 
 @event.listens_for(Session, "after_begin")
@@ -169,4 +211,4 @@ def _hand_scope_to_driver(
         return
     driver = connection.connection.driver_connection
     if isinstance(driver, ScopedConnection):
-        driver.tenantry_scope = session_scope(session).as_setting()
+        driver.tenantry_begin = begin_suffix(session_scope(session))

@@ -1,7 +1,8 @@
 """The tenant scope: which tenants' rows one unit of work may touch.
 
-PostgreSQL enforces it with row-level security reading the transaction-local
-setting ``tenantry.tenant_ids``; the same scope is applied here, at the ORM
+PostgreSQL enforces it with row-level security reading transaction-local settings
+(``tenantry.tenant_id`` for one tenant, ``tenantry.tenant_ids`` under the multi role
+for several; db/rls.py and db/engine.py); the same scope is applied here, at the ORM
 layer, to every statement on both databases, so one isolation suite runs on
 SQLite and PostgreSQL alike.
 """
@@ -20,7 +21,6 @@ from sqlalchemy.sql.selectable import Alias, Join, Select
 
 from tenantry.db.base import Base, TenantOwned
 
-SCOPE_SETTING = "tenantry.tenant_ids"
 _SCOPE_KEY = "tenantry_scope"
 
 

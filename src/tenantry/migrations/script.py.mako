@@ -5,7 +5,7 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
 A new tenant-owned table (a ``TenantOwned`` model) must be listed in
-TENANT_OWNED_TABLES and get its policy on PostgreSQL in upgrade():
+TENANT_OWNED_TABLES and get its two policies on PostgreSQL in upgrade():
     if rls.is_postgres(op):
         rls.apply(op, rls.enable_sql("<table>"))
 tests/isolation checks both.
