@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 def all_routers() -> list[APIRouter]:
     from tenantry.access import routes as access_routes
+    from tenantry.audit import pages as audit_pages
     from tenantry.audit import routes as audit_routes
     from tenantry.identity.routes import routers as identity_routers
     from tenantry.psa.contacts import pages as contacts_pages
@@ -26,6 +27,7 @@ def all_routers() -> list[APIRouter]:
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
+        audit_pages.router,
         contacts_pages.router,
         tickets_pages.router,
     ]

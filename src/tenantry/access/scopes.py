@@ -24,6 +24,7 @@ from tenantry.access.models import TenantGroupMember
 from tenantry.access.switcher import _groups_of, reach_for
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
+from tenantry.identity.models import User
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
 
 
@@ -99,3 +100,14 @@ def narrowed(found: CustomerScope, customer_id: uuid.UUID) -> CustomerScope:
     a smaller scope, so the database reads one tenant's rows."""
     customer = found.customers[customer_id]
     return CustomerScope(found.permission, TenantScope.of([customer_id]), {customer_id: customer})
+
+
+async def people_of(session: AsyncSession, tenant_id: uuid.UUID, limit: int = 500) -> list[User]:
+    """The users at home in a tenant, by name (the technician filter of the MSP view)."""
+    rows = await session.scalars(
+        select(User)
+        .where(User.home_tenant_id == tenant_id)
+        .order_by(User.display_name)
+        .limit(limit)
+    )
+    return list(rows)

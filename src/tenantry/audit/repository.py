@@ -18,6 +18,8 @@ class EventFilter:
     tenant_ids: tuple[uuid.UUID, ...] = ()
     actor_user_id: uuid.UUID | None = None
     actor_home_tenant_id: uuid.UUID | None = None
+    # Only people at home elsewhere (an MSP's technicians in a customer's trail).
+    actor_from_outside: uuid.UUID | None = None
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -31,6 +33,11 @@ def filtered(f: EventFilter) -> Select[AuditEvent]:
         stmt = stmt.where(AuditEvent.actor_user_id == f.actor_user_id)
     if f.actor_home_tenant_id:
         stmt = stmt.where(AuditEvent.actor_home_tenant_id == f.actor_home_tenant_id)
+    if f.actor_from_outside:
+        stmt = stmt.where(
+            AuditEvent.actor_home_tenant_id.is_not(None),
+            AuditEvent.actor_home_tenant_id != f.actor_from_outside,
+        )
     if f.action:
         stmt = stmt.where(AuditEvent.action == f.action)
     if f.since:

@@ -32,12 +32,14 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("tickets", "Tickets", "tickets", "tickets:read"),
     NavEntry("contacts", "Contacts", "contacts", "contacts:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),
+    NavEntry("audit", "Audit trail", "audit", "audit:read"),
 )
 
 # "MSP" (for a home that is not an MSP: "Organisation"): the home tenant's own pages,
 # reachable from any context.
 MSP_PAGES: tuple[NavEntry, ...] = (
     NavEntry("customers", "Customers", "/msp/customers", "customers:read", msp_only=True),
+    NavEntry("msp-activity", "Technician activity", "/msp/activity", "audit:read", msp_only=True),
     NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),
     NavEntry("security-policy", "Security policy", "/settings/security", "settings:manage"),
 )
