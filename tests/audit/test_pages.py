@@ -42,7 +42,8 @@ async def test_a_customer_admin_reads_their_trail(acted: World) -> None:
         assert "/api/v1/tenants/contoso-ltd/audit-events/export?format=csv" in html
         assert 'href="/t/contoso-ltd/audit"' in html  # in the sidebar
         outside = await cara.get("/t/contoso-ltd/audit", params={"who": "outside"})
-        assert "<code>tenant.renamed</code>" in outside.text and "<code>auth.sign_in</code>" not in outside.text
+        assert "<code>tenant.renamed</code>" in outside.text
+        assert "<code>auth.sign_in</code>" not in outside.text  # Cara's own sign-in
         own = await cara.get("/t/contoso-ltd/audit", params={"who": "own"})
         assert "<code>tenant.renamed</code>" not in own.text
         none = await cara.get("/t/contoso-ltd/audit", params={"action": "nothing.like.this"})
@@ -62,7 +63,8 @@ async def test_the_msp_admin_sees_technician_activity(acted: World) -> None:
         assert "<code>tenant.renamed</code>" in html and "<code>tenant.suspended</code>" in html
         assert 'href="/t/contoso-ltd/audit"' in html and 'href="/msp/activity"' in html
         only = await alex.get("/msp/activity", params={"customer": "fabrikam-inc"})
-        assert "<code>tenant.suspended</code>" in only.text and "<code>tenant.renamed</code>" not in only.text
+        assert "<code>tenant.suspended</code>" in only.text
+        assert "<code>tenant.renamed</code>" not in only.text
         bad = await alex.get("/msp/activity", params={"customer": "initech"})
         assert bad.status_code == 422 and "Customer is not a customer" in bad.text
         bad = await alex.get("/msp/activity", params={"technician": "alex"})
