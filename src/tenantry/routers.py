@@ -12,8 +12,12 @@ def all_routers() -> list[APIRouter]:
     from tenantry.identity.routes import routers as identity_routers
     from tenantry.psa.contacts import pages as contacts_pages
     from tenantry.psa.contacts import routes as contacts_routes
+    from tenantry.psa.invoices import pages as invoices_pages
+    from tenantry.psa.invoices import routes as invoices_routes
     from tenantry.psa.tickets import pages as tickets_pages
     from tenantry.psa.tickets import routes as tickets_routes
+    from tenantry.psa.time import pages as time_pages
+    from tenantry.psa.time import routes as time_routes
     from tenantry.tenancy import pages as tenancy_pages
     from tenantry.tenancy import routes as tenancy_routes
     from tenantry.web import pages as web_pages
@@ -24,10 +28,14 @@ def all_routers() -> list[APIRouter]:
         audit_routes.router,
         contacts_routes.router,
         tickets_routes.router,
+        time_routes.router,
+        invoices_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
         audit_pages.router,
         contacts_pages.router,
         tickets_pages.router,
+        time_pages.router,
+        invoices_pages.router,
     ]

@@ -31,6 +31,8 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     OVERVIEW,
     NavEntry("tickets", "Tickets", "tickets", "tickets:read"),
     NavEntry("contacts", "Contacts", "contacts", "contacts:read"),
+    NavEntry("time", "Time", "time", "time:read"),
+    NavEntry("invoices", "Invoices", "invoices", "invoices:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),
     NavEntry("audit", "Audit trail", "audit", "audit:read"),
 )

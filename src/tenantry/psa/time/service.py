@@ -1,0 +1,446 @@
+"""The rules of time: who logs, edits, submits and approves, and when an entry locks.
+
+States: draft → submitted → approved; rejecting (with a reason) sends a submitted or
+approved entry back to draft. Only drafts are edited or deleted. The approver holds
+``time:approve`` and is not the technician who logged the entry. An entry on an invoice
+that is not void is locked: no edit, no rejection (un-approval), no deletion.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.context import TenantContext
+from tenantry.audit import service as audit
+from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.db.base import new_id, utcnow
+from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tenantry.pagination import check_limit, decode_cursor, encode_cursor
+from tenantry.psa.time import repository
+from tenantry.psa.time.models import EntryStatus, TimeEntry, WorkType
+from tenantry.psa.time.repository import EntryFilter
+from tenantry.tenancy import repository as tenants
+
+APPROVE = "time:approve"
+# Work may be logged for today in the client's zone, or the past; one day of slack for
+# zones the browser and the client disagree on.
+FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChanges:
+    work_type_id: uuid.UUID | None = None
+    minutes: int | None = None
+    work_date: date | None = None
+    ticket_id: uuid.UUID | None = None
+    clear_ticket: bool = False
+    billable: bool | None = None
+    notes: str | None = None
+
+
+async def tenant_today(session: AsyncSession, tenant_id: uuid.UUID) -> date:
+    """Today in the tenant's time zone (UTC when it names none we know)."""
+    tenant = await tenants.by_id(session, tenant_id)
+    zone_name = tenant.time_zone if tenant is not None else "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ValueError, KeyError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date()
+
+
+def _label(entry: TimeEntry) -> str:
+    return f"{entry.minutes} min on {entry.work_date.isoformat()} by {entry.technician_name}"
+
+
+class TimeService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ---- work types (per client, with an hourly rate)
+
+    async def list_work_types(
+        self, ctx: TenantContext, *, active_only: bool = False
+    ) -> list[WorkType]:
+        return list(
+            await repository.work_types(self.session, ctx.tenant.id, active_only=active_only)
+        )
+
+    async def create_work_type(
+        self, ctx: TenantContext, actor: Actor, *, name: str, rate_minor: int, currency: str
+    ) -> WorkType:
+        name = name.strip()
+        if not name:
+            raise ValidationFailed("name", "is required")
+        if await repository.work_type_named(self.session, ctx.tenant.id, name):
+            raise ValidationFailed("name", f"'{name}' already exists here")
+        if rate_minor < 0:
+            raise ValidationFailed("rate_minor", "must be zero or more")
+        work_type = WorkType(
+            tenant_id=ctx.tenant.id,
+            id=new_id(),
+            name=name,
+            rate_minor=rate_minor,
+            currency=currency,
+            active=True,
+        )
+        self.session.add(work_type)
+        await self.session.flush()
+        await audit.record(
+            self.session,
+            tenant_id=ctx.tenant.id,
+            actor=actor,
+            action=AuditAction.WORK_TYPE_CREATED,
+            target_type="work_type",
+            target_id=work_type.id,
+            target_label=name,
+            changes={"name": name, "rate_minor": rate_minor, "currency": currency},
+        )
+        return work_type
+
+    async def update_work_type(
+        self,
+        ctx: TenantContext,
+        actor: Actor,
+        work_type_id: uuid.UUID,
+        *,
+        name: str | None = None,
+        rate_minor: int | None = None,
+        active: bool | None = None,
+    ) -> WorkType:
+        """A new rate applies to entries invoiced from now on (lines keep their rate)."""
+        work_type = await self._work_type(ctx, work_type_id)
+        changes: dict[str, Any] = {}
+        if name is not None and name.strip() != work_type.name:
+            name = name.strip()
+            if not name:
+                raise ValidationFailed("name", "is required")
+            if await repository.work_type_named(self.session, ctx.tenant.id, name):
+                raise ValidationFailed("name", f"'{name}' already exists here")
+            changes["name"] = {"old": work_type.name, "new": name}
+            work_type.name = name
+        if rate_minor is not None and rate_minor != work_type.rate_minor:
+            if rate_minor < 0:
+                raise ValidationFailed("rate_minor", "must be zero or more")
+            changes["rate_minor"] = {"old": work_type.rate_minor, "new": rate_minor}
+            work_type.rate_minor = rate_minor
+        if active is not None and active != work_type.active:
+            changes["active"] = {"old": work_type.active, "new": active}
+            work_type.active = active
+        if changes:
+            await self.session.flush()
+            await audit.record(
+                self.session,
+                tenant_id=ctx.tenant.id,
+                actor=actor,
+                action=AuditAction.WORK_TYPE_UPDATED,
+                target_type="work_type",
+                target_id=work_type.id,
+                target_label=work_type.name,
+                changes=changes,
+            )
+        return work_type
+
+    async def _work_type(self, ctx: TenantContext, work_type_id: uuid.UUID) -> WorkType:
+        work_type = await repository.work_type(self.session, ctx.tenant.id, work_type_id)
+        if work_type is None:
+            raise NotFound("No such work type here.")
+        return work_type
+
+    # ---- time entries
+
+    async def list_entries(
+        self,
+        ctx: TenantContext,
+        where: EntryFilter,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[TimeEntry], str | None]:
+        check_limit(limit)
+        after: tuple[date, uuid.UUID] | None = None
+        values = decode_cursor(cursor)
+        if values is not None:
+            try:
+                after = (date.fromisoformat(str(values[0])), uuid.UUID(str(values[1])))
+            except (ValueError, IndexError):
+                raise ValidationFailed("cursor", "is not a cursor this API returned") from None
+        rows = await repository.list_entries(
+            self.session, ctx.tenant.id, where, after=after, limit=limit + 1
+        )
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = encode_cursor([last.work_date.isoformat(), str(last.id)])
+        return rows, next_cursor
+
+    async def get_entry(
+        self, ctx: TenantContext, entry_id: uuid.UUID, *, for_update: bool = False
+    ) -> TimeEntry:
+        entry = await repository.entry(self.session, ctx.tenant.id, entry_id, for_update=for_update)
+        if entry is None:
+            raise NotFound("No such time entry here.")
+        return entry
+
+    async def _check_ticket(self, ctx: TenantContext, ticket_id: uuid.UUID) -> None:
+        if await repository.ticket(self.session, ctx.tenant.id, ticket_id) is None:
+            raise ValidationFailed("ticket_id", "is not a ticket of this client")
+
+    async def _check_work_type(self, ctx: TenantContext, work_type_id: uuid.UUID) -> WorkType:
+        work_type = await repository.work_type(self.session, ctx.tenant.id, work_type_id)
+        if work_type is None:
+            raise ValidationFailed("work_type_id", "is not a work type of this client")
+        if not work_type.active:
+            raise ValidationFailed("work_type_id", f"'{work_type.name}' is no longer in use")
+        return work_type
+
+    async def _check_date(self, ctx: TenantContext, day: date) -> None:
+        today = await tenant_today(self.session, ctx.tenant.id)
+        if day > today + FUTURE_SLACK:
+            raise ValidationFailed("work_date", "cannot be in the future")
+        if day < today - timedelta(days=366 * 2):
+            raise ValidationFailed("work_date", "is more than two years ago")
+
+    @staticmethod
+    def _check_minutes(minutes: int) -> None:
+        if not 1 <= minutes <= 24 * 60:
+            raise ValidationFailed("minutes", "must be between 1 and 1440 (24 hours)")
+
+    async def create_entry(
+        self,
+        ctx: TenantContext,
+        actor: Actor,
+        *,
+        work_type_id: uuid.UUID,
+        minutes: int,
+        work_date: date | None = None,
+        ticket_id: uuid.UUID | None = None,
+        billable: bool = True,
+        notes: str = "",
+    ) -> TimeEntry:
+        """The technician is the caller: time is logged by the person who did the work."""
+        self._check_minutes(minutes)
+        await self._check_work_type(ctx, work_type_id)
+        if ticket_id is not None:
+            await self._check_ticket(ctx, ticket_id)
+        day = work_date or await tenant_today(self.session, ctx.tenant.id)
+        await self._check_date(ctx, day)
+        entry = TimeEntry(
+            tenant_id=ctx.tenant.id,
+            id=new_id(),
+            ticket_id=ticket_id,
+            technician_user_id=ctx.principal.user_id,
+            technician_name=ctx.principal.display_name,
+            work_date=day,
+            minutes=minutes,
+            work_type_id=work_type_id,
+            billable=billable,
+            notes=notes,
+            status=EntryStatus.DRAFT,
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        await self._record(
+            ctx,
+            actor,
+            AuditAction.TIME_ENTRY_CREATED,
+            entry,
+            {
+                "minutes": minutes,
+                "work_date": day.isoformat(),
+                "work_type_id": str(work_type_id),
+                "ticket_id": str(ticket_id) if ticket_id else None,
+                "billable": billable,
+            },
+        )
+        return entry
+
+    def _may_change(self, ctx: TenantContext, entry: TimeEntry) -> None:
+        if entry.technician_user_id != ctx.principal.user_id and not ctx.can(APPROVE):
+            raise PermissionDenied(
+                f"Only {entry.technician_name} or someone with '{APPROVE}' may change this "
+                "time entry.",
+                permission=APPROVE,
+            )
+
+    @staticmethod
+    def _not_locked(entry: TimeEntry) -> None:
+        if entry.invoice_id is not None:
+            raise Conflict(
+                "This time entry is on an invoice and is locked; void or delete the invoice first.",
+                reason="invoiced",
+            )
+
+    @staticmethod
+    def _draft(entry: TimeEntry, doing: str) -> None:
+        if entry.status != EntryStatus.DRAFT:
+            raise Conflict(
+                f"Only draft entries can be {doing}; this one is {entry.status.value}"
+                + (" (reject it back to draft first)." if entry.invoice_id is None else "."),
+                status_now=entry.status.value,
+            )
+
+    async def update_entry(
+        self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID, changes: EntryChanges
+    ) -> TimeEntry:
+        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        self._may_change(ctx, entry)
+        self._not_locked(entry)
+        self._draft(entry, "edited")
+        done: dict[str, Any] = {}
+
+        def note(field: str, old: Any, new: Any) -> None:
+            done[field] = {"old": old, "new": new}
+
+        if changes.minutes is not None and changes.minutes != entry.minutes:
+            self._check_minutes(changes.minutes)
+            note("minutes", entry.minutes, changes.minutes)
+            entry.minutes = changes.minutes
+        if changes.work_type_id is not None and changes.work_type_id != entry.work_type_id:
+            await self._check_work_type(ctx, changes.work_type_id)
+            note("work_type_id", str(entry.work_type_id), str(changes.work_type_id))
+            entry.work_type_id = changes.work_type_id
+        if changes.work_date is not None and changes.work_date != entry.work_date:
+            await self._check_date(ctx, changes.work_date)
+            note("work_date", entry.work_date.isoformat(), changes.work_date.isoformat())
+            entry.work_date = changes.work_date
+        if changes.clear_ticket and entry.ticket_id is not None:
+            note("ticket_id", str(entry.ticket_id), None)
+            entry.ticket_id = None
+        elif changes.ticket_id is not None and changes.ticket_id != entry.ticket_id:
+            await self._check_ticket(ctx, changes.ticket_id)
+            note(
+                "ticket_id",
+                str(entry.ticket_id) if entry.ticket_id else None,
+                str(changes.ticket_id),
+            )
+            entry.ticket_id = changes.ticket_id
+        if changes.billable is not None and changes.billable != entry.billable:
+            note("billable", entry.billable, changes.billable)
+            entry.billable = changes.billable
+        if changes.notes is not None and changes.notes != entry.notes:
+            note("notes", entry.notes, changes.notes)
+            entry.notes = changes.notes
+        if done:
+            entry.updated_at = utcnow()
+            await self.session.flush()
+            await self._record(ctx, actor, AuditAction.TIME_ENTRY_UPDATED, entry, done)
+        return entry
+
+    async def delete_entry(self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID) -> None:
+        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        self._may_change(ctx, entry)
+        self._not_locked(entry)
+        self._draft(entry, "deleted")
+        await self._record(
+            ctx,
+            actor,
+            AuditAction.TIME_ENTRY_DELETED,
+            entry,
+            {"minutes": entry.minutes, "work_date": entry.work_date.isoformat()},
+        )
+        await repository.delete_entry(self.session, entry)
+
+    async def submit(self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID) -> TimeEntry:
+        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        self._may_change(ctx, entry)
+        self._draft(entry, "submitted")
+        entry.status = EntryStatus.SUBMITTED
+        entry.submitted_at = utcnow()
+        entry.rejection_reason = None
+        entry.updated_at = utcnow()
+        await self.session.flush()
+        await self._record(
+            ctx, actor, AuditAction.TIME_ENTRY_SUBMITTED, entry, _status("draft", "submitted")
+        )
+        return entry
+
+    def _approver(self, ctx: TenantContext, entry: TimeEntry, doing: str) -> None:
+        ctx.require(APPROVE)
+        if entry.technician_user_id == ctx.principal.user_id:
+            raise PermissionDenied(
+                f"You cannot {doing} your own time: someone else with '{APPROVE}' must.",
+                permission=APPROVE,
+                reason="own-entry",
+            )
+
+    async def approve(self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID) -> TimeEntry:
+        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        self._approver(ctx, entry, "approve")
+        if entry.status != EntryStatus.SUBMITTED:
+            raise Conflict(
+                f"Only submitted entries can be approved; this one is {entry.status.value}.",
+                status_now=entry.status.value,
+            )
+        entry.status = EntryStatus.APPROVED
+        entry.approved_at = utcnow()
+        entry.approved_by_user_id = ctx.principal.user_id
+        entry.approved_by_name = ctx.principal.display_name
+        entry.updated_at = utcnow()
+        await self.session.flush()
+        await self._record(
+            ctx, actor, AuditAction.TIME_ENTRY_APPROVED, entry, _status("submitted", "approved")
+        )
+        return entry
+
+    async def reject(
+        self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID, *, reason: str
+    ) -> TimeEntry:
+        """Back to draft with a reason: a submitted entry, or an approved one not yet
+        invoiced (un-approval)."""
+        reason = reason.strip()
+        if not reason:
+            raise ValidationFailed("reason", "is required: say what to fix")
+        if len(reason) > 500:
+            raise ValidationFailed("reason", "must be at most 500 characters")
+        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        self._approver(ctx, entry, "reject")
+        self._not_locked(entry)
+        if entry.status == EntryStatus.DRAFT:
+            raise Conflict("This entry is already a draft.", status_now="draft")
+        old = entry.status.value
+        entry.status = EntryStatus.DRAFT
+        entry.rejection_reason = reason
+        entry.approved_at = None
+        entry.approved_by_user_id = None
+        entry.approved_by_name = None
+        entry.updated_at = utcnow()
+        await self.session.flush()
+        await self._record(
+            ctx,
+            actor,
+            AuditAction.TIME_ENTRY_REJECTED,
+            entry,
+            {**_status(old, "draft"), "reason": reason},
+        )
+        return entry
+
+    async def _record(
+        self,
+        ctx: TenantContext,
+        actor: Actor,
+        action: AuditAction,
+        entry: TimeEntry,
+        changes: dict[str, Any],
+    ) -> None:
+        await audit.record(
+            self.session,
+            tenant_id=ctx.tenant.id,
+            actor=actor,
+            action=action,
+            target_type="time_entry",
+            target_id=entry.id,
+            target_label=_label(entry),
+            changes=changes,
+        )
+
+
+def _status(old: str, new: str) -> dict[str, Any]:
+    return {"status": {"old": old, "new": new}}
