@@ -62,6 +62,8 @@ def _changes(changes: dict[str, Any]) -> list[str]:
     lines = []
     for key, value in changes.items():
         if isinstance(value, list) and len(value) == 2:
+            if value[0] == value[1]:
+                continue  # recorded for completeness, but nothing changed
             old, new = ("—" if v is None else str(v) for v in value)
             lines.append(f"{key}: {old} → {new}")
         elif isinstance(value, dict):
