@@ -10,6 +10,7 @@ def all_routers() -> list[APIRouter]:
     from tenantry.audit import pages as audit_pages
     from tenantry.audit import routes as audit_routes
     from tenantry.identity.routes import routers as identity_routers
+    from tenantry.links import routes as links_routes
     from tenantry.psa.contacts import pages as contacts_pages
     from tenantry.psa.contacts import routes as contacts_routes
     from tenantry.psa.invoices import pages as invoices_pages
@@ -26,6 +27,7 @@ def all_routers() -> list[APIRouter]:
         tenancy_routes.router,
         access_routes.router,
         audit_routes.router,
+        links_routes.router,
         contacts_routes.router,
         tickets_routes.router,
         time_routes.router,

@@ -160,7 +160,55 @@ async def _accept_invitation(ctx: Ctx) -> Call:
     return lambda: stranger.post(f"/api/v1/invitations/{token}/accept", json=body)
 
 
+async def _initech(ctx: Ctx) -> httpx.AsyncClient:
+    """An organisation that already uses Tenantry, and its owner Ian, signed in."""
+    db = ctx.app.state.db
+    initech = await make_tenant(db, "initech", display_name="Initech")
+    await make_user(db, initech, "ian@initech.example", role="owner", display_name="Ian")
+    return await ctx.signed_in("ian@initech.example")
+
+
+async def _asked(ctx: Ctx) -> tuple[httpx.AsyncClient, str]:
+    """Northwind asks to manage Initech: Ian's client and the pending link's id."""
+    ian = await _initech(ctx)
+    r = await ctx.alex.post(
+        "/api/v1/tenants/northwind/links", json={"customer": "initech", "ceiling": ["technician"]}
+    )
+    assert r.status_code == 201, r.text
+    return ian, str(r.json()["id"])
+
+
+async def _ask_link(ctx: Ctx) -> Call:
+    await _initech(ctx)
+    body = {"customer": "initech", "ceiling": ["technician"]}
+    return lambda: ctx.alex.post("/api/v1/tenants/northwind/links", json=body)
+
+
+async def _approve_link(ctx: Ctx) -> Call:
+    ian, link = await _asked(ctx)
+    return lambda: ian.post(f"/api/v1/tenants/initech/links/{link}/approve", json={})
+
+
+async def _decline_link(ctx: Ctx) -> Call:
+    ian, link = await _asked(ctx)
+    return lambda: ian.post(f"/api/v1/tenants/initech/links/{link}/decline")
+
+
+async def _narrow_link(ctx: Ctx) -> Call:
+    ian, link = await _asked(ctx)
+    await ian.post(f"/api/v1/tenants/initech/links/{link}/approve", json={})
+    body = {"ceiling": ["tenant:read"]}
+    return lambda: ian.post(f"/api/v1/tenants/initech/links/{link}/narrow", json=body)
+
+
+async def _revoke_link(ctx: Ctx) -> Call:
+    # Northwind ends its link with Contoso, the customer it created.
+    [link] = (await ctx.alex.get("/api/v1/tenants/northwind/links")).json()["items"]
+    return lambda: ctx.alex.post(f"/api/v1/tenants/northwind/links/{link['id']}/revoke")
+
+
 CUSTOMERS = "/api/v1/tenants/{tenant}/customers"
+LINKS = "/api/v1/tenants/{tenant}/links"
 
 # (method, route path) → what one successful call records. Add your routes here.
 EXPECTED: dict[tuple[str, str], Case] = {
@@ -257,6 +305,12 @@ EXPECTED: dict[tuple[str, str], Case] = {
             json={"session_lifetime_minutes": 600},
         ),
     ),
+    # links: every change is recorded in the MSP's trail and in the customer's.
+    ("POST", LINKS): Case((A.LINK_REQUESTED, A.LINK_REQUESTED), _ask_link),
+    ("POST", LINKS + "/{link_id}/approve"): Case((A.LINK_APPROVED, A.LINK_APPROVED), _approve_link),
+    ("POST", LINKS + "/{link_id}/decline"): Case((A.LINK_DECLINED, A.LINK_DECLINED), _decline_link),
+    ("POST", LINKS + "/{link_id}/narrow"): Case((A.LINK_NARROWED, A.LINK_NARROWED), _narrow_link),
+    ("POST", LINKS + "/{link_id}/revoke"): Case((A.LINK_REVOKED, A.LINK_REVOKED), _revoke_link),
 }
 
 

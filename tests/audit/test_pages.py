@@ -37,15 +37,15 @@ async def test_a_customer_admin_reads_their_trail(acted: World) -> None:
         page = await cara.get("/t/contoso-ltd/audit")
         assert page.status_code == 200
         html = page.text
-        assert "<code>tenant.renamed</code>" in html and "Northwind IT (MSP)" in html
+        assert "<code>tenant.<wbr>renamed</code>" in html and "Northwind IT (MSP)" in html
         assert "display_name: Contoso Ltd → Contoso Group" in html
         assert "/api/v1/tenants/contoso-ltd/audit-events/export?format=csv" in html
         assert 'href="/t/contoso-ltd/audit"' in html  # in the sidebar
         outside = await cara.get("/t/contoso-ltd/audit", params={"who": "outside"})
-        assert "<code>tenant.renamed</code>" in outside.text
-        assert "<code>auth.sign_in</code>" not in outside.text  # Cara's own sign-in
+        assert "<code>tenant.<wbr>renamed</code>" in outside.text
+        assert "<code>auth.<wbr>sign_in</code>" not in outside.text  # Cara's own sign-in
         own = await cara.get("/t/contoso-ltd/audit", params={"who": "own"})
-        assert "<code>tenant.renamed</code>" not in own.text
+        assert "<code>tenant.<wbr>renamed</code>" not in own.text
         none = await cara.get("/t/contoso-ltd/audit", params={"action": "nothing.like.this"})
         assert "No event matches these filters" in none.text
         bad = await cara.get("/t/contoso-ltd/audit", params={"since": "soon"})
@@ -60,11 +60,12 @@ async def test_the_msp_admin_sees_technician_activity(acted: World) -> None:
         page = await alex.get("/msp/activity")
         assert page.status_code == 200
         html = page.text
-        assert "<code>tenant.renamed</code>" in html and "<code>tenant.suspended</code>" in html
+        assert "<code>tenant.<wbr>renamed</code>" in html
+        assert "<code>tenant.<wbr>suspended</code>" in html
         assert 'href="/t/contoso-ltd/audit"' in html and 'href="/msp/activity"' in html
         only = await alex.get("/msp/activity", params={"customer": "fabrikam-inc"})
-        assert "<code>tenant.suspended</code>" in only.text
-        assert "<code>tenant.renamed</code>" not in only.text
+        assert "<code>tenant.<wbr>suspended</code>" in only.text
+        assert "<code>tenant.<wbr>renamed</code>" not in only.text
         bad = await alex.get("/msp/activity", params={"customer": "initech"})
         assert bad.status_code == 422 and "Customer is not a customer" in bad.text
         bad = await alex.get("/msp/activity", params={"technician": "alex"})
