@@ -11,13 +11,19 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.access.service import AccessService
+from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
 from tenantry.db.engine import Database
+from tenantry.identity.models import User
+from tenantry.identity.service import principal_of
 from tenantry.psa.invoices.models import Invoice
+from tenantry.psa.invoices.service import InvoiceService
 from tenantry.tenancy import repository as tenants
 from tests.factories import make_user, signed_in_client
 from tests.psa.time.world import World, approved_entry, work_type, world
@@ -267,11 +273,6 @@ async def test_concurrent_issuing_is_gap_free_on_postgres(
     """Twelve drafts over two clients of one MSP, issued all at once: the counter row is
     locked FOR UPDATE, so the numbers are exactly 1..12, each once. An issue that rolls
     back gives its number back."""
-    import anyio
-
-    from tenantry.access.service import AccessService
-    from tenantry.identity.service import principal_of
-    from tenantry.psa.invoices.service import InvoiceService
 
     async with world(settings, database) as w:
         drafts: list[tuple[str, str]] = []
@@ -283,8 +284,6 @@ async def test_concurrent_issuing_is_gap_free_on_postgres(
         async with database.platform_reader() as session:
             contoso = await tenants.by_slug(session, w.contoso)
             msp = await tenants.by_id(session, w.msp.id)
-            from tenantry.identity.models import User
-
             admin_user = await session.scalar(
                 select(User).where(User.email == "admin@northwind.example.com")
             )
@@ -295,8 +294,6 @@ async def test_concurrent_issuing_is_gap_free_on_postgres(
         victim = uuid.UUID(drafts[0][1])
         with pytest.raises(RuntimeError):
             async with database.unit_of_work(ctx.scope) as session:
-                from tenantry.audit.schemas import OPERATOR
-
                 issued = await InvoiceService(session).issue(ctx, OPERATOR, victim)
                 assert issued.number and issued.number.endswith("-0001")
                 raise RuntimeError("the request failed after issuing")
