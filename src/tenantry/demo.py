@@ -15,6 +15,7 @@ from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.identity.service import IdentityService, principal_of
+from tenantry.psa.tickets.demo import seed_tickets
 from tenantry.tenancy import repository as tenants
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.service import TenancyService
@@ -117,6 +118,8 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
                 customer_tenant_id=customers[slug].id,
                 actor=OPERATOR,
             )
+        for customer in customers.values():
+            await seed_tickets(session, customer, principal)
     path.write_text(json.dumps(passwords, indent=2))
     path.chmod(0o600)
     return passwords
