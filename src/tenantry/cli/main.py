@@ -18,6 +18,7 @@ from tenantry.access.service import create_grant, operator_scope
 from tenantry.audit import repository as audit_repo
 from tenantry.audit import service as audit
 from tenantry.audit.schemas import OPERATOR
+from tenantry.cli.links import app as links_app
 from tenantry.config import Settings, get_settings
 from tenantry.db.engine import Database
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
@@ -44,6 +45,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
 audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(links_app, name="links")
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
