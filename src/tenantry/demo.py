@@ -15,6 +15,7 @@ from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.identity.service import IdentityService, principal_of
+from tenantry.psa.invoices.demo import seed_time_and_invoice
 from tenantry.psa.tickets.demo import seed_tickets
 from tenantry.tenancy import repository as tenants
 from tenantry.tenancy.models import Tenant
@@ -120,6 +121,7 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
             )
         for customer in customers.values():
             await seed_tickets(session, customer, principal)
+        await seed_time_and_invoice(session, msp, customers.values(), users.values())
     path.write_text(json.dumps(passwords, indent=2))
     path.chmod(0o600)
     return passwords
