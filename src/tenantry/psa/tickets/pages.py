@@ -453,6 +453,7 @@ async def update_ticket(
     status: Annotated[str, Form(max_length=40)] = "",
     priority: Annotated[str, Form(max_length=10)] = "",
     assignee: Annotated[str, Form(max_length=300)] = "",
+    assignee_other: Annotated[str, Form(max_length=300)] = "",
     requester: Annotated[str, Form(max_length=300)] = "",
     category: Annotated[str, Form(max_length=1000)] = "",
     tags: Annotated[str, Form(max_length=2000)] = "",
@@ -462,6 +463,7 @@ async def update_ticket(
         "status": status,
         "priority": priority,
         "assignee": assignee,
+        "assignee_other": assignee_other,
         "requester": requester,
         "category": category,
         "tags": tags,
@@ -474,7 +476,10 @@ async def update_ticket(
             "priority": priority,
             "category": category,
             "tags": tags.split(","),
-            "assignee_user_id": await service.resolve_assignee_ref(work.ctx, assignee),
+            # A typed email wins over the picker (unassigned, me, the current assignee).
+            "assignee_user_id": await service.resolve_assignee_ref(
+                work.ctx, assignee_other.strip() or assignee
+            ),
             "requester_contact_id": await _requester_ref(work, requester),
         }
         ticket = await service.update(work.ctx, number, changes, work.actor)
