@@ -6,8 +6,9 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Row, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditAnchor, AuditChainHead, AuditEvent
@@ -64,12 +65,19 @@ async def page(
 
 async def stream(
     session: AsyncSession, f: EventFilter, batch: int = 1000
-) -> AsyncIterator[AuditEvent]:
-    """Oldest first, fetched in batches: constant memory whatever the size."""
-    stmt = filtered(f).order_by(AuditEvent.tenant_id, AuditEvent.seq)
-    result = await session.stream_scalars(stmt.execution_options(yield_per=batch))
-    async for event in result:
-        yield event
+) -> AsyncIterator[Row[Any]]:
+    """Oldest first, fetched in batches through a server-side cursor: constant memory
+    whatever the size. Plain rows (attribute access by column name), not ORM objects:
+    building an entity per event and tracking it in the session was most of an
+    export's time (measured in bench/audit_overhead.py)."""
+    stmt = (
+        filtered(f)
+        .with_only_columns(*AuditEvent.__table__.c)
+        .order_by(AuditEvent.tenant_id, AuditEvent.seq)
+    )
+    result = await session.stream(stmt.execution_options(yield_per=batch))
+    async for row in result:
+        yield row
 
 
 async def chain(

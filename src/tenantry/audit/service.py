@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit import repository
@@ -455,7 +455,7 @@ EXPORT_FIELDS = (
 )
 
 
-def event_dict(event: AuditEvent) -> dict[str, Any]:
+def event_dict(event: AuditEvent | Row[Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name in EXPORT_FIELDS:
         value = getattr(event, name)
