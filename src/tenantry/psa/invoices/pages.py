@@ -95,8 +95,9 @@ async def _list_page(
             "base": base,
             "form": form
             or {
+                # From the start of last month to today: nothing approved is left out.
                 "period_start": last_month_end.replace(day=1).isoformat(),
-                "period_end": last_month_end.isoformat(),
+                "period_end": today.isoformat(),
                 "currency": currency,
                 "tax_rate": "0",
             },
