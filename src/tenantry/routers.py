@@ -26,6 +26,7 @@ def all_routers() -> list[APIRouter]:
     return [
         tenancy_routes.router,
         access_routes.router,
+        access_routes.tenant_router,
         audit_routes.router,
         links_routes.router,
         contacts_routes.router,

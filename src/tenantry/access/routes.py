@@ -1,14 +1,46 @@
-"""Access API for the signed-in user: the tenants they can switch to."""
+"""Access API: the tenants the signed-in user can switch to (``/api/v1/me``), and
+access management in a tenant (``/api/v1/tenants/{tenant}/…``). Thin: the rules are in
+AccessAdmin and WhyService."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import csv
+import io
+import uuid
+from collections.abc import Iterable
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import Response
 
+from tenantry.access.models import GrantScope
+from tenantry.access.permissions import CATALOG
+from tenantry.access.schemas import (
+    AccessReview,
+    CustomerMemberAdd,
+    Explanation,
+    GrantCreate,
+    GrantOut,
+    GroupCreate,
+    GroupUpdate,
+    PermissionOut,
+    RoleComparison,
+    RoleCreate,
+    RoleOut,
+    RoleUpdate,
+    TenantBrief,
+    TenantGroupDetail,
+    TenantGroupOut,
+    UserGroupDetail,
+    UserGroupOut,
+    UserMemberAdd,
+    UserRef,
+)
+from tenantry.access.service import AccessAdmin, GrantQuery
 from tenantry.access.switcher import MAX_QUERY_LENGTH, TenantChoice, TenantSwitcher
-from tenantry.http.deps import SelfWork, signed_in
-from tenantry.pagination import Page
+from tenantry.access.why import WhyService, review_csv_rows
+from tenantry.http.deps import SelfWork, Work, in_tenant, signed_in
+from tenantry.pagination import MAX_LIMIT, Page
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 # Every marker is used with scope="function": the unit of work commits when the route
@@ -32,3 +64,310 @@ async def my_tenants(
         work.principal, query=q, limit=limit, cursor=cursor
     )
     return Page[TenantChoice](items=items, next_cursor=next_cursor)
+
+
+# ================================================================ access management
+# /api/v1/tenants/{tenant}/…: roles, user groups, tenant groups (MSP), grants, and the
+# why answers. Reading needs users:read (tenant groups: customers:read); changing roles
+# needs roles:manage, groups and grants users:manage, tenant groups customers:manage.
+
+tenant_router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["access"])
+
+Reader = Annotated[Work, Depends(in_tenant("users:read"), scope="function")]
+UserManager = Annotated[Work, Depends(in_tenant("users:manage"), scope="function")]
+RoleManager = Annotated[Work, Depends(in_tenant("roles:manage"), scope="function")]
+CustomerReader = Annotated[Work, Depends(in_tenant("customers:read"), scope="function")]
+CustomerManager = Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+
+
+def _csv_cell(value: str) -> str:
+    """Spreadsheets run a cell that starts with = + - @ as a formula; names are input."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def csv_response(rows: Iterable[list[str]], slug: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([_csv_cell(cell) for cell in row])
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{slug}-access-review.csv"'},
+    )
+
+
+def _admin(work: Work) -> AccessAdmin:
+    return AccessAdmin.acting(work.ctx, work.session, work.actor)
+
+
+# ---------------------------------------------------------------- roles
+
+
+@tenant_router.get("/permissions", response_model=list[PermissionOut])
+async def permission_catalog(work: Reader) -> list[PermissionOut]:
+    """The permission catalog: every permission a role can hold, with what it allows."""
+    return [PermissionOut(permission=p, description=d) for p, d in CATALOG.items()]
+
+
+@tenant_router.get("/roles", response_model=Page[RoleOut])
+async def list_roles(work: Reader, limit: Limit = 50, cursor: Cursor = None) -> Page[RoleOut]:
+    """Built-in roles first (``builtin: true``), then the tenant's custom roles by name."""
+    items, next_cursor = await _admin(work).roles_page(limit=limit, cursor=cursor)
+    return Page[RoleOut](items=items, next_cursor=next_cursor)
+
+
+@tenant_router.post("/roles", response_model=RoleOut, status_code=status.HTTP_201_CREATED)
+async def create_role(body: RoleCreate, work: RoleManager) -> RoleOut:
+    """A custom role from a list of permissions, or a copy of another role
+    (``clone_from``). Only permissions you hold yourself can go into it."""
+    return await _admin(work).create_role(
+        name=body.name,
+        description=body.description,
+        permissions=body.permissions,
+        clone_from=body.clone_from,
+    )
+
+
+@tenant_router.get("/roles/compare", response_model=RoleComparison)
+async def compare_roles(
+    work: Reader,
+    a: Annotated[str, Query(max_length=100, description="A role key")],
+    b: Annotated[str, Query(max_length=100, description="Another role key")],
+) -> RoleComparison:
+    """Two roles side by side: what only one of them gives, and what both do."""
+    return await _admin(work).compare(a, b)
+
+
+@tenant_router.get("/roles/{role}", response_model=RoleOut)
+async def get_role(role: str, work: Reader) -> RoleOut:
+    """A role by built-in key, ``custom:<id>`` or id."""
+    return await _admin(work).role(role)
+
+
+@tenant_router.patch("/roles/{role}", response_model=RoleOut)
+async def update_role(role: str, body: RoleUpdate, work: RoleManager) -> RoleOut:
+    """Changes reach everyone holding the role on their next request."""
+    return await _admin(work).update_role(
+        role, name=body.name, description=body.description, permissions=body.permissions
+    )
+
+
+@tenant_router.delete("/roles/{role}", response_model=RoleOut)
+async def delete_role(role: str, work: RoleManager) -> RoleOut:
+    """Refused (409, with the grants listed) while an active grant uses the role."""
+    return await _admin(work).delete_role(role)
+
+
+# ---------------------------------------------------------------- user groups
+
+
+@tenant_router.get("/user-groups", response_model=Page[UserGroupOut])
+async def list_user_groups(
+    work: Reader, limit: Limit = 50, cursor: Cursor = None
+) -> Page[UserGroupOut]:
+    items, next_cursor = await _admin(work).user_groups(limit=limit, cursor=cursor)
+    return Page[UserGroupOut](items=items, next_cursor=next_cursor)
+
+
+@tenant_router.post(
+    "/user-groups", response_model=UserGroupOut, status_code=status.HTTP_201_CREATED
+)
+async def create_user_group(body: GroupCreate, work: UserManager) -> UserGroupOut:
+    return await _admin(work).create_user_group(name=body.name, description=body.description)
+
+
+@tenant_router.get("/user-groups/{group_id}", response_model=UserGroupDetail)
+async def get_user_group(group_id: uuid.UUID, work: Reader) -> UserGroupDetail:
+    return await _admin(work).user_group(str(group_id))
+
+
+@tenant_router.patch("/user-groups/{group_id}", response_model=UserGroupOut)
+async def update_user_group(
+    group_id: uuid.UUID, body: GroupUpdate, work: UserManager
+) -> UserGroupOut:
+    return await _admin(work).update_user_group(
+        str(group_id), name=body.name, description=body.description
+    )
+
+
+@tenant_router.delete("/user-groups/{group_id}", response_model=UserGroupOut)
+async def delete_user_group(group_id: uuid.UUID, work: UserManager) -> UserGroupOut:
+    """Refused (409, with the grants listed) while the group holds an active grant."""
+    return await _admin(work).delete_user_group(str(group_id))
+
+
+@tenant_router.get("/user-groups/{group_id}/members", response_model=Page[UserRef])
+async def list_user_group_members(group_id: uuid.UUID, work: Reader) -> Page[UserRef]:
+    return Page[UserRef](items=(await _admin(work).user_group(str(group_id))).members)
+
+
+@tenant_router.post(
+    "/user-groups/{group_id}/members",
+    response_model=UserGroupDetail,
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_user_group_member(
+    group_id: uuid.UUID, body: UserMemberAdd, work: UserManager
+) -> UserGroupDetail:
+    """The member gets the group's grants on their next request."""
+    return await _admin(work).add_user_group_member(str(group_id), body.user)
+
+
+@tenant_router.delete("/user-groups/{group_id}/members/{user}", response_model=UserGroupDetail)
+async def remove_user_group_member(
+    group_id: uuid.UUID, user: str, work: UserManager
+) -> UserGroupDetail:
+    """The member loses the group's grants on their next request."""
+    return await _admin(work).remove_user_group_member(str(group_id), user)
+
+
+# ---------------------------------------------------------------- tenant groups (MSP)
+
+
+@tenant_router.get("/tenant-groups", response_model=Page[TenantGroupOut])
+async def list_tenant_groups(
+    work: CustomerReader, limit: Limit = 50, cursor: Cursor = None
+) -> Page[TenantGroupOut]:
+    """An MSP's named sets of customers (404 for a tenant that is not an MSP)."""
+    items, next_cursor = await _admin(work).tenant_groups(limit=limit, cursor=cursor)
+    return Page[TenantGroupOut](items=items, next_cursor=next_cursor)
+
+
+@tenant_router.post(
+    "/tenant-groups", response_model=TenantGroupOut, status_code=status.HTTP_201_CREATED
+)
+async def create_tenant_group(body: GroupCreate, work: CustomerManager) -> TenantGroupOut:
+    return await _admin(work).create_tenant_group(name=body.name, description=body.description)
+
+
+@tenant_router.get("/tenant-groups/{group_id}", response_model=TenantGroupDetail)
+async def get_tenant_group(group_id: uuid.UUID, work: CustomerReader) -> TenantGroupDetail:
+    return await _admin(work).tenant_group(str(group_id))
+
+
+@tenant_router.patch("/tenant-groups/{group_id}", response_model=TenantGroupOut)
+async def update_tenant_group(
+    group_id: uuid.UUID, body: GroupUpdate, work: CustomerManager
+) -> TenantGroupOut:
+    return await _admin(work).update_tenant_group(
+        str(group_id), name=body.name, description=body.description
+    )
+
+
+@tenant_router.delete("/tenant-groups/{group_id}", response_model=TenantGroupOut)
+async def delete_tenant_group(group_id: uuid.UUID, work: CustomerManager) -> TenantGroupOut:
+    """Refused (409, with the grants listed) while an active grant is scoped to it."""
+    return await _admin(work).delete_tenant_group(str(group_id))
+
+
+@tenant_router.get("/tenant-groups/{group_id}/members", response_model=Page[TenantBrief])
+async def list_tenant_group_members(group_id: uuid.UUID, work: CustomerReader) -> Page[TenantBrief]:
+    return Page[TenantBrief](items=(await _admin(work).tenant_group(str(group_id))).members)
+
+
+@tenant_router.post(
+    "/tenant-groups/{group_id}/members",
+    response_model=TenantGroupDetail,
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_tenant_group_member(
+    group_id: uuid.UUID, body: CustomerMemberAdd, work: CustomerManager
+) -> TenantGroupDetail:
+    """Grants scoped to the group reach the customer from the next request on."""
+    return await _admin(work).add_tenant_group_member(str(group_id), body.customer)
+
+
+@tenant_router.delete(
+    "/tenant-groups/{group_id}/members/{customer}", response_model=TenantGroupDetail
+)
+async def remove_tenant_group_member(
+    group_id: uuid.UUID, customer: str, work: CustomerManager
+) -> TenantGroupDetail:
+    return await _admin(work).remove_tenant_group_member(str(group_id), customer)
+
+
+# ---------------------------------------------------------------- grants
+
+
+@tenant_router.get("/grants", response_model=Page[GrantOut])
+async def list_grants(
+    work: Reader,
+    user: Annotated[
+        str | None, Query(max_length=254, description="Id or email: theirs and their groups'")
+    ] = None,
+    group: Annotated[str | None, Query(max_length=200, description="User group id or name")] = None,
+    role: Annotated[str | None, Query(max_length=100, description="Role key")] = None,
+    scope: Annotated[GrantScope | None, Query()] = None,
+    customer: Annotated[
+        str | None, Query(max_length=100, description="Slug or id: grants that reach it")
+    ] = None,
+    include_expired: bool = False,
+    include_revoked: bool = False,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[GrantOut]:
+    """The grants this tenant issued, newest first; active ones unless asked otherwise."""
+    query = GrantQuery(
+        user=user,
+        group=group,
+        role=role,
+        scope=scope,
+        customer=customer,
+        include_expired=include_expired,
+        include_revoked=include_revoked,
+    )
+    items, next_cursor = await _admin(work).grants(query, limit=limit, cursor=cursor)
+    return Page[GrantOut](items=items, next_cursor=next_cursor)
+
+
+@tenant_router.post("/grants", response_model=GrantOut, status_code=status.HTTP_201_CREATED)
+async def create_grant(body: GrantCreate, work: UserManager) -> GrantOut:
+    """Give a user or user group of this tenant a role: at home, in one customer, in a
+    client group's customers or in every customer (minus exclusions), optionally until
+    ``expires_at``. You can only give what you hold where it takes effect."""
+    return await _admin(work).issue(body)
+
+
+@tenant_router.get("/grants/{grant_id}", response_model=GrantOut)
+async def get_grant(grant_id: uuid.UUID, work: Reader) -> GrantOut:
+    return await _admin(work).grant(grant_id)
+
+
+@tenant_router.delete("/grants/{grant_id}", response_model=GrantOut)
+async def revoke_grant(grant_id: uuid.UUID, work: UserManager) -> GrantOut:
+    """Revoke: the grant stops working from the next request on (the row stays, as
+    history). Revoking a revoked grant changes nothing."""
+    return await _admin(work).revoke(grant_id)
+
+
+# ---------------------------------------------------------------- why
+
+
+@tenant_router.get("/access/explain", response_model=Explanation)
+async def explain_access(
+    work: Reader,
+    user: Annotated[str, Query(max_length=254, description="The user's id or email")],
+) -> Explanation:
+    """Every permission a user holds in this tenant and what gave it (grant, role,
+    link), or why not. For this tenant's own users and its managing MSP's technicians."""
+    return await WhyService(work.session, work.ctx.tenant).explain(user)
+
+
+@tenant_router.get("/access/review", response_model=AccessReview)
+async def access_review(
+    work: Reader,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    limit: Limit = MAX_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    """Who can act in this tenant and through what: its own users by their grants and,
+    for a customer, the MSP's technicians (each capped by the link's ceiling).
+    ``format=csv`` returns every row at once, one per user and source."""
+    why = WhyService(work.session, work.ctx.tenant)
+    if format == "csv":
+        return csv_response(review_csv_rows(await why.review_all()), work.ctx.tenant.slug)
+    review = await why.review(limit=limit, cursor=cursor)
+    return Response(review.model_dump_json(), media_type="application/json")
