@@ -72,3 +72,25 @@ async def test_api_docs_are_served_without_a_cdn(client: httpx.AsyncClient) -> N
     assert (await client.get("/static/swagger/swagger-ui-bundle.js")).status_code == 200
     openapi = await client.get("/api/v1/openapi.json")
     assert openapi.json()["openapi"].startswith("3.")
+
+
+def test_database_failures_are_told_apart_from_bugs() -> None:
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    from tenantry.http.problems import database_unreachable
+
+    def wrapped(error: BaseException) -> DBAPIError:
+        adapted = RuntimeError("adapted")
+        adapted.__cause__ = error
+        return DBAPIError("SELECT 1", {}, adapted)  # type: ignore[arg-type]
+
+    for gone in (
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        ConnectionRefusedError(111, "refused"),
+    ):
+        assert database_unreachable(wrapped(gone)), gone
+    assert not database_unreachable(wrapped(asyncpg.exceptions.UniqueViolationError("dup")))
+    assert not database_unreachable(ValueError("a bug"))

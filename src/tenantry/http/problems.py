@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantry.errors import MfaRequired, NotAuthenticated, ServiceUnavailable, TenantryError
@@ -85,6 +86,49 @@ def install(app: FastAPI) -> None:
         error = ServiceUnavailable("The database is unavailable; try again in a moment.")
         return problem_response(request, error.problem(request.url.path))
 
+    async def _database_error(request: Request, exc: Exception) -> Response:
+        if database_unreachable(exc):
+            return await _database_down(request, exc)
+        log.error("database error", exc_info=exc)
+        body = {
+            "type": "about:blank",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "Something went wrong on our side; the request id names it in the logs.",
+            "instance": request.url.path,
+        }
+        return problem_response(request, body)
+
     # Connection-level failures (server down, restarting) become 503, not 500.
     for kind in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
         app.add_exception_handler(kind, _database_down)
+    app.add_exception_handler(DBAPIError, _database_error)
+
+
+# SQLSTATE class 08 (connection exception) and 57P01-57P03 (admin/crash shutdown,
+# cannot connect now): the server is going away or not back yet.
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Is this a failure to reach the database (retry later) rather than a bug?"""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: BaseException | None = exc
+    for _ in range(4):  # the SQLAlchemy error, the adapted DBAPI error, the driver's
+        if seen is None:
+            return False
+        if isinstance(
+            seen,
+            (
+                OSError,
+                asyncpg.exceptions.InterfaceError,
+                asyncpg.exceptions.PostgresConnectionError,
+            ),
+        ):
+            return True
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str) and code.startswith(_UNREACHABLE_STATES):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
