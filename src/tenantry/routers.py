@@ -10,6 +10,7 @@ def all_routers() -> list[APIRouter]:
     from tenantry.audit import pages as audit_pages
     from tenantry.audit import routes as audit_routes
     from tenantry.identity.routes import routers as identity_routers
+    from tenantry.links import pages as links_pages
     from tenantry.links import routes as links_routes
     from tenantry.psa.contacts import pages as contacts_pages
     from tenantry.psa.contacts import routes as contacts_routes
@@ -41,4 +42,5 @@ def all_routers() -> list[APIRouter]:
         tickets_pages.router,
         time_pages.router,
         invoices_pages.router,
+        links_pages.router,
     ]

@@ -35,6 +35,8 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("invoices", "Invoices", "invoices", "invoices:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),
     NavEntry("audit", "Audit trail", "audit", "audit:read"),
+    # Who manages this tenant, under which consent: every one of its people may know.
+    NavEntry("msp-link", "Your MSP", "msp", "tenant:read"),
 )
 
 # "MSP" (for a home that is not an MSP: "Organisation"): the home tenant's own pages,
@@ -44,6 +46,7 @@ MSP_PAGES: tuple[NavEntry, ...] = (
     NavEntry("msp-activity", "Technician activity", "/msp/activity", "audit:read", msp_only=True),
     NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),
     NavEntry("security-policy", "Security policy", "/settings/security", "settings:manage"),
+    NavEntry("links", "Client links", "/msp/links", "customers:read", msp_only=True),
 )
 
 # The signed-in user's own account.
