@@ -30,7 +30,7 @@ from tenantry.identity.models import User
 from tenantry.identity.service import principal_of
 from tenantry.tenancy.models import Tenant, TenantLink
 from tenantry.tenancy.service import TenancyService
-from tests.factories import PASSWORD, api_token, client, make_tenant, make_user
+from tests.factories import api_token, client, make_tenant, make_user
 
 
 @dataclass
@@ -126,16 +126,7 @@ def app(settings: Settings, database: Database) -> FastAPI:
 
 
 @pytest.fixture
-def who_signs_in() -> frozenset[str]:
-    """The people who get a password (the pages' tests sign in). Hashing one costs a
-    fifth of a second, so API tests give none: they use API tokens."""
-    return frozenset()
-
-
-@pytest.fixture
-async def world(
-    app: FastAPI, database: Database, who_signs_in: frozenset[str]
-) -> AsyncIterator[World]:
+async def world(app: FastAPI, database: Database) -> AsyncIterator[World]:
     tenants = {
         "northwind": await make_tenant(
             database, "northwind", is_msp=True, display_name="Northwind IT"
@@ -152,7 +143,9 @@ async def world(
             email,
             role=role,
             display_name=name,
-            password=PASSWORD if key in who_signs_in else None,
+            # No password: API tests use tokens, pages' tests give one when signing in
+            # (hashing one costs a fifth of a second).
+            password=None,
         )
     tenants["contoso-ltd"] = await add_customer(
         database, tenants["northwind"], users["alex"], "Contoso Ltd"
