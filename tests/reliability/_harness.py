@@ -183,7 +183,7 @@ class Server:
             "TENANTRY_LOG_LEVEL": "WARNING",
         }
 
-    def start(self, *, wait_ready: bool = True, timeout: float = 30) -> None:
+    def start(self, *, wait_ready: bool = True, timeout: float = 120) -> None:
         out = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [
