@@ -177,3 +177,40 @@ async def test_demo_gives_every_client_contacts_and_tickets(
         async with database.unit_of_work(operator_scope([tenant_id])) as session:
             assert await session.scalar(select(func.count()).select_from(Contact)) == 4
             assert await session.scalar(select(func.count()).select_from(Ticket)) == 5
+
+
+async def test_edit_a_contact_from_its_page(psa: PsaWorld) -> None:
+    made = (
+        await psa.call(
+            "alex",
+            "POST",
+            "/api/v1/tenants/contoso/contacts",
+            json={"name": "Ann", "email": "ann@contoso.example"},
+        )
+    ).json()
+    async with await _browser(psa, "alex@northwind.example") as browser:
+        url = f"/t/contoso/contacts/{made['id']}"
+        page = await browser.get(url)
+        assert page.status_code == 200 and 'value="ann@contoso.example"' in page.text
+        token = _csrf(page.text)
+        bad = await browser.post(
+            url, data={"csrf_token": token, "name": "Ann B", "email": "broken", "phone": ""}
+        )
+        assert bad.status_code == 422 and 'id="f-email-error"' in bad.text
+        assert 'value="Ann B"' in bad.text
+        ok = await browser.post(
+            url,
+            data={
+                "csrf_token": token,
+                "name": "Ann B",
+                "email": "ann@contoso.example",
+                "phone": "+1 555 0100",
+                "job_title": "",
+            },
+        )
+        assert ok.status_code == 303
+        assert (await browser.get(f"/t/fabrikam/contacts/{made['id']}")).status_code == 404
+    fetched = (
+        await psa.call("alex", "GET", f"/api/v1/tenants/contoso/contacts/{made['id']}")
+    ).json()
+    assert (fetched["name"], fetched["phone"]) == ("Ann B", "+1 555 0100")

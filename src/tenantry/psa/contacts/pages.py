@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tenantry.errors import TenantryError, ValidationFailed
+from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_tenant
 from tenantry.psa.contacts.schemas import ImportReport
 from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
@@ -108,3 +108,68 @@ async def import_contacts(
     except TenantryError as exc:
         return await _page(request, work, q="", cursor=None, errors=field_errors(exc), status=422)
     return await _page(request, work, q="", cursor=None, report=report)
+
+
+async def _edit_page(
+    request: Request,
+    work: Work,
+    contact_id: str,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    contact = await ContactService(work.session).get(work.ctx, contact_id)
+    current = {
+        "name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "job_title": contact.job_title,
+    }
+    return render(
+        request,
+        "psa/contacts/edit.html",
+        {
+            "base": f"/t/{work.ctx.tenant.slug}/contacts",
+            "contact": contact,
+            "form": {**current, **(form or {})},
+            "errors": errors or {},
+            "can_write": work.ctx.can("contacts:write"),
+        },
+        status=status,
+    )
+
+
+@router.get("/t/{tenant}/contacts/{contact_id}", response_class=HTMLResponse)
+async def contact_page(
+    request: Request,
+    contact_id: str,
+    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+) -> HTMLResponse:
+    return await _edit_page(request, work, contact_id)
+
+
+@router.post("/t/{tenant}/contacts/{contact_id}", response_model=None)
+async def update_contact(
+    request: Request,
+    contact_id: str,
+    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    name: Annotated[str, Form(max_length=1000)] = "",
+    email: Annotated[str, Form(max_length=1000)] = "",
+    phone: Annotated[str, Form(max_length=1000)] = "",
+    job_title: Annotated[str, Form(max_length=1000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    form = {"name": name, "email": email, "phone": phone, "job_title": job_title}
+    try:
+        contact = await ContactService(work.session).update(
+            work.ctx, contact_id, dict(form), work.actor
+        )
+    except NotFound:
+        raise
+    except TenantryError as exc:
+        return await _edit_page(
+            request, work, contact_id, form=form, errors=field_errors(exc), status=422
+        )
+    return redirect_with_notice(
+        request, f"/t/{work.ctx.tenant.slug}/contacts/{contact.id}", f"{contact.name} saved."
+    )
