@@ -26,6 +26,12 @@ PLATFORM_TABLES = {
     "invitations",
     "sign_in_throttles",
     "grants",
+    # Roles and groups decide what a grant gives, so they are read with the grants.
+    "custom_roles",
+    "user_groups",
+    "user_group_members",
+    "tenant_groups",
+    "tenant_group_members",
 }
 
 
