@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
     app.include_router(ops)
     for router in _routers():
-        app.include_router(router)
+        app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     return app
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import Principal, TenantContext
@@ -197,8 +197,20 @@ class InTenant(AccessMarker):
             yield Work(ctx, session, _actor_for(ctx, self.permission or "", info), info)
 
 
+class InTenantFromPath(InTenant):
+    """The same, declaring ``{tenant}`` so the OpenAPI document names the parameter."""
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        tenant: Annotated[str, Path(description="The tenant's slug or id")],
+    ) -> AsyncIterator[Work]:
+        async for work in super().__call__(request):
+            yield work
+
+
 def in_tenant(permission: str, *, allow_suspended: bool = False) -> InTenant:
-    return InTenant(permission, allow_suspended=allow_suspended)
+    return InTenantFromPath(permission, allow_suspended=allow_suspended)
 
 
 def in_home(permission: str) -> InTenant:

@@ -18,6 +18,47 @@ PROBLEM_JSON = "application/problem+json"
 log = get_logger("tenantry.http")
 
 
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "permission": {"type": "string"},
+    },
+    "required": ["type", "title", "status"],
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
+
+
+# The error answers every API route may give, documented once for the OpenAPI document.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem("Bad request"),
+    401: _problem("Sign-in required"),
+    403: _problem("Permission denied (names the permission), suspended tenant, or CSRF"),
+    404: _problem("Not found, or a tenant the caller cannot see"),
+    409: _problem("Conflict"),
+    410: _problem("Gone (used or expired link)"),
+    422: _problem("Invalid input (names each field)"),
+    429: _problem("Too many attempts (see Retry-After)"),
+    500: _problem("Internal error"),
+    503: _problem("Database unavailable"),
+}
+
+
 def wants_html(request: Request) -> bool:
     path = request.url.path
     if path.startswith("/api/"):
