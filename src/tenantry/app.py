@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from tenantry.db.engine import Database
 from tenantry.http import problems
 from tenantry.http.deps import get_db, public
 from tenantry.http.middleware import RequestIdMiddleware
+from tenantry.links.service import sweep_forever
 from tenantry.logging import configure_logging
 
 WEB_STATIC = Path(__file__).parent / "web" / "static"
@@ -68,9 +70,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         app.state.db = database or Database(settings)
+        # Expires lapsed links and extends those both sides let renew (links/service.py).
+        sweeper = asyncio.create_task(sweep_forever(app.state.db, 60))
         try:
             yield
         finally:
+            sweeper.cancel()
             if owned:
                 await app.state.db.dispose()
 

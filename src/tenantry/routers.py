@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from tenantry.access import pages as access_pages
     from tenantry.access import routes as access_routes
     from tenantry.audit import pages as audit_pages
     from tenantry.audit import routes as audit_routes
@@ -28,6 +29,7 @@ def all_routers() -> list[APIRouter]:
         tenancy_routes.router,
         access_routes.router,
         access_routes.tenant_router,
+        access_routes.tenant_router,
         audit_routes.router,
         links_routes.router,
         contacts_routes.router,
@@ -37,6 +39,7 @@ def all_routers() -> list[APIRouter]:
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
+        access_pages.router,
         audit_pages.router,
         contacts_pages.router,
         tickets_pages.router,

@@ -25,7 +25,7 @@ from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.identity.models import User
 from tenantry.tenancy.models import Tenant
-from tests.factories import api_token, client, make_tenant
+from tests.factories import PASSWORD, api_token, client, make_tenant
 from tests.factories import make_user as _make_user
 from tests.web.conftest import add_customer
 
@@ -71,6 +71,10 @@ class World:
     async def post(self, who: str, path: str, json: Any = None) -> httpx.Response:
         return await self.call(who, "POST", path, json=json)
 
+    async def form(self, who: str, path: str, data: dict[str, Any]) -> httpx.Response:
+        """A form post as a page sends it (bearer tokens need no CSRF field)."""
+        return await self.call(who, "POST", path, data=data)
+
     async def tenants_of(self, who: str) -> list[str]:
         """The slugs in the user's switcher (``GET /api/v1/me/tenants``)."""
         response = await self.get(who, "/api/v1/me/tenants", params={"limit": 200})
@@ -114,7 +118,10 @@ async def world(
 ) -> AsyncIterator[World]:
     msp = await make_tenant(database, "northwind", is_msp=True, display_name="Northwind IT")
     users = {
-        "alex": await make_user(database, msp, EMAILS["alex"], role="admin", display_name="Alex"),
+        # Alex also signs in with a password (the page tests' CSRF check needs a session).
+        "alex": await make_user(
+            database, msp, EMAILS["alex"], role="admin", display_name="Alex", password=PASSWORD
+        ),
         "olive": await make_user(
             database, msp, EMAILS["olive"], role="owner", display_name="Olive"
         ),

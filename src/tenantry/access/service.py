@@ -498,7 +498,7 @@ class Names:
         group = self.user_groups.get(source.user_group_id) if source.user_group_id else None
         grant = grants.get(source.grant_id) if source.grant_id else None
         if source.implicit:
-            scope_label = "in every customer, as an MSP admin (Admin or Owner at home)"
+            scope_label = "in every customer"
             via = "MSP admin"
         else:
             scope_label = self.scope_label(grant) if grant is not None else source.scope

@@ -481,5 +481,11 @@ def serve(
     )
 
 
+# `tenantry roles …` and `tenantry grants …` (cli/access.py uses the helpers above).
+from tenantry.cli.access import app as access_app  # noqa: E402
+
+app.add_typer(access_app)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -37,6 +37,8 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("audit", "Audit trail", "audit", "audit:read"),
     # Who manages this tenant, under which consent: every one of its people may know.
     NavEntry("msp-link", "Your MSP", "msp", "tenant:read"),
+    NavEntry("access", "Users & access", "access", "users:read"),
+    NavEntry("roles", "Roles", "roles", "users:read"),
 )
 
 # "MSP" (for a home that is not an MSP: "Organisation"): the home tenant's own pages,
@@ -47,6 +49,9 @@ MSP_PAGES: tuple[NavEntry, ...] = (
     NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),
     NavEntry("security-policy", "Security policy", "/settings/security", "settings:manage"),
     NavEntry("links", "Client links", "/msp/links", "customers:read", msp_only=True),
+    NavEntry(
+        "client-groups", "Client groups", "/msp/client-groups", "customers:read", msp_only=True
+    ),
 )
 
 # The signed-in user's own account.

@@ -1,0 +1,206 @@
+"""The access pages in a real headless Chromium: an MSP admin delegates a technician to
+a customer from the customer's page, then looks at roles, grants, groups, the review and
+an explanation; every page is checked at laptop and phone widths (labels on every input,
+nothing wider than the screen). Screenshots go to /tmp/shots/access-*.png.
+
+SQLite only: the pages are the same on both databases (test_pages.py covers PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tenantry.access.service import AccessAdmin, operator_scope, tenant_ref
+from tenantry.app import create_app
+from tenantry.audit.schemas import OPERATOR
+from tenantry.config import Settings
+from tenantry.db.engine import Database
+from tenantry.db.migrate import upgrade
+from tests.browser.test_switch_and_create import (
+    ARGS,
+    CHROMIUM,
+    LAPTOP,
+    PHONE,
+    SHOTS,
+    overflows_sideways,
+    unlabelled_inputs,
+)
+from tests.factories import PASSWORD, make_tenant, make_user
+from tests.web.conftest import add_customer
+
+pytestmark = pytest.mark.browser
+
+ADMIN = "alex@northwind.example"
+
+
+async def _seed(settings: Settings) -> None:
+    await upgrade(settings)
+    db = Database(settings)
+    try:
+        msp = await make_tenant(db, "northwind", is_msp=True, display_name="Northwind IT")
+        admin = await make_user(db, msp, ADMIN, role="admin", display_name="Alex Admin")
+        await make_user(
+            db,
+            msp,
+            "tina@northwind.example",
+            role="technician",
+            password=None,
+            display_name="Tina Technician",
+        )
+        await make_user(
+            db,
+            msp,
+            "sam@northwind.example",
+            role="technician",
+            password=None,
+            display_name="Sam Support",
+        )
+        for name in ("Contoso Ltd", "Fabrikam Inc", "Tailspin Toys"):
+            await add_customer(db, msp, admin, name)
+        async with db.unit_of_work(operator_scope([msp.id])) as session:
+            admin_svc = AccessAdmin(session, tenant_ref(msp), OPERATOR)
+            await admin_svc.create_role(
+                name="Patch crew",
+                description="Patching and the tickets that come with it",
+                permissions=["tenant:read", "tickets:read", "tickets:write", "software:request"],
+            )
+            group = await admin_svc.create_user_group(name="Service desk")
+            await admin_svc.add_user_group_member(str(group.id), "sam@northwind.example")
+            tgroup = await admin_svc.create_tenant_group(name="Healthcare clients")
+            await admin_svc.add_tenant_group_member(str(tgroup.id), "fabrikam-inc")
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("access-browser") / "tenantry.db"
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        secret_key="browser-test-secret-0123456789abcdefghij",
+        log_level="WARNING",
+    )
+    seeding = threading.Thread(target=asyncio.run, args=(_seed(settings),))
+    seeding.start()
+    seeding.join()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
+    uv_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv_server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv_server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
+    page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+    page.set_default_timeout(10_000)
+    page.goto(url + "/sign-in")
+    page.get_by_label("Email").fill(ADMIN)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{url}/t/northwind/")
+    return page
+
+
+def test_an_admin_delegates_from_the_customer_page(browser: Browser, server: str) -> None:
+    page = sign_in(browser, server, LAPTOP)
+    page.goto(server + "/msp/customers/contoso-ltd")
+    page.get_by_role("link", name="Who acts in Contoso Ltd").click()
+    expect(page).to_have_url(f"{server}/msp/customers/contoso-ltd/access")
+    expect(page.locator("h1")).to_have_text("Who acts in Contoso Ltd")
+    page.get_by_label("Technician or group").select_option(
+        label="Tina Technician (tina@northwind.example)"
+    )
+    page.get_by_label("Role").select_option(label="Patch crew (custom)")
+    page.get_by_label("Expires (UTC time) (optional)").fill("2999-01-31T18:00")
+    page.get_by_role("button", name="Delegate").click()
+    expect(page.locator(".banner-notice")).to_contain_text(
+        "Tina Technician can now act in Contoso Ltd as Patch crew until 2999-01-31 18:00 UTC."
+    )
+    row = page.locator("tbody tr", has_text="Tina Technician").first
+    expect(row).to_contain_text("Patch crew")
+    assert unlabelled_inputs(page) == []
+    page.screenshot(path=str(SHOTS / "access-laptop-delegations.png"), full_page=True)
+
+    # A bad expiry stays in its field, with the error next to it.
+    page.get_by_label("Technician or group").select_option(
+        label="Sam Support (sam@northwind.example)"
+    )
+    page.get_by_label("Expires (UTC time) (optional)").fill("2001-01-01T00:00")
+    page.get_by_role("button", name="Delegate").click()
+    expect(page.locator("#f-expires_at-error")).to_contain_text("must be in the future")
+    expect(page.get_by_label("Expires (UTC time) (optional)")).to_have_value("2001-01-01T00:00")
+    page.screenshot(path=str(SHOTS / "access-laptop-delegation-error.png"), full_page=True)
+
+    page.get_by_role("button", name="Revoke Patch crew from Tina Technician").click()
+    expect(page.locator(".banner-notice")).to_contain_text("Delegation revoked")
+    page.close()
+
+
+PAGES = {
+    "grants": "/t/northwind/access",
+    "groups": "/t/northwind/access/groups",
+    "review": "/t/contoso-ltd/access/review",
+    "explain": "/t/northwind/access/explain?user=sam%40northwind.example",
+    "roles": "/t/northwind/roles",
+    "role": "/t/northwind/roles/technician",
+    "compare": "/t/northwind/roles/compare?a=technician&b=first_level_support",
+    "client-groups": "/msp/client-groups",
+    "delegations": "/msp/customers/fabrikam-inc/access",
+}
+
+
+@pytest.mark.parametrize("size", ["laptop", "phone"])
+def test_every_access_page_fits_and_labels_its_inputs(
+    browser: Browser, server: str, size: str
+) -> None:
+    page = sign_in(browser, server, LAPTOP if size == "laptop" else PHONE)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    for name, path in PAGES.items():
+        response = page.goto(server + path)
+        assert response is not None and response.status == 200, (name, response)
+        assert unlabelled_inputs(page) == [], name
+        assert not overflows_sideways(page), f"{name} is wider than the {size} screen"
+        page.screenshot(path=str(SHOTS / f"access-{size}-{name}.png"), full_page=True)
+    # The custom role's page, with its edit form of checkboxes.
+    page.goto(server + "/t/northwind/roles")
+    page.get_by_role("link", name="Patch crew").click()
+    expect(page.get_by_label("tickets:write")).to_be_checked()
+    assert not overflows_sideways(page)
+    page.screenshot(path=str(SHOTS / f"access-{size}-custom-role.png"), full_page=True)
+    assert errors == []
+    page.close()
