@@ -29,7 +29,6 @@ def all_routers() -> list[APIRouter]:
         tenancy_routes.router,
         access_routes.router,
         access_routes.tenant_router,
-        access_routes.tenant_router,
         audit_routes.router,
         links_routes.router,
         contacts_routes.router,
