@@ -14,6 +14,7 @@ switches the transaction to the role ``tenantry_multi`` and sets ``tenantry.tena
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,8 +50,10 @@ def scope_sql(scope: TenantScope) -> list[str]:
     return rls.multi_scope_sql(ids)
 
 
+@functools.lru_cache(maxsize=4096)
 def begin_suffix(scope: TenantScope) -> str:
-    """What ScopedConnection appends to ``BEGIN`` for ``scope`` ("" for none)."""
+    """What ScopedConnection appends to ``BEGIN`` for ``scope`` ("" for none). Built for
+    every transaction, so cached: a few microseconds are a tenth of the budget."""
     return "".join(f" {statement};" for statement in scope_sql(scope))
 
 

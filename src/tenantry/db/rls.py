@@ -148,8 +148,9 @@ def disable_sql(table: str) -> list[str]:
 
 
 def _uuid_literal(value: uuid.UUID | str) -> str:
-    # Parsed back as a UUID: hex digits and dashes only, so the literal needs no escaping.
-    return str(uuid.UUID(str(value)))
+    # A UUID prints as hex digits and dashes only, so the literal needs no escaping;
+    # anything else is parsed as one first.
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
 def single_scope_sql(tenant_id: uuid.UUID | str) -> list[str]:
