@@ -1,7 +1,10 @@
 """The access pages in a real headless Chromium: an MSP admin delegates a technician to
 a customer from the customer's page, then looks at roles, grants, groups, the review and
 an explanation; every page is checked at laptop and phone widths (labels on every input,
-nothing wider than the screen). Screenshots go to /tmp/shots/access-*.png.
+nothing wider than the screen). A technician delegated as 1st Level Support then signs in
+in a browser of their own: the switcher offers exactly their home and that customer, they
+read its tickets and contacts, and what the role lacks is neither offered nor allowed.
+Screenshots go to /tmp/shots/access-*.png.
 
 SQLite only: the pages are the same on both databases (test_pages.py covers PostgreSQL).
 """
@@ -19,12 +22,15 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.access.service import AccessAdmin, operator_scope, tenant_ref
 from tenantry.app import create_app
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.db.migrate import upgrade
+from tenantry.identity.service import principal_of
+from tenantry.psa.tickets.demo import seed_tickets
 from tests.browser.test_switch_and_create import (
     ARGS,
     CHROMIUM,
@@ -40,6 +46,7 @@ from tests.web.conftest import add_customer
 pytestmark = pytest.mark.browser
 
 ADMIN = "alex@northwind.example"
+FINN = "finn@northwind.example"  # a technician who signs in himself
 
 
 async def _seed(settings: Settings) -> None:
@@ -64,8 +71,14 @@ async def _seed(settings: Settings) -> None:
             password=None,
             display_name="Sam Support",
         )
+        await make_user(db, msp, FINN, role="technician", display_name="Finn First-line")
         for name in ("Contoso Ltd", "Fabrikam Inc", "Tailspin Toys"):
-            await add_customer(db, msp, admin, name)
+            customer = await add_customer(db, msp, admin, name)
+            if name != "Tailspin Toys":  # contacts and tickets to read
+                async with db.unit_of_work(operator_scope([customer.id])) as session:
+                    await seed_tickets(
+                        session, customer, principal_of(admin, msp, auth_method="cli")
+                    )
         async with db.unit_of_work(operator_scope([msp.id])) as session:
             admin_svc = AccessAdmin(session, tenant_ref(msp), OPERATOR)
             await admin_svc.create_role(
@@ -124,11 +137,12 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def sign_in(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
+def sign_in(browser: Browser, url: str, viewport: dict[str, int], email: str = ADMIN) -> Page:
+    """A new browser context (its own cookies), signed in as ``email``."""
     page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
     page.set_default_timeout(10_000)
     page.goto(url + "/sign-in")
-    page.get_by_label("Email").fill(ADMIN)
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{url}/t/northwind/")
@@ -167,6 +181,116 @@ def test_an_admin_delegates_from_the_customer_page(browser: Browser, server: str
 
     page.get_by_role("button", name="Revoke Patch crew from Tina Technician").click()
     expect(page.locator(".banner-notice")).to_contain_text("Delegation revoked")
+    page.close()
+
+
+def test_a_first_level_technician_sees_and_does_only_what_the_role_gives(
+    browser: Browser, server: str
+) -> None:
+    # The admin delegates Finn to Contoso as the built-in 1st Level Support, from the
+    # customer's page. That role reads contacts but cannot write them (the catalog).
+    first_level = BUILTIN_ROLES["first_level_support"].permissions
+    assert "contacts:read" in first_level and "contacts:write" not in first_level
+    admin = sign_in(browser, server, LAPTOP)
+    admin.goto(server + "/msp/customers/contoso-ltd")
+    admin.get_by_role("link", name="Who acts in Contoso Ltd").click()
+    admin.get_by_label("Technician or group").select_option(label=f"Finn First-line ({FINN})")
+    admin.get_by_label("Role").select_option(label="1st Level Support")
+    admin.get_by_role("button", name="Delegate").click()
+    expect(admin.locator(".banner-notice")).to_contain_text(
+        "Finn First-line can now act in Contoso Ltd as 1st Level Support."
+    )
+    admin.close()
+
+    # Finn, in a browser context of his own, lands at home.
+    page = sign_in(browser, server, LAPTOP, email=FINN)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "/t/northwind/tickets")
+
+    # The switcher lists his home and exactly that customer, not the MSP's others.
+    page.keyboard.press("Control+k")
+    options = page.locator("#switcher-list [role=option]")
+    expect(options).to_have_count(2)
+    expect(options.nth(0)).to_contain_text("Northwind IT")
+    expect(options.nth(1)).to_contain_text("Contoso Ltd")
+    expect(options.nth(1)).to_contain_text("contoso-ltd")
+    page.screenshot(path=str(SHOTS / "access-laptop-first-level-switcher.png"))
+    page.locator("#switcher-q").fill("fabri")
+    expect(page.locator("#switcher-panel .switcher-status")).to_contain_text("No tenant matches")
+    expect(options).to_have_count(0)
+    page.locator("#switcher-q").fill("contoso")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("Contoso Ltd")
+
+    # Switching keeps the page: Contoso's tickets, read with the delegation.
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server}/t/contoso-ltd/tickets")
+    expect(page.locator(".context-bar")).to_contain_text("Contoso Ltd")
+    expect(page.locator(".banner-acting")).to_contain_text(
+        "Acting in Contoso Ltd as 1st Level Support"
+    )
+    expect(page.locator("tbody tr").first).to_be_visible()
+    assert page.locator("tbody tr").count() >= 3
+    page.screenshot(path=str(SHOTS / "access-laptop-first-level-tickets.png"), full_page=True)
+
+    # The sidebar offers only what the role reads; Contacts lists the client's people.
+    sidebar = page.locator("#nav-tenant + ul")
+    expect(sidebar.get_by_role("link", name="Contacts")).to_be_visible()
+    for missing in ("Invoices", "Audit trail", "Users & access", "Invitations"):
+        expect(sidebar.get_by_role("link", name=missing, exact=True)).to_have_count(0)
+    sidebar.get_by_role("link", name="Contacts").click()
+    expect(page).to_have_url(f"{server}/t/contoso-ltd/contacts")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(4)
+    expect(page.locator("tbody")).to_contain_text("ann@contoso-ltd.example")
+    # No contacts:write: no form to add or import, on the list nor on a contact's page.
+    expect(page.get_by_text("Add a contact or import a file")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add contact")).to_have_count(0)
+    expect(page.locator("form[method=post][action^='/t/contoso-ltd/contacts']")).to_have_count(0)
+    assert unlabelled_inputs(page) == []
+    page.screenshot(path=str(SHOTS / "access-laptop-first-level-contacts.png"), full_page=True)
+    rows.first.get_by_role("link").first.click()
+    expect(page.locator("form[method=post][action^='/t/contoso-ltd/contacts']")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    page.go_back()
+
+    # Trying anyway is refused, naming the permission: the page's form URL (with the
+    # session's CSRF token, so only the permission is missing) and the API.
+    attempt = page.evaluate(
+        """async () => {
+            const token = document.querySelector("input[name=csrf_token]").value;
+            const form = new URLSearchParams({csrf_token: token, name: "Eve Intruder",
+                                              email: "eve@contoso-ltd.example"});
+            const page = await fetch("/t/contoso-ltd/contacts", {method: "POST", body: form,
+                                     headers: {Accept: "text/html"}});
+            const api = await fetch("/api/v1/tenants/contoso-ltd/contacts", {
+                method: "POST",
+                headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+                body: JSON.stringify({name: "Eve Intruder", email: "eve@contoso-ltd.example"}),
+            });
+            return {page: [page.status, await page.text()],
+                    api: [api.status, api.headers.get("content-type"), await api.json()]};
+        }"""
+    )
+    status, html = attempt["page"]
+    assert status == 403, attempt["page"]
+    assert "Missing permission: <code>contacts:write</code>" in html
+    status, kind, problem = attempt["api"]
+    assert status == 403 and kind.startswith("application/problem+json"), attempt["api"]
+    assert problem["permission"] == "contacts:write", problem
+    page.reload()
+    expect(rows).to_have_count(4)  # nothing was added
+    expect(page.locator("tbody")).not_to_contain_text("Eve Intruder")
+
+    # A page the role cannot read at all answers 403 too, naming what it needs.
+    response = page.goto(server + "/t/contoso-ltd/invoices")
+    assert response is not None and response.status == 403
+    expect(page.locator("main")).to_contain_text("invoices:read")
+    # And the MSP's other customers do not exist for him (404, not 403).
+    response = page.goto(server + "/t/fabrikam-inc/tickets")
+    assert response is not None and response.status == 404
+    assert errors == []
     page.close()
 
 
