@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -286,6 +287,124 @@ def _remove_member(kind: str, member: str) -> Callable[[Ctx], Awaitable[Call]]:
     return prepare
 
 
+async def _technician(ctx: Ctx, email: str = "tina@northwind.example") -> str:
+    """A technician of Northwind with no delegation yet; returns her email."""
+    await make_user(
+        ctx.app.state.db, await _northwind(ctx), email, role="technician", display_name="Tina"
+    )
+    return email
+
+
+async def _northwind(ctx: Ctx) -> Tenant:
+    async with ctx.app.state.db.platform_reader() as session:
+        found: Tenant = (
+            await session.scalars(select(Tenant).where(Tenant.slug == "northwind"))
+        ).one()
+        return found
+
+
+DELEGATION = {"role": "technician", "scope": "customer", "customer": "contoso"}
+
+
+async def _create_grant(ctx: Ctx) -> Call:
+    body = {"user": await _technician(ctx), **DELEGATION}
+    return lambda: ctx.alex.post(f"{NORTHWIND}/grants", json=body)
+
+
+async def _revoke_grant(ctx: Ctx) -> Call:
+    grant = await _made(ctx, f"{NORTHWIND}/grants", {"user": await _technician(ctx), **DELEGATION})
+    return lambda: ctx.alex.delete(f"{NORTHWIND}/grants/{grant['id']}")
+
+
+CONTACTS_CSV = (
+    "name,email,phone,job_title\nPat Doe,pat@contoso.example,,CFO\nSam Roe,sam@contoso.example,,\n"
+)
+
+
+async def _import_contacts(ctx: Ctx) -> Call:
+    files = {"file": ("contacts.csv", CONTACTS_CSV, "text/csv")}
+    return lambda: ctx.alex.post(f"{CONTOSO}/contacts/import", files=files)
+
+
+SLA_POLICY = {
+    "targets": {p: {"first_response": 60, "resolution": 480} for p in ("P1", "P2", "P3", "P4")},
+    "business_hours": {str(d): [["08:00", "17:00"]] for d in range(5)},
+    "holidays": ["2026-12-25"],
+}
+
+WORK_TYPE = {"name": "Remote support", "rate_minor": 12000, "currency": "EUR"}
+
+
+async def _bea(ctx: Ctx) -> httpx.AsyncClient:
+    """A second admin of Northwind, Bea, signed in: her time is what Alex approves."""
+    email = "bea@northwind.example"
+    await make_user(
+        ctx.app.state.db, await _northwind(ctx), email, role="admin", display_name="Bea"
+    )
+    return await ctx.signed_in(email)
+
+
+async def _entry(ctx: Ctx, who: httpx.AsyncClient | None = None, *, submit: bool = False) -> str:
+    """A draft time entry in Contoso (Alex's unless ``who`` logs it), optionally submitted."""
+    author = who or ctx.alex
+    work_type = await _made(ctx, f"{CONTOSO}/work-types", WORK_TYPE)
+    r = await author.post(
+        f"{CONTOSO}/time-entries", json={"work_type_id": work_type["id"], "minutes": 90}
+    )
+    assert r.status_code == 201, r.text
+    entry: str = r.json()["id"]
+    if submit:
+        r = await author.post(f"{CONTOSO}/time-entries/{entry}/submit")
+        assert r.status_code == 200, r.text
+    return entry
+
+
+def _on_entry(
+    method: str, action: str, *, by_bea: bool = False, submit: bool = False, **kw: Any
+) -> Callable[[Ctx], Awaitable[Call]]:
+    """``method …/time-entries/{id}{action}`` by Alex on an entry (Bea's when Alex must not
+    be its technician: approving, rejecting)."""
+
+    async def prepare(ctx: Ctx) -> Call:
+        entry = await _entry(ctx, await _bea(ctx) if by_bea else None, submit=submit)
+        return lambda: ctx.alex.request(method, f"{CONTOSO}/time-entries/{entry}{action}", **kw)
+
+    return prepare
+
+
+RECURRING = {"description": "Managed backup", "amount_minor": 5000, "currency": "EUR"}
+
+
+def _period() -> dict[str, str]:
+    today = datetime.now(UTC).date()
+    return {
+        "period_start": (today - timedelta(days=30)).isoformat(),
+        "period_end": today.isoformat(),
+        "currency": "EUR",
+    }
+
+
+async def _generate_invoice(ctx: Ctx) -> Call:
+    await _made(ctx, f"{CONTOSO}/recurring-items", RECURRING)
+    return lambda: ctx.alex.post(f"{CONTOSO}/invoices", json=_period())
+
+
+def _on_invoice(
+    method: str, action: str, *, before: tuple[str, ...] = (), **kw: Any
+) -> Callable[[Ctx], Awaitable[Call]]:
+    """``method …/invoices/{id}{action}`` on a draft invoice, after the ``before`` steps."""
+
+    async def prepare(ctx: Ctx) -> Call:
+        await _made(ctx, f"{CONTOSO}/recurring-items", RECURRING)
+        invoice = (await _made(ctx, f"{CONTOSO}/invoices", _period()))["id"]
+        for step in before:
+            r = await ctx.alex.post(f"{CONTOSO}/invoices/{invoice}/{step}")
+            assert r.status_code == 200, r.text
+        return lambda: ctx.alex.request(method, f"{CONTOSO}/invoices/{invoice}{action}", **kw)
+
+    return prepare
+
+
 CUSTOMERS = "/api/v1/tenants/{tenant}/customers"
 CONTOSO = "/api/v1/tenants/contoso"
 T = "/api/v1/tenants/{tenant}"
@@ -472,8 +591,8 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("DELETE", T + "/tenant-groups/{group_id}/members/{customer}"): Case(
         (A.TENANT_GROUP_MEMBER_REMOVED,), _remove_member("tenant-groups", "contoso")
     ),
-    ("POST", T + "/grants"): Case((A.GRANT_CREATED,), None),
-    ("DELETE", T + "/grants/{grant_id}"): Case((A.GRANT_REVOKED,), None),
+    ("POST", T + "/grants"): Case((A.GRANT_CREATED, A.GRANT_CREATED), _create_grant),
+    ("DELETE", T + "/grants/{grant_id}"): Case((A.GRANT_REVOKED, A.GRANT_REVOKED), _revoke_grant),
     # PSA: work in a customer is recorded in that customer's trail.
     ("POST", T + "/contacts"): Case(
         (A.CONTACT_CREATED,),
@@ -482,7 +601,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
         ),
     ),
     ("PATCH", T + "/contacts/{contact_id}"): Case((A.CONTACT_UPDATED,), _update_contact),
-    ("POST", T + "/contacts/import"): Case((A.CONTACTS_IMPORTED,), None),
+    ("POST", T + "/contacts/import"): Case((A.CONTACTS_IMPORTED,), _import_contacts),
     ("POST", T + "/tickets"): Case(
         (A.TICKET_CREATED,), _call("POST", f"{CONTOSO}/tickets", json={"title": "No e-mail"})
     ),
@@ -490,22 +609,73 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", T + "/tickets/{number}/comments"): Case((A.TICKET_COMMENTED,), _comment),
     # One event per ticket changed.
     ("POST", T + "/tickets/bulk"): Case((A.TICKETS_BULK_UPDATED, A.TICKETS_BULK_UPDATED), _bulk),
-    ("PUT", T + "/sla-policy"): Case((A.SLA_POLICY_UPDATED,), None),
-    ("POST", T + "/work-types"): Case((A.WORK_TYPE_CREATED,), None),
-    ("PATCH", T + "/work-types/{work_type_id}"): Case((A.WORK_TYPE_UPDATED,), None),
-    ("POST", T + "/time-entries"): Case((A.TIME_ENTRY_CREATED,), None),
-    ("PATCH", T + "/time-entries/{entry_id}"): Case((A.TIME_ENTRY_UPDATED,), None),
-    ("DELETE", T + "/time-entries/{entry_id}"): Case((A.TIME_ENTRY_DELETED,), None),
-    ("POST", T + "/time-entries/{entry_id}/submit"): Case((A.TIME_ENTRY_SUBMITTED,), None),
-    ("POST", T + "/time-entries/{entry_id}/approve"): Case((A.TIME_ENTRY_APPROVED,), None),
-    ("POST", T + "/time-entries/{entry_id}/reject"): Case((A.TIME_ENTRY_REJECTED,), None),
-    ("POST", T + "/recurring-items"): Case((A.RECURRING_ITEM_CREATED,), None),
-    ("PATCH", T + "/recurring-items/{item_id}"): Case((A.RECURRING_ITEM_UPDATED,), None),
-    ("POST", T + "/invoices"): Case((A.INVOICE_CREATED,), None),
-    ("DELETE", T + "/invoices/{invoice_id}"): Case((A.INVOICE_DELETED,), None),
-    ("POST", T + "/invoices/{invoice_id}/issue"): Case((A.INVOICE_ISSUED,), None),
-    ("POST", T + "/invoices/{invoice_id}/paid"): Case((A.INVOICE_PAID,), None),
-    ("POST", T + "/invoices/{invoice_id}/void"): Case((A.INVOICE_VOIDED,), None),
+    ("PUT", T + "/sla-policy"): Case(
+        (A.SLA_POLICY_UPDATED,), _call("PUT", f"{CONTOSO}/sla-policy", json=SLA_POLICY)
+    ),
+    ("POST", T + "/work-types"): Case(
+        (A.WORK_TYPE_CREATED,), _call("POST", f"{CONTOSO}/work-types", json=WORK_TYPE)
+    ),
+    ("PATCH", T + "/work-types/{work_type_id}"): Case(
+        (A.WORK_TYPE_UPDATED,),
+        _after(
+            f"{CONTOSO}/work-types",
+            WORK_TYPE,
+            lambda c, m: c.alex.patch(
+                f"{CONTOSO}/work-types/{m['id']}", json={"rate_minor": 13000}
+            ),
+        ),
+    ),
+    ("POST", T + "/time-entries"): Case(
+        (A.TIME_ENTRY_CREATED,),
+        _after(
+            f"{CONTOSO}/work-types",
+            WORK_TYPE,
+            lambda c, m: c.alex.post(
+                f"{CONTOSO}/time-entries", json={"work_type_id": m["id"], "minutes": 45}
+            ),
+        ),
+    ),
+    ("PATCH", T + "/time-entries/{entry_id}"): Case(
+        (A.TIME_ENTRY_UPDATED,), _on_entry("PATCH", "", json={"minutes": 60})
+    ),
+    ("DELETE", T + "/time-entries/{entry_id}"): Case(
+        (A.TIME_ENTRY_DELETED,), _on_entry("DELETE", "")
+    ),
+    ("POST", T + "/time-entries/{entry_id}/submit"): Case(
+        (A.TIME_ENTRY_SUBMITTED,), _on_entry("POST", "/submit")
+    ),
+    ("POST", T + "/time-entries/{entry_id}/approve"): Case(
+        (A.TIME_ENTRY_APPROVED,), _on_entry("POST", "/approve", by_bea=True, submit=True)
+    ),
+    ("POST", T + "/time-entries/{entry_id}/reject"): Case(
+        (A.TIME_ENTRY_REJECTED,),
+        _on_entry("POST", "/reject", by_bea=True, submit=True, json={"reason": "Which ticket?"}),
+    ),
+    ("POST", T + "/recurring-items"): Case(
+        (A.RECURRING_ITEM_CREATED,), _call("POST", f"{CONTOSO}/recurring-items", json=RECURRING)
+    ),
+    ("PATCH", T + "/recurring-items/{item_id}"): Case(
+        (A.RECURRING_ITEM_UPDATED,),
+        _after(
+            f"{CONTOSO}/recurring-items",
+            RECURRING,
+            lambda c, m: c.alex.patch(
+                f"{CONTOSO}/recurring-items/{m['id']}", json={"amount_minor": 6000}
+            ),
+        ),
+    ),
+    ("POST", T + "/invoices"): Case((A.INVOICE_CREATED,), _generate_invoice),
+    ("DELETE", T + "/invoices/{invoice_id}"): Case((A.INVOICE_DELETED,), _on_invoice("DELETE", "")),
+    ("POST", T + "/invoices/{invoice_id}/issue"): Case(
+        (A.INVOICE_ISSUED,), _on_invoice("POST", "/issue")
+    ),
+    ("POST", T + "/invoices/{invoice_id}/paid"): Case(
+        (A.INVOICE_PAID,), _on_invoice("POST", "/paid", before=("issue",))
+    ),
+    ("POST", T + "/invoices/{invoice_id}/void"): Case(
+        (A.INVOICE_VOIDED,),
+        _on_invoice("POST", "/void", before=("issue",), json={"reason": "Wrong client"}),
+    ),
 }
 
 
