@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import uuid
+import zoneinfo
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,3 +106,17 @@ class DeletionReport(BaseModel):
     tenant_id: uuid.UUID
     slug: str
     rows_deleted: dict[str, int]
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """IANA zone names this machine knows (what ``zoneinfo`` can load)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(value: str, field: str = "time_zone") -> str:
+    value = value.strip()
+    if value not in time_zones():
+        shown = value[:64]
+        raise ValidationFailed(field, f"'{shown}' is not a known time zone (e.g. Europe/Berlin)")
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -21,7 +22,20 @@ from tenantry.identity.models import ApiToken, AuthSession, Invitation, Recovery
 from tenantry.pagination import check_limit, decode_cursor, encode_cursor
 from tenantry.tenancy import repository
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink, TenantStatus
-from tenantry.tenancy.schemas import check_display_name, check_slug, slugify
+from tenantry.tenancy.schemas import check_display_name, check_slug, check_time_zone, slugify
+
+
+async def set_time_zone(session: AsyncSession, tenant_id: uuid.UUID, time_zone: str) -> str:
+    """Set the tenant's time zone (its SLA calendar and time entry dates use it); returns
+    the previous one. The caller records the change in the action's own audit event
+    (the SLA policy page and API are where it is edited)."""
+    zone = check_time_zone(time_zone)
+    tenant = await repository.by_id(session, tenant_id)
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    before = tenant.time_zone
+    tenant.time_zone = zone
+    return before
 
 
 def tenant_owned_models() -> list[type[TenantOwned]]:
@@ -303,9 +317,7 @@ class TenancyService:
         # transaction only.
         await allow_audit_deletion(self.session)
         for model in tenant_owned_models():
-            result = await self.session.execute(
-                delete(model).where(model.tenant_id == tenant.id)
-            )
+            result = await self.session.execute(delete(model).where(model.tenant_id == tenant.id))
             counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
         user_ids = select(User.id).where(User.home_tenant_id == tenant.id).scalar_subquery()
         platform: Sequence[tuple[str, object]] = (

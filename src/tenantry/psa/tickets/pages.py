@@ -1,5 +1,6 @@
 """Ticket pages: ``/t/{tenant}/tickets`` (list, filters, bulk, CSV), one ticket
-(``/t/{tenant}/tickets/{number}``) and the MSP-wide ``/msp/tickets``. Thin: the rules
+(``/t/{tenant}/tickets/{number}``), the tenant's SLA policy
+(``/t/{tenant}/settings/sla``) and the MSP-wide ``/msp/tickets``. Thin: the rules
 are in TicketService; these routes turn query strings and forms into calls and errors
 into fields."""
 
@@ -24,9 +25,10 @@ from tenantry.pagination import MAX_LIMIT
 from tenantry.psa.contacts import repository as contacts_repository
 from tenantry.psa.tickets.models import Priority, Ticket, Visibility
 from tenantry.psa.tickets.repository import TicketFilter
-from tenantry.psa.tickets.schemas import SORTS
+from tenantry.psa.tickets.schemas import SORTS, parse_windows
 from tenantry.psa.tickets.service import TicketService, build_filter, sla_of
 from tenantry.tenancy.pages import field_errors
+from tenantry.tenancy.schemas import time_zones
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
@@ -610,4 +612,162 @@ async def msp_tickets_csv(
     return _csv(
         [(t, found.customers[t.tenant_id].slug) for t in rows],
         f"{work.ctx.tenant.slug}-all-tickets.csv",
+    )
+
+
+# ---- the SLA policy (per tenant: targets, business hours, time zone, holidays)
+
+SLA_KINDS = (("first_response", "First response"), ("resolution", "Resolution"))
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _sla_base(work: Work) -> str:
+    return f"/t/{work.ctx.tenant.slug}/settings/sla"
+
+
+def _sla_field(name: str) -> str:
+    """Service field names → the page's: ``targets.P1.resolution`` → ``P1_resolution``,
+    ``business_hours.0`` → ``hours_0``."""
+    if name.startswith("targets."):
+        return name.removeprefix("targets.").replace(".", "_")
+    if name.startswith("business_hours."):
+        return "hours_" + name.removeprefix("business_hours.")
+    return {"holidays": "holiday", "business_hours": "form", "targets": "form"}.get(name, name)
+
+
+def _minutes_text(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
+
+
+async def _sla_page(
+    request: Request,
+    work: Work,
+    *,
+    form: dict[str, str] | None = None,
+    holiday_form: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    policy = await TicketService(work.session).policy(work.ctx.tenant.id)
+    current: dict[str, str] = {"time_zone": policy.time_zone}
+    for p in Priority:
+        for kind, _ in SLA_KINDS:
+            value = policy.targets.get(p.value, {}).get(kind)
+            current[f"{p.value}_{kind}"] = "" if value is None else str(value)
+    for day in range(7):
+        windows = policy.business_hours.get(str(day), [])
+        current[f"hours_{day}"] = ", ".join(f"{a}-{b}" for a, b in windows)
+    return render(
+        request,
+        "psa/tickets/sla.html",
+        {
+            "base": _sla_base(work),
+            "tickets_href": f"/t/{work.ctx.tenant.slug}/tickets",
+            "policy": policy,
+            "form": {**current, **(form or {})},
+            "holiday_form": holiday_form,
+            "errors": errors or {},
+            "priorities": [p.value for p in Priority],
+            "kinds": SLA_KINDS,
+            "weekdays": list(enumerate(WEEKDAYS)),
+            "zones": sorted(time_zones()),
+            "minutes_text": _minutes_text,
+            "can_edit": work.ctx.can("settings:manage"),
+            "no_hours": policy.calendar is None,
+        },
+        status=status,
+    )
+
+
+@router.get("/t/{tenant}/settings/sla", response_class=HTMLResponse)
+async def sla_policy_page(
+    request: Request, work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
+) -> HTMLResponse:
+    """Everyone who sees the tickets may see the targets they are measured by; changing
+    them needs ``settings:manage`` (as the API's PUT)."""
+    return await _sla_page(request, work)
+
+
+def _target_value(raw: str) -> int | str:
+    """A whole number as typed, else the text itself (the service names the field)."""
+    text = raw.strip()
+    return int(text) if text.lstrip("-").isdigit() and len(text) < 12 else text
+
+
+@router.post("/t/{tenant}/settings/sla", response_model=None)
+async def save_sla_policy(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
+) -> HTMLResponse | RedirectResponse:
+    data = await request.form()
+    form: dict[str, str] = {}
+    names = [f"{p.value}_{k}" for p in Priority for k, _ in SLA_KINDS]
+    names += [f"hours_{d}" for d in range(7)] + ["time_zone"]
+    for name in names:
+        value = data.get(name)
+        form[name] = value[:200] if isinstance(value, str) else ""
+    try:
+        targets: dict[str, Any] = {
+            p.value: {k: _target_value(form[f"{p.value}_{k}"]) for k, _ in SLA_KINDS}
+            for p in Priority
+        }
+        hours: dict[str, list[tuple[str, str]]] = {}
+        for day in range(7):
+            try:
+                hours[str(day)] = parse_windows(form[f"hours_{day}"])
+            except ValueError as exc:
+                raise ValidationFailed(f"business_hours.{day}", str(exc)) from exc
+        service = TicketService(work.session)
+        current = await service.policy(work.ctx.tenant.id)
+        await service.set_policy(
+            work.ctx,
+            targets=targets,
+            business_hours=hours,
+            holidays=current.holidays,
+            time_zone=form["time_zone"],
+            actor=work.actor,
+        )
+    except TenantryError as exc:
+        if exc.status >= 500:
+            raise
+        errors = {_sla_field(k): v for k, v in field_errors(exc).items()}
+        return await _sla_page(request, work, form=form, errors=errors, status=exc.status)
+    return redirect_with_notice(request, _sla_base(work), "SLA policy saved.")
+
+
+@router.post("/t/{tenant}/settings/sla/holidays", response_model=None)
+async def add_sla_holiday(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
+    holiday: Annotated[str, Form(max_length=40)] = "",
+) -> HTMLResponse | RedirectResponse:
+    day = holiday.strip()
+    try:
+        if not day:
+            raise ValidationFailed("holiday", "is required: pick a date")
+        await TicketService(work.session).add_holiday(work.ctx, day, work.actor)
+    except TenantryError as exc:
+        if exc.status >= 500:
+            raise
+        errors = {_sla_field(k): v for k, v in field_errors(exc).items()}
+        return await _sla_page(request, work, holiday_form=holiday, errors=errors, status=422)
+    return redirect_with_notice(request, _sla_base(work) + "#holidays", f"Holiday {day} added.")
+
+
+@router.post("/t/{tenant}/settings/sla/holidays/remove", response_model=None)
+async def remove_sla_holiday(
+    request: Request,
+    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
+    holiday: Annotated[str, Form(max_length=40)] = "",
+) -> HTMLResponse | RedirectResponse:
+    try:
+        await TicketService(work.session).remove_holiday(work.ctx, holiday.strip(), work.actor)
+    except TenantryError as exc:
+        if exc.status >= 500:
+            raise
+        errors = {_sla_field(k): v for k, v in field_errors(exc).items()}
+        return await _sla_page(request, work, errors=errors, status=422)
+    return redirect_with_notice(
+        request, _sla_base(work) + "#holidays", f"Holiday {holiday.strip()} removed."
     )

@@ -184,6 +184,7 @@ async def set_sla_policy(
         business_hours={k: list(v) for k, v in body.business_hours.items()},
         holidays=body.holidays,
         actor=work.actor,
+        time_zone=body.time_zone,
     )
     return SlaPolicyOut.model_validate(
         {

@@ -132,6 +132,11 @@ class SlaPolicyIn(BaseModel):
         description='Weekday (0 = Monday … 6 = Sunday) → [["08:00", "17:00"], …]'
     )
     holidays: list[str] = Field(default_factory=list, description="ISO dates, e.g. 2026-12-25")
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The tenant's IANA time zone (e.g. Europe/Berlin); omitted: unchanged",
+    )
 
 
 class SlaPolicyOut(SlaPolicyIn):
@@ -200,3 +205,19 @@ def parse_status(value: str, field: str = "status") -> TicketStatus:
         raise ValidationFailed(
             field, "must be one of " + ", ".join(s.value for s in TicketStatus)
         ) from exc
+
+
+def parse_windows(text: str) -> list[tuple[str, str]]:
+    """What the SLA page's weekday field says → windows: ``08:00-17:00`` or several,
+    comma-separated (``08:00-12:00, 13:00-17:00``); empty: closed. Raises ValueError
+    with words for the form; the times themselves are checked by the service."""
+    windows: list[tuple[str, str]] = []
+    for part in text.replace("\u2013", "-").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        start, sep, end = part.partition("-")
+        if not sep or not start.strip() or not end.strip():
+            raise ValueError("write hours as 08:00-17:00, several separated by commas")
+        windows.append((start.strip(), end.strip()))
+    return windows

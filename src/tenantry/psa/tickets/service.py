@@ -8,10 +8,11 @@ the arithmetic)."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +51,8 @@ from tenantry.psa.tickets.schemas import (
     parse_priority,
     parse_status,
 )
+from tenantry.tenancy import service as tenancy_service
+from tenantry.tenancy.schemas import check_time_zone
 
 TICKETS_WRITE = "tickets:write"
 
@@ -110,6 +113,77 @@ def parse_number(value: str | int) -> int:
     return number
 
 
+MAX_TARGET_MINUTES = 365 * 24 * 60
+TARGET_KINDS = ("first_response", "resolution")
+
+
+def check_targets(targets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Minutes per priority and kind: every priority, whole minutes, 1 … a year."""
+    cleaned: dict[str, dict[str, int]] = {}
+    for priority in Priority:
+        given = targets.get(priority.value)
+        if not isinstance(given, dict):
+            raise ValidationFailed(f"targets.{priority.value}", "is required")
+        cleaned[priority.value] = {}
+        for kind in TARGET_KINDS:
+            value = given.get(kind)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationFailed(
+                    f"targets.{priority.value}.{kind}", "must be a whole number of minutes"
+                )
+            if not 1 <= value <= MAX_TARGET_MINUTES:
+                raise ValidationFailed(
+                    f"targets.{priority.value}.{kind}",
+                    f"must be between 1 and {MAX_TARGET_MINUTES} minutes",
+                )
+            cleaned[priority.value][kind] = value
+    unknown = set(targets) - {p.value for p in Priority}
+    if unknown:
+        raise ValidationFailed("targets", f"unknown priority {sorted(unknown)[0]!r}")
+    return cleaned
+
+
+def check_business_hours(
+    business_hours: dict[str, list[tuple[str, str]]] | dict[str, Any],
+) -> dict[str, list[list[str]]]:
+    """Weekday ("0" = Monday … "6") → sorted, non-overlapping HH:MM windows."""
+    hours: dict[str, list[list[str]]] = {}
+    for key, windows in business_hours.items():
+        if key not in {str(d) for d in range(7)}:
+            raise ValidationFailed("business_hours", f"weekday '{key}' is not 0 … 6")
+        field = f"business_hours.{key}"
+        parsed: list[tuple[Any, Any, str, str]] = []
+        for start, end in windows:
+            try:
+                a, b = sla.parse_hhmm(start), sla.parse_hhmm(end)
+            except ValueError as exc:
+                raise ValidationFailed(field, "times are HH:MM, e.g. 08:00") from exc
+            midnight_end = b == a.replace(hour=0, minute=0)
+            if not midnight_end and b <= a:
+                raise ValidationFailed(field, f"{start}-{end} ends before it starts")
+            parsed.append((a, b if not midnight_end else None, start, end))
+        parsed.sort(key=lambda w: w[0])
+        for earlier, later in itertools.pairwise(parsed):
+            if earlier[1] is None or later[0] < earlier[1]:
+                raise ValidationFailed(
+                    field, f"{earlier[2]}-{earlier[3]} and {later[2]}-{later[3]} overlap"
+                )
+        hours[key] = [[start, end] for _, _, start, end in parsed]
+    return hours
+
+
+def check_holidays(holidays: list[str]) -> list[str]:
+    for day in holidays:
+        try:
+            date.fromisoformat(day)
+        except (TypeError, ValueError) as exc:
+            message = f"'{str(day)[:20]}' is not a date (YYYY-MM-DD)"
+            raise ValidationFailed("holidays", message) from exc
+        if len(day) != 10:
+            raise ValidationFailed("holidays", f"'{day[:20]}' is not a date (YYYY-MM-DD)")
+    return sorted(set(holidays))
+
+
 class TicketService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -144,42 +218,38 @@ class TicketService:
         business_hours: dict[str, list[tuple[str, str]]],
         holidays: list[str],
         actor: Actor,
+        time_zone: str | None = None,
     ) -> Policy:
-        """Replace the tenant's SLA policy. Applies to due times computed from now on."""
-        hours: dict[str, list[list[str]]] = {}
-        for key, windows in business_hours.items():
-            if key not in {str(d) for d in range(7)}:
-                raise ValidationFailed("business_hours", f"weekday '{key}' is not 0 … 6")
-            cleaned: list[list[str]] = []
-            for start, end in windows:
-                try:
-                    a, b = sla.parse_hhmm(start), sla.parse_hhmm(end)
-                except ValueError as exc:
-                    raise ValidationFailed("business_hours", "times are HH:MM, e.g. 08:00") from exc
-                if b != a.replace(hour=0, minute=0) and b <= a:
-                    raise ValidationFailed("business_hours", f"{start}-{end} ends before it starts")
-                cleaned.append([start, end])
-            hours[key] = sorted(cleaned)
-        for day in holidays:
-            try:
-                datetime.fromisoformat(day)
-            except ValueError as exc:
-                raise ValidationFailed("holidays", f"'{day}' is not a date (YYYY-MM-DD)") from exc
-        for priority in Priority:
-            if priority.value not in targets:
-                raise ValidationFailed("targets", f"needs {priority.value}")
+        """Replace the tenant's SLA policy (and, if given, its time zone: the calendar's
+        zone). Applies to due times computed from now on. Every value is checked before
+        anything is written; an error names the field (``targets.P1.resolution``,
+        ``business_hours.0``, ``holidays``, ``time_zone``)."""
+        cleaned_targets = check_targets(targets)
+        hours = check_business_hours(business_hours)
+        days = check_holidays(holidays)
+        zone = check_time_zone(time_zone) if time_zone is not None else None
         row = await repository.sla_policy(self.session, ctx.tenant.id)
-        before = (
+        before: dict[str, Any] | None = (
             {"targets": row.targets, "business_hours": row.business_hours, "holidays": row.holidays}
             if row is not None
             else None
         )
+        after: dict[str, Any] = {
+            "targets": cleaned_targets,
+            "business_hours": hours,
+            "holidays": days,
+        }
+        if zone is not None:
+            old_zone = await tenancy_service.set_time_zone(self.session, ctx.tenant.id, zone)
+            if old_zone != zone:
+                before = {**(before or {}), "time_zone": old_zone}
+                after["time_zone"] = zone
         if row is None:
             row = SlaPolicy(tenant_id=ctx.tenant.id, id=new_id())
             self.session.add(row)
-        row.targets = targets
+        row.targets = cleaned_targets
         row.business_hours = hours
-        row.holidays = sorted(set(holidays))
+        row.holidays = days
         await self.session.flush()
         self._policies.pop(ctx.tenant.id, None)
         await record(
@@ -190,12 +260,33 @@ class TicketService:
             target_type="sla_policy",
             target_id=row.id,
             target_label="SLA policy",
-            changes={
-                "from": before,
-                "to": {"targets": targets, "business_hours": hours, "holidays": row.holidays},
-            },
+            changes={"from": before, "to": after},
         )
         return await self.policy(ctx.tenant.id)
+
+    async def add_holiday(self, ctx: TenantContext, day: str, actor: Actor) -> Policy:
+        """One more whole-day holiday in the tenant's calendar (adding one twice is a
+        no-op for the calendar, still one recorded save)."""
+        current = await self.policy(ctx.tenant.id)
+        return await self.set_policy(
+            ctx,
+            targets=current.targets,
+            business_hours=current.business_hours,
+            holidays=[*current.holidays, day],
+            actor=actor,
+        )
+
+    async def remove_holiday(self, ctx: TenantContext, day: str, actor: Actor) -> Policy:
+        current = await self.policy(ctx.tenant.id)
+        if day not in current.holidays:
+            raise ValidationFailed("holiday", f"'{day[:20]}' is not one of the holidays")
+        return await self.set_policy(
+            ctx,
+            targets=current.targets,
+            business_hours=current.business_hours,
+            holidays=[h for h in current.holidays if h != day],
+            actor=actor,
+        )
 
     def _recompute_due(self, ticket: Ticket, policy: Policy) -> None:
         clock = sla.Clock(timedelta(seconds=ticket.sla_consumed_seconds), ticket.sla_running_since)
