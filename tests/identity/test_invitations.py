@@ -89,6 +89,17 @@ async def test_invite_accept_and_work_with_the_role(
         assert action in trail
     granted = (await events(owner_engine, msp.id, "access.grant_created"))[-1]
     assert granted.actor_user_id == alex.id  # the inviter's decision
+    # Accepting signed Nina in: recorded as her sign-in, like a password sign-in.
+    [signed] = [
+        e for e in await events(owner_engine, msp.id, "auth.sign_in") if e.actor_user_id == user_id
+    ]
+    assert signed.changes == {"method": "invitation", "second_factor": "none"}
+    assert (signed.target_type, signed.target_label) == ("session", NEW)
+    assert signed.actor_home_tenant_id == msp.id
+    assert signed.source_address == "127.0.0.1"
+    assert signed.request_id
+    assert trail.index("user.invitation_accepted") < len(trail) - 1
+    assert trail[-1] == "auth.sign_in"
     # The link worked once.
     again = await accept(app, token, "Someone Else")
     assert again.status_code == 410

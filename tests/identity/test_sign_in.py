@@ -121,7 +121,7 @@ async def test_successful_sign_in_is_audited_and_resets_the_account_count(
     signed = (await events(owner_engine, msp.id, "auth.sign_in"))[0]
     assert signed.actor_user_id == alex.id
     assert signed.source_address == "127.0.0.1"
-    assert signed.changes == {"second_factor": "none"}
+    assert signed.changes == {"method": "password", "second_factor": "none"}
     keys = {r[0] for r in await rows(owner_engine, select(SignInThrottle.key))}
     # The address keeps its count: one good account must not wipe a guessing address.
     assert keys == {"address:127.0.0.1"}

@@ -289,6 +289,11 @@ class AuthFlows:
             new = await InvitationService(session, self.settings).accept(
                 token, display_name=display_name, password=password, info=info
             )
+            # Accepting signs the new user in: recorded like any other sign-in.
+            user, home = await IdentityService(session, self.settings).me_by_ids(
+                new.principal.user_id, new.principal.home_tenant_id
+            )
+            await self._record_sign_in(session, user, home, info, None, new, method="invitation")
         return SignInResult(status_of(new.principal), new)
 
     # --- helpers -----------------------------------------------------------------------
@@ -362,7 +367,11 @@ class AuthFlows:
         info: RequestInfo,
         factor: str | None,
         new: NewSession,
+        *,
+        method: Literal["password", "invitation"] = "password",
     ) -> None:
+        """One ``auth.sign_in`` event in the user's home trail: how they signed in
+        (``method``) and with which second factor, if any."""
         if factor is None:
             second = "enrolment_required" if home.require_mfa and not user.has_mfa else "none"
         else:
@@ -376,7 +385,7 @@ class AuthFlows:
             target_type="session",
             target_id=new.auth_session.id,
             target_label=user.email,
-            changes={"second_factor": second},
+            changes={"method": method, "second_factor": second},
         )
         if factor == "recovery_code":
             remaining = await MfaService(session).remaining_codes(user)
