@@ -12,9 +12,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tenantry.errors import TenantryError, ValidationFailed
+from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_tenant
-from tenantry.psa.invoices.money import CURRENCY, format_money, parse_amount, time_amount
+from tenantry.psa.invoices.money import (
+    CURRENCY,
+    format_amount,
+    format_money,
+    parse_amount,
+    time_amount,
+)
 from tenantry.psa.time import repository
 from tenantry.psa.time.models import EntryStatus
 from tenantry.psa.time.repository import EntryFilter
@@ -59,6 +65,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     wt_form: dict[str, str] | None = None,
     wt_errors: dict[str, str] | None = None,
+    edit: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     ctx = work.ctx
@@ -131,6 +138,21 @@ async def _page(
             "work_types": work_types,
             "active_types": [w for w in work_types if w.active],
             "rates": {w.id: format_money(w.rate_minor, w.currency) for w in work_types},
+            # One edit form per work type: its values, or what was typed when it failed.
+            "wt_edit": {
+                w.id: edit
+                if edit is not None and edit["id"] == w.id
+                else {
+                    "id": w.id,
+                    "form": {
+                        "name": w.name,
+                        "rate": format_amount(w.rate_minor, w.currency),
+                        "active": "1" if w.active else "",
+                    },
+                    "errors": {},
+                }
+                for w in work_types
+            },
             "today": today,
             "can_log": ctx.can("time:write"),
             "can_approve": ctx.can("time:approve"),
@@ -318,4 +340,52 @@ async def create_work_type(
         return await _page(request, work, filters={}, wt_form=form, wt_errors=errors, status=422)
     return redirect_with_notice(
         request, _base(work) + "#work-types", f"Work type {name.strip()} added."
+    )
+
+
+@router.post(
+    "/t/{tenant}/time/work-types/{work_type_id}", response_class=HTMLResponse, response_model=None
+)
+async def update_work_type(
+    request: Request,
+    work: Rates,
+    work_type_id: uuid.UUID,
+    name: Annotated[str, Form(max_length=100)] = "",
+    rate: Annotated[str, Form(max_length=30)] = "",
+    active: Annotated[str, Form(max_length=5)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Rename, change the hourly rate (future invoices only), take out of use or back
+    in. The currency stays: lines already invoiced keep theirs."""
+    form = {"name": name, "rate": rate, "active": active}
+    found = await repository.work_type(work.session, work.ctx.tenant.id, work_type_id)
+    if found is None:
+        raise NotFound("No such work type here.")
+    errors: dict[str, str] = {}
+    rate_minor = found.rate_minor
+    try:
+        rate_minor = parse_amount(rate, found.currency)
+    except ValueError as exc:
+        errors["rate"] = str(exc)
+    if not name.strip():
+        errors["name"] = "is required"
+    if not errors:
+        try:
+            updated = await TimeService(work.session).update_work_type(
+                work.ctx,
+                work.actor,
+                work_type_id,
+                name=name,
+                rate_minor=rate_minor,
+                active=active == "1",
+            )
+        except NotFound:
+            raise
+        except TenantryError as exc:
+            errors = {("rate" if k == "rate_minor" else k): v for k, v in field_errors(exc).items()}
+    if errors:
+        edit = {"id": work_type_id, "form": form, "errors": errors}
+        return await _page(request, work, filters={}, edit=edit, status=422)
+    state = "" if updated.active else " (no longer offered for new time)"
+    return redirect_with_notice(
+        request, _base(work) + "#work-types", f"Work type {updated.name} saved{state}."
     )
