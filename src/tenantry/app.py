@@ -35,7 +35,24 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@ops.get("/readyz", dependencies=[Depends(public)])
+_READINESS = {
+    "type": "object",
+    "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
+    "required": ["status", "database"],
+}
+
+
+@ops.get(
+    "/readyz",
+    dependencies=[Depends(public)],
+    responses={
+        200: {"content": {"application/json": {"schema": _READINESS}}},
+        503: {
+            "description": "The database does not answer (names the error's kind)",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database answers."""
     db = get_db(request)

@@ -356,7 +356,16 @@ async def explain_access(
     return await WhyService(work.session, work.ctx.tenant).explain(user)
 
 
-@tenant_router.get("/access/review", response_model=AccessReview)
+@tenant_router.get(
+    "/access/review",
+    response_model=AccessReview,
+    responses={
+        200: {
+            "description": "The review as JSON, or as CSV with `format=csv`",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def access_review(
     work: Reader,
     format: Annotated[Literal["json", "csv"], Query()] = "json",

@@ -75,7 +75,16 @@ async def get_invoice(invoice_id: uuid.UUID, work: Read) -> InvoiceDetail:
     return await _detail(service, work, await service.get(work.ctx, invoice_id))
 
 
-@router.get("/invoices/{invoice_id}/export.csv", response_class=Response)
+@router.get(
+    "/invoices/{invoice_id}/export.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The invoice as CSV",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def export_invoice(invoice_id: uuid.UUID, work: Read) -> Response:
     service = InvoiceService(work.session)
     invoice = await service.get(work.ctx, invoice_id)
