@@ -10,6 +10,8 @@ def all_routers() -> list[APIRouter]:
     from tenantry.access import routes as access_routes
     from tenantry.audit import pages as audit_pages
     from tenantry.audit import routes as audit_routes
+    from tenantry.branding import pages as branding_pages
+    from tenantry.branding import routes as branding_routes
     from tenantry.identity.routes import routers as identity_routers
     from tenantry.links import pages as links_pages
     from tenantry.links import routes as links_routes
@@ -35,6 +37,7 @@ def all_routers() -> list[APIRouter]:
         tickets_routes.router,
         time_routes.router,
         invoices_routes.router,
+        branding_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -45,4 +48,5 @@ def all_routers() -> list[APIRouter]:
         time_pages.router,
         invoices_pages.router,
         links_pages.router,
+        branding_pages.router,
     ]

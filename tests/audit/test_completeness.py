@@ -411,6 +411,20 @@ T = "/api/v1/tenants/{tenant}"
 LINKS = "/api/v1/tenants/{tenant}/links"
 
 # (method, route path) → what one successful call records. Add your routes here.
+# A 1x1 PNG (signature, IHDR, IDAT, IEND): what the branding service accepts.
+LOGO = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c4944415478da63f8cfc000000301010018dd8db00000000049454e44ae426082"
+)
+PNG_TYPE = {"content-type": "image/png"}
+
+
+async def _remove_logo(ctx: Ctx) -> Call:
+    made = await ctx.alex.put(f"{NORTHWIND}/branding/logo", content=LOGO, headers=PNG_TYPE)
+    assert made.status_code == 200, made.text
+    return lambda: ctx.alex.delete(f"{NORTHWIND}/branding/logo")
+
+
 EXPECTED: dict[tuple[str, str], Case] = {
     # tenancy: changes to a customer go to the MSP's trail and the customer's.
     ("POST", CUSTOMERS): Case(
@@ -676,6 +690,16 @@ EXPECTED: dict[tuple[str, str], Case] = {
         (A.INVOICE_VOIDED,),
         _on_invoice("POST", "/void", before=("issue",), json={"reason": "Wrong client"}),
     ),
+    # Branding: the tenant's own trail (the target is the tenant's branding, by its id).
+    ("PATCH", T + "/branding"): Case(
+        (A.BRANDING_UPDATED,),
+        _call("PATCH", f"{NORTHWIND}/branding", json={"accent_colour": "#1f6feb"}),
+    ),
+    ("PUT", T + "/branding/logo"): Case(
+        (A.BRANDING_LOGO_UPDATED,),
+        _call("PUT", f"{NORTHWIND}/branding/logo", content=LOGO, headers=PNG_TYPE),
+    ),
+    ("DELETE", T + "/branding/logo"): Case((A.BRANDING_LOGO_REMOVED,), _remove_logo),
 }
 
 

@@ -89,6 +89,9 @@ class AuditAction(enum.StrEnum):
     INVOICE_ISSUED = "invoice.issued"
     INVOICE_PAID = "invoice.paid"
     INVOICE_VOIDED = "invoice.voided"
+    BRANDING_UPDATED = "branding.updated"
+    BRANDING_LOGO_UPDATED = "branding.logo_updated"
+    BRANDING_LOGO_REMOVED = "branding.logo_removed"
 
 
 @dataclass(frozen=True, slots=True)

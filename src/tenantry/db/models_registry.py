@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tenantry.access.models as _access  # noqa: F401
 import tenantry.audit.models as _audit  # noqa: F401
+import tenantry.branding.models as _branding  # noqa: F401
 import tenantry.identity.models as _identity  # noqa: F401
 import tenantry.psa.contacts.models as _psa_contacts  # noqa: F401
 import tenantry.psa.invoices.models as _psa_invoices  # noqa: F401

@@ -51,6 +51,7 @@ MSP_PAGES: tuple[NavEntry, ...] = (
     NavEntry("msp-activity", "Technician activity", "/msp/activity", "audit:read", msp_only=True),
     NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),
     NavEntry("security-policy", "Security policy", "/settings/security", "settings:manage"),
+    NavEntry("branding", "Branding", "/settings/branding", "settings:manage"),
     NavEntry("links", "Client links", "/msp/links", "customers:read", msp_only=True),
     NavEntry(
         "client-groups", "Client groups", "/msp/client-groups", "customers:read", msp_only=True

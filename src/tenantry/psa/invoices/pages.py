@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tenantry.errors import TenantryError, ValidationFailed
+from tenantry.branding.routes import logo_response
+from tenantry.branding.service import BrandingService
+from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_tenant
 from tenantry.psa.invoices.export import invoice_csv
 from tenantry.psa.invoices.models import InvoiceStatus
@@ -252,6 +254,8 @@ async def _invoice_page(
     service = InvoiceService(work.session)
     invoice = await service.get(work.ctx, invoice_id)
     lines = await service.lines(work.ctx, invoice)
+    # Read last: it widens the unit of work to the issuing MSP for its branding row.
+    branding = await BrandingService(work.session).issuer_branding(work.ctx, invoice)
     cur = invoice.currency
     rows: list[dict[str, Any]] = [
         {
@@ -277,9 +281,24 @@ async def _invoice_page(
             "base": _base(work),
             "errors": errors or {},
             "can_write": _may_write(work),
+            "logo_src": f"{_base(work)}/{invoice.id}/logo?v={branding.logo_sha256[:12]}"
+            if branding is not None and branding.logo is not None and branding.logo_sha256
+            else None,
+            "accent": branding.accent_colour if branding is not None else None,
         },
         status=status,
     )
+
+
+@router.get("/t/{tenant}/invoices/{invoice_id}/logo", response_model=None)
+async def invoice_logo(request: Request, work: Read, invoice_id: uuid.UUID) -> Response:
+    """The issuing MSP's logo for this invoice (whoever may read the invoice sees it, as
+    they see the MSP's name on it)."""
+    invoice = await InvoiceService(work.session).get(work.ctx, invoice_id)
+    row = await BrandingService(work.session).issuer_branding(work.ctx, invoice)
+    if row is None or row.logo is None or not row.logo_content_type or not row.logo_sha256:
+        raise NotFound("The issuer has no logo.")
+    return logo_response(request, row.logo, row.logo_content_type, row.logo_sha256)
 
 
 @router.get("/t/{tenant}/invoices/{invoice_id}", response_class=HTMLResponse)
