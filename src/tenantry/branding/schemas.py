@@ -23,9 +23,7 @@ def sniff_logo(data: bytes, field: str = "logo") -> str:
     if not data:
         raise ValidationFailed(field, "is empty: choose a PNG or JPEG file")
     if len(data) > MAX_LOGO_BYTES:
-        raise ValidationFailed(
-            field, f"is {len(data) // 1024} KiB; at most {MAX_LOGO_BYTES // 1024} KiB"
-        )
+        raise ValidationFailed(field, f"is larger than {MAX_LOGO_BYTES // 1024} KiB")
     if data.startswith(_PNG_SIGNATURE) and data[12:16] == b"IHDR":
         return PNG
     if data.startswith(b"\xff\xd8\xff") and len(data) > 4:

@@ -113,6 +113,7 @@ async def test_upload_on_the_page_and_the_invoice_shows_it(
             )
             assert bad.status_code == 422, name
             assert 'id="f-logo-error"' in bad.text, name
+        assert "larger than 256 KiB" in bad.text  # the last one
         svg = await w.admin.post(
             f"{PAGE}/logo", data={"csrf_token": token}, files={"logo": ("x.svg", SVG, "image/png")}
         )
