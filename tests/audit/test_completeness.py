@@ -14,32 +14,40 @@ Also: a refused request writes nothing, and a change cannot happen without its e
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.access.models import Grant
 from tenantry.app import create_app
 from tenantry.audit import service as audit_service
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.schemas import AuditAction as A
 from tenantry.config import Settings
 from tenantry.db.engine import Database
-from tenantry.tenancy.models import Tenant
+from tenantry.http.deps import AccessMarker, InTenant
+from tenantry.identity.models import AuthSession, User
+from tenantry.tenancy.models import Tenant, TenantLink
 from tests.factories import PASSWORD, client, make_tenant, make_user, signed_in_client
 from tests.identity.conftest import code
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALEX = "alex@northwind.example"
+NINA = "new@northwind.example"  # invited
+IAN = "ian@initech.example"  # owner of Initech, which Northwind asks to manage
 
 
 @dataclass
@@ -64,7 +72,7 @@ class Ctx:
 
     async def enrol_totp(self) -> str:
         """Alex turns on an authenticator app; returns its secret."""
-        secret = (await self.alex.post("/api/v1/me/totp/enrol")).json()["secret"]
+        secret: str = (await self.alex.post("/api/v1/me/totp/enrol")).json()["secret"]
         done = await self.alex.post("/api/v1/me/totp/confirm", json={"code": code(secret)})
         assert done.status_code == 200, done.text
         self.alex.headers["x-csrf-token"] = (await self.alex.get("/api/v1/me")).json()["csrf_token"]
@@ -87,13 +95,28 @@ class Case:
     """What one successful call of a route adds to the trails, and how to make that call
     (``prepare`` may do other requests first; only the returned call is measured).
 
-    ``prepare=None`` declares the events without a call yet: the route is accounted for,
-    but its call is skipped until the owning domain writes it (prefer writing it)."""
+    Beyond the event types, every event added is checked (``_check_event``): it is in the
+    trail of the tenant the call acted in (``trails`` names them when a change is recorded
+    in more than one), names its actor (Alex unless ``actors`` says otherwise) and his home
+    tenant, the request and the source address, the link it acted under in a customer, the
+    grant and permission that allowed it, a target the call named or returned, and the
+    fields it changed (``changes``; a PATCH/PUT's body fields by default)."""
 
     expected: tuple[A, ...]
-    prepare: Callable[[Ctx], Awaitable[Call]] | None
+    prepare: Callable[[Ctx], Awaitable[Call]]
     # For a route that records nothing: why that is right.
     quiet: str | None = None
+    # The slugs of the trails the events land in, one per event (default: the tenant
+    # named in the URL, or the actor's home for /me, /auth and /invitations).
+    trails: tuple[str, ...] | None = None
+    # Who an event names as its actor, by action: an email, or None for a person not
+    # (yet) signed in. Unlisted actions: Alex.
+    actors: dict[A, str | None] = field(default_factory=dict)
+    # Fields each event's ``changes`` must name, or each action's (None: the body's
+    # fields for PATCH/PUT).
+    changes: frozenset[str] | dict[A, frozenset[str]] | None = None
+    # The event's target is not an id in the URL or the response: why.
+    target_elsewhere: str | None = None
 
 
 def _call(
@@ -410,6 +433,11 @@ CONTOSO = "/api/v1/tenants/contoso"
 T = "/api/v1/tenants/{tenant}"
 LINKS = "/api/v1/tenants/{tenant}/links"
 
+# A change to a customer: the MSP's trail and the customer's.
+BOTH = ("northwind", "contoso")
+# Tickets are named by number in the URL; the event names the ticket's id.
+BY_NUMBER = "the ticket, named by its number in the URL"
+
 # (method, route path) → what one successful call records. Add your routes here.
 # A 1x1 PNG (signature, IHDR, IDAT, IEND): what the branding service accepts.
 LOGO = bytes.fromhex(
@@ -430,6 +458,12 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", CUSTOMERS): Case(
         (A.CUSTOMER_CREATED, A.TENANT_CREATED, A.LINK_CREATED),
         _call("POST", "/api/v1/tenants/northwind/customers", json={"name": "Tailspin"}),
+        trails=("northwind", "tailspin", "tailspin"),
+        changes={
+            A.CUSTOMER_CREATED: frozenset({"slug", "display_name"}),
+            A.TENANT_CREATED: frozenset({"slug", "display_name", "msp"}),
+            A.LINK_CREATED: frozenset({"state", "ceiling"}),
+        },
     ),
     ("PATCH", CUSTOMERS + "/{customer}"): Case(
         (A.TENANT_RENAMED, A.TENANT_RENAMED),
@@ -438,12 +472,17 @@ EXPECTED: dict[tuple[str, str], Case] = {
             "/api/v1/tenants/northwind/customers/contoso",
             json={"display_name": "Contoso Group"},
         ),
+        trails=BOTH,
     ),
     ("POST", CUSTOMERS + "/{customer}/suspend"): Case(
         (A.TENANT_SUSPENDED, A.TENANT_SUSPENDED),
         _call("POST", "/api/v1/tenants/northwind/customers/contoso/suspend"),
+        trails=BOTH,
+        changes=frozenset({"status"}),
     ),
-    ("POST", CUSTOMERS + "/{customer}/resume"): Case((A.TENANT_RESUMED, A.TENANT_RESUMED), _resume),
+    ("POST", CUSTOMERS + "/{customer}/resume"): Case(
+        (A.TENANT_RESUMED, A.TENANT_RESUMED), _resume, trails=BOTH, changes=frozenset({"status"})
+    ),
     # The customer's own trail goes with it; the MSP keeps the deletion.
     ("DELETE", CUSTOMERS + "/{customer}"): Case(
         (A.CUSTOMER_DELETED,),
@@ -457,6 +496,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("PUT", "/api/v1/tenants/{tenant}/audit-settings"): Case(
         (A.AUDIT_SETTINGS_CHANGED,),
         _call("PUT", "/api/v1/tenants/northwind/audit-settings", json={"retention_days": 90}),
+        changes=frozenset({"audit_retention_days"}),
     ),
     # identity: sign-in and the account
     ("POST", "/api/v1/auth/sign-in"): Case(
@@ -467,8 +507,11 @@ EXPECTED: dict[tuple[str, str], Case] = {
             who=lambda c: c.anonymous(),
             json={"email": ALEX, "password": PASSWORD},
         ),
+        changes=frozenset({"method", "second_factor"}),
     ),
-    ("POST", "/api/v1/auth/totp"): Case((A.SIGN_IN,), _second_step),
+    ("POST", "/api/v1/auth/totp"): Case(
+        (A.SIGN_IN,), _second_step, changes=frozenset({"method", "second_factor"})
+    ),
     ("POST", "/api/v1/auth/sign-out"): Case((A.SIGN_OUT,), _sign_out),
     ("POST", "/api/v1/auth/sign-out-everywhere"): Case(
         (A.SIGN_OUT_EVERYWHERE,), _call("POST", "/api/v1/auth/sign-out-everywhere")
@@ -509,7 +552,11 @@ EXPECTED: dict[tuple[str, str], Case] = {
         (A.INVITATION_REVOKED,), _revoke_invitation
     ),
     ("POST", "/api/v1/invitations/{token}/accept"): Case(
-        (A.INVITATION_ACCEPTED, A.USER_CREATED, A.GRANT_CREATED), _accept_invitation
+        # Nina's account is made before she is anyone; the inviter decided her role.
+        (A.INVITATION_ACCEPTED, A.USER_CREATED, A.GRANT_CREATED, A.SIGN_IN),
+        _accept_invitation,
+        actors={A.INVITATION_ACCEPTED: NINA, A.USER_CREATED: None, A.SIGN_IN: NINA},
+        target_elsewhere="the invitation, the new user, her grant and session",
     ),
     ("PUT", "/api/v1/tenants/{tenant}/security-policy"): Case(
         (A.TENANT_SETTINGS_CHANGED,),
@@ -520,11 +567,31 @@ EXPECTED: dict[tuple[str, str], Case] = {
         ),
     ),
     # links: every change is recorded in the MSP's trail and in the customer's.
-    ("POST", LINKS): Case((A.LINK_REQUESTED, A.LINK_REQUESTED), _ask_link),
-    ("POST", LINKS + "/{link_id}/approve"): Case((A.LINK_APPROVED, A.LINK_APPROVED), _approve_link),
-    ("POST", LINKS + "/{link_id}/decline"): Case((A.LINK_DECLINED, A.LINK_DECLINED), _decline_link),
-    ("POST", LINKS + "/{link_id}/narrow"): Case((A.LINK_NARROWED, A.LINK_NARROWED), _narrow_link),
-    ("POST", LINKS + "/{link_id}/revoke"): Case((A.LINK_REVOKED, A.LINK_REVOKED), _revoke_link),
+    ("POST", LINKS): Case(
+        (A.LINK_REQUESTED, A.LINK_REQUESTED), _ask_link, trails=("northwind", "initech")
+    ),
+    # Ian, Initech's owner, decides; his own trail and the MSP's record it.
+    ("POST", LINKS + "/{link_id}/approve"): Case(
+        (A.LINK_APPROVED, A.LINK_APPROVED),
+        _approve_link,
+        trails=("northwind", "initech"),
+        actors={A.LINK_APPROVED: IAN},
+    ),
+    ("POST", LINKS + "/{link_id}/decline"): Case(
+        (A.LINK_DECLINED, A.LINK_DECLINED),
+        _decline_link,
+        trails=("northwind", "initech"),
+        actors={A.LINK_DECLINED: IAN},
+    ),
+    ("POST", LINKS + "/{link_id}/narrow"): Case(
+        (A.LINK_NARROWED, A.LINK_NARROWED),
+        _narrow_link,
+        trails=("northwind", "initech"),
+        actors={A.LINK_NARROWED: IAN},
+    ),
+    ("POST", LINKS + "/{link_id}/revoke"): Case(
+        (A.LINK_REVOKED, A.LINK_REVOKED), _revoke_link, trails=BOTH
+    ),
     # access: custom roles, user groups and tenant groups of the MSP
     ("POST", T + "/roles"): Case((A.ROLE_CREATED,), _call("POST", f"{NORTHWIND}/roles", json=ROLE)),
     ("PATCH", T + "/roles/{role}"): Case(
@@ -605,8 +672,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("DELETE", T + "/tenant-groups/{group_id}/members/{customer}"): Case(
         (A.TENANT_GROUP_MEMBER_REMOVED,), _remove_member("tenant-groups", "contoso")
     ),
-    ("POST", T + "/grants"): Case((A.GRANT_CREATED, A.GRANT_CREATED), _create_grant),
-    ("DELETE", T + "/grants/{grant_id}"): Case((A.GRANT_REVOKED, A.GRANT_REVOKED), _revoke_grant),
+    ("POST", T + "/grants"): Case((A.GRANT_CREATED, A.GRANT_CREATED), _create_grant, trails=BOTH),
+    ("DELETE", T + "/grants/{grant_id}"): Case(
+        (A.GRANT_REVOKED, A.GRANT_REVOKED), _revoke_grant, trails=BOTH
+    ),
     # PSA: work in a customer is recorded in that customer's trail.
     ("POST", T + "/contacts"): Case(
         (A.CONTACT_CREATED,),
@@ -620,11 +689,21 @@ EXPECTED: dict[tuple[str, str], Case] = {
         (A.TICKET_CREATED,), _call("POST", f"{CONTOSO}/tickets", json={"title": "No e-mail"})
     ),
     ("PATCH", T + "/tickets/{number}"): Case((A.TICKET_UPDATED,), _update_ticket),
-    ("POST", T + "/tickets/{number}/comments"): Case((A.TICKET_COMMENTED,), _comment),
+    ("POST", T + "/tickets/{number}/comments"): Case(
+        (A.TICKET_COMMENTED,), _comment, target_elsewhere=BY_NUMBER
+    ),
     # One event per ticket changed.
-    ("POST", T + "/tickets/bulk"): Case((A.TICKETS_BULK_UPDATED, A.TICKETS_BULK_UPDATED), _bulk),
+    ("POST", T + "/tickets/bulk"): Case(
+        (A.TICKETS_BULK_UPDATED, A.TICKETS_BULK_UPDATED),
+        _bulk,
+        target_elsewhere=BY_NUMBER,
+        changes=frozenset({"priority"}),
+    ),
     ("PUT", T + "/sla-policy"): Case(
-        (A.SLA_POLICY_UPDATED,), _call("PUT", f"{CONTOSO}/sla-policy", json=SLA_POLICY)
+        (A.SLA_POLICY_UPDATED,),
+        _call("PUT", f"{CONTOSO}/sla-policy", json=SLA_POLICY),
+        target_elsewhere="the tenant's one SLA policy, whose row id the API does not show",
+        changes=frozenset({"from", "to"}),
     ),
     ("POST", T + "/work-types"): Case(
         (A.WORK_TYPE_CREATED,), _call("POST", f"{CONTOSO}/work-types", json=WORK_TYPE)
@@ -698,19 +777,37 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("PUT", T + "/branding/logo"): Case(
         (A.BRANDING_LOGO_UPDATED,),
         _call("PUT", f"{NORTHWIND}/branding/logo", content=LOGO, headers=PNG_TYPE),
+        changes=frozenset({"from", "to"}),
     ),
     ("DELETE", T + "/branding/logo"): Case((A.BRANDING_LOGO_REMOVED,), _remove_logo),
 }
 
 
-def mutating_routes() -> set[tuple[str, str]]:
+def _marker(dependant: Dependant) -> AccessMarker | None:
+    if isinstance(dependant.call, AccessMarker):
+        return dependant.call
+    return next((m for d in dependant.dependencies if (m := _marker(d))), None)
+
+
+@cache
+def _route_table() -> dict[tuple[str, str], str | None]:
+    """(method, path) of every mutating API route → the tenant permission it needs (None
+    for the caller's own account and public routes)."""
     app = create_app(Settings(database_url="sqlite:///:memory:"))
-    found: set[tuple[str, str]] = set()
+    found: dict[tuple[str, str], str | None] = {}
     for ctx in iter_route_contexts(app.routes):
         route = ctx.original_route
-        if isinstance(route, APIRoute) and ctx.path.startswith("/api/v1/"):
-            found |= {(method, ctx.path) for method in route.methods & MUTATING}
+        path = ctx.path or ""
+        if isinstance(route, APIRoute) and path.startswith("/api/v1/"):
+            marker = _marker(route.dependant)
+            permission = marker.permission if isinstance(marker, InTenant) else None
+            for method in set(route.methods or ()) & MUTATING:
+                found[(method, path)] = permission
     return found
+
+
+def mutating_routes() -> set[tuple[str, str]]:
+    return set(_route_table())
 
 
 def test_every_mutating_route_has_an_entry() -> None:
@@ -752,17 +849,171 @@ async def _events(owner_engine: AsyncEngine) -> set[tuple[uuid.UUID, int, str]]:
         return {(r[0], r[1], r[2]) for r in rows}
 
 
+async def _added(
+    owner_engine: AsyncEngine, before: set[tuple[uuid.UUID, int, str]]
+) -> list[AuditEvent]:
+    """The events written since ``before``, whole (read as the table owner)."""
+    async with owner_engine.connect() as conn:
+        rows = (await conn.execute(select(AuditEvent.__table__))).mappings().all()
+    return [
+        AuditEvent(**dict(r)) for r in rows if (r["tenant_id"], r["seq"], r["action"]) not in before
+    ]
+
+
+@dataclass(frozen=True)
+class World:
+    """What the checks compare events with, read after the call."""
+
+    tenants: dict[str, uuid.UUID]  # slug → id
+    users: dict[str, tuple[uuid.UUID, uuid.UUID]]  # email → (id, home tenant id)
+    links: dict[tuple[uuid.UUID, uuid.UUID], set[uuid.UUID]]  # (msp, customer) → link ids
+    grants: dict[uuid.UUID, set[uuid.UUID]]  # user id → their grant ids
+    sessions: dict[uuid.UUID, set[uuid.UUID]]  # user id → their sessions
+
+    def __or__(self, other: World) -> World:
+        def union(
+            a: dict[Any, set[uuid.UUID]], b: dict[Any, set[uuid.UUID]]
+        ) -> dict[Any, set[uuid.UUID]]:
+            return {k: a.get(k, set()) | b.get(k, set()) for k in a.keys() | b.keys()}
+
+        return World(
+            self.tenants | other.tenants,
+            self.users | other.users,
+            union(self.links, other.links),
+            union(self.grants, other.grants),
+            union(self.sessions, other.sessions),
+        )
+
+
+async def _world(owner_engine: AsyncEngine) -> World:
+    async with owner_engine.connect() as conn:
+        tenants = {r[0]: r[1] for r in await conn.execute(select(Tenant.slug, Tenant.id))}
+        users = {
+            r[0]: (r[1], r[2])
+            for r in await conn.execute(select(User.email, User.id, User.home_tenant_id))
+        }
+        links: dict[tuple[uuid.UUID, uuid.UUID], set[uuid.UUID]] = {}
+        for msp, customer, link in await conn.execute(
+            select(TenantLink.msp_tenant_id, TenantLink.customer_tenant_id, TenantLink.id)
+        ):
+            links.setdefault((msp, customer), set()).add(link)
+        grants: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for user, grant in await conn.execute(select(Grant.user_id, Grant.id)):
+            if user is not None:
+                grants.setdefault(user, set()).add(grant)
+        sessions: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for user, session in await conn.execute(select(AuthSession.user_id, AuthSession.id)):
+            sessions.setdefault(user, set()).add(session)
+    return World(tenants, users, links, grants, sessions)
+
+
+def _acting_tenant(response: httpx.Response, world: World, actor_home: uuid.UUID) -> uuid.UUID:
+    parts = response.request.url.path.split("/")
+    if parts[:4] == ["", "api", "v1", "tenants"]:
+        return world.tenants[parts[4]]
+    return actor_home
+
+
+def _named(response: httpx.Response, world: World, actor: uuid.UUID | None) -> set[str]:
+    """Everything the call named or returned that an event's target could be: path
+    segments (slugs resolved to ids) and the response's ids, keys and numbers; for the
+    caller's own account (/me, /auth), the caller and their sessions."""
+    names = set(response.request.url.path.split("/"))
+    if "tenants" not in names and actor is not None:
+        names |= {str(actor)} | {str(s) for s in world.sessions.get(actor, set())}
+    names |= {str(world.tenants[n]) for n in names if n in world.tenants}
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("id", "key", "number", "slug"):
+            if key in body:
+                names.add(str(body[key]))
+        if body.get("slug") in world.tenants:
+            names.add(str(world.tenants[body["slug"]]))
+    # And the links between tenants named (a new customer comes with its link).
+    for (msp, customer), links in world.links.items():
+        if {str(msp), str(customer)} <= names:
+            names |= {str(link) for link in links}
+    return names
+
+
+def _check_event(
+    event: AuditEvent,
+    case: Case,
+    response: httpx.Response,
+    world: World,
+    permission: str | None,
+    acting: uuid.UUID,
+) -> None:
+    """``acting``: the tenant the call acted in (the URL's, or the caller's home)."""
+    action = A(event.action)
+    who = case.actors.get(action, ALEX)
+    if who is None:
+        assert event.actor_user_id is None, event.actor_name
+        assert event.actor_name, "an event without a user still says who acted"
+    else:
+        user_id, home = world.users[who]
+        assert (event.actor_user_id, event.actor_home_tenant_id) == (user_id, home), who
+        between = world.links.get((home, event.tenant_id), set()) | world.links.get(
+            (event.tenant_id, home), set()
+        )
+        if event.tenant_id == acting != home:
+            # Acting in a customer: under the link between the actor's MSP and it.
+            assert event.via_link_id in between, f"{action} in a customer names no link"
+        elif event.via_link_id is not None:
+            # A copy for the other party's trail may name the link between the two.
+            assert event.via_link_id in between, f"{action} names a link of other tenants"
+    # What the request was: its id and where it came from.
+    assert event.request_id and event.request_id == response.headers.get("x-request-id")
+    assert event.source_address == "127.0.0.1"
+    # The authority: the permission the route needs and the grant that gave it.
+    if permission is not None and who is not None and event.actor_user_id is not None:
+        explanation = event.explanation or ""
+        assert explanation.startswith(f"{permission}: "), explanation
+        if event.via_grant_id is None:
+            assert "implicit MSP-admin Owner grant" in explanation
+        else:
+            assert event.via_grant_id in world.grants.get(event.actor_user_id, set())
+            assert str(event.via_grant_id) in explanation
+    # The target: what the call named or created.
+    assert event.target_type and event.target_id, f"{action} names no target"
+    if case.target_elsewhere is None:
+        assert event.target_id in _named(response, world, event.actor_user_id), (
+            f"{action} targets {event.target_type} {event.target_id}, which the call "
+            "neither named nor returned"
+        )
+    # The changed fields.
+    fields = case.changes.get(action) if isinstance(case.changes, dict) else case.changes
+    if fields is None and response.request.method in {"PATCH", "PUT"} and response.request.content:
+        fields = frozenset(json.loads(response.request.content))
+    if fields:
+        assert fields <= set(event.changes), f"{action} changes {event.changes}, not {fields}"
+
+
 @pytest.mark.parametrize("key", sorted(EXPECTED), ids=lambda k: f"{k[0]} {k[1]}")
 async def test_each_mutating_route_writes_its_events(ctx: Ctx, key: tuple[str, str]) -> None:
     case = EXPECTED[key]
-    if case.prepare is None:
-        pytest.skip("events declared; the owning domain has not written the call yet")
     call = await case.prepare(ctx)
     before = await _events(ctx.owner_engine)
+    earlier = await _world(ctx.owner_engine)
     response = await call()
     assert response.status_code < 300, response.text
-    added = await _events(ctx.owner_engine) - before
-    assert Counter(a for _, _, a in added) == Counter(a.value for a in case.expected)
+    added = await _added(ctx.owner_engine, before)
+    assert Counter(e.action for e in added) == Counter(a.value for a in case.expected)
+    # What existed before the call or after it (a deletion's target is gone after).
+    world = earlier | await _world(ctx.owner_engine)
+    alex_home = world.users[ALEX][1]
+    if case.trails is None:
+        trails = Counter({_acting_tenant(response, world, alex_home): len(added)})
+    else:
+        trails = Counter(world.tenants[slug] for slug in case.trails)
+    assert Counter(e.tenant_id for e in added) == trails
+    permission = _route_table().get(key)
+    acting = _acting_tenant(response, world, alex_home)
+    for event in added:
+        _check_event(event, case, response, world, permission, acting)
 
 
 # (method, url, body) of refused requests: each changes nothing and records nothing.
@@ -812,3 +1063,26 @@ async def test_a_change_cannot_happen_without_its_event(
         tenant = (await session.scalars(select(Tenant).where(Tenant.slug == "contoso"))).one()
     assert tenant.display_name == "Contoso"
     assert await _events(ctx.owner_engine) == before
+
+
+async def test_a_delegated_technicians_event_names_the_delegation_and_the_link(ctx: Ctx) -> None:
+    """Alex acts in Contoso through the implicit MSP-admin grant (checked above); Tina, a
+    technician, only through her delegation: her event names that grant and the link."""
+    grant = await _made(ctx, f"{NORTHWIND}/grants", {"user": await _technician(ctx), **DELEGATION})
+    tina = await ctx.signed_in("tina@northwind.example")
+    before = await _events(ctx.owner_engine)
+    made = await tina.post(f"{CONTOSO}/tickets", json={"title": "Screen flickers"})
+    assert made.status_code == 201, made.text
+    [event] = await _added(ctx.owner_engine, before)
+    world = await _world(ctx.owner_engine)
+    northwind, contoso = world.tenants["northwind"], world.tenants["contoso"]
+    assert (event.action, event.tenant_id) == (A.TICKET_CREATED.value, contoso)
+    assert (event.actor_user_id, event.actor_home_tenant_id) == (
+        world.users["tina@northwind.example"][0],
+        northwind,
+    )
+    assert event.via_grant_id == uuid.UUID(grant["id"])
+    assert event.via_link_id in world.links[(northwind, contoso)]
+    assert event.explanation is not None
+    assert event.explanation.startswith("tickets:write: ") and grant["id"] in event.explanation
+    assert event.target_id == made.json()["id"]

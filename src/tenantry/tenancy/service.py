@@ -156,6 +156,8 @@ class TenancyService:
         self.session.add(link)
         await self.session.flush()
         await extend_scope(self.session, customer.id)
+        # In the new customer's trail the MSP acts under the link it has just made.
+        in_customer = replace(actor, via_link_id=link.id)
         await audit.record(
             self.session,
             tenant_id=ctx.tenant.id,
@@ -169,7 +171,7 @@ class TenancyService:
         await audit.record(
             self.session,
             tenant_id=customer.id,
-            actor=actor,
+            actor=in_customer,
             action=AuditAction.TENANT_CREATED,
             changes={
                 "slug": [None, customer.slug],
@@ -183,7 +185,7 @@ class TenancyService:
         await audit.record(
             self.session,
             tenant_id=customer.id,
-            actor=actor,
+            actor=in_customer,
             action=AuditAction.LINK_CREATED,
             target_type="link",
             target_id=link.id,

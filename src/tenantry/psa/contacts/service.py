@@ -227,7 +227,9 @@ class ContactService:
             tenant_id=ctx.tenant.id,
             actor=actor,
             action=AuditAction.CONTACTS_IMPORTED,
-            target_type="contact",
+            # One event for the whole file: its target is the tenant's contact list.
+            target_type="contacts",
+            target_id=ctx.tenant.id,
             target_label=f"{len(created)} contacts",
             changes={
                 "created": len(created),
