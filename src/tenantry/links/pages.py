@@ -352,7 +352,10 @@ async def _your_msp_page(
     """The live link (or, with ``link_id``, one earlier link) as the customer sees it."""
     ctx = work.ctx
     if ctx.relation == "home" and ctx.tenant.is_msp:
-        # An MSP is not managed by one; its own links are on the MSP page.
+        # An MSP is not managed by one; its own links are on the MSP page. A link id
+        # here names nothing of this tenant's (any id, its own links' included): 404.
+        if link_id is not None:
+            raise NotFound("No such link.")
         return render(request, "links/your_msp.html", {"is_msp": True}, status=status)
     service = LinkService(work.session)
     past: list[LinkView] = []
