@@ -1,5 +1,6 @@
 """Roles, groups and grants: who holds which role where (platform tables, read to
-authorise a request before any tenant scope exists)."""
+authorise a request before any tenant scope exists); and each user's recently used
+tenants (tenant-owned by the user's home tenant: it only orders the switcher)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.db.base import Base, PlatformTable, new_id, utcnow
+from tenantry.db.base import Base, PlatformTable, TenantOwned, new_id, utcnow
 
 
 class GrantScope(enum.StrEnum):
@@ -137,4 +138,24 @@ class Grant(PlatformTable, Base):
         Index("ix_grants_user_group_id", "user_group_id"),
         Index("ix_grants_tenant_id_customer_tenant_id", "tenant_id", "customer_tenant_id"),
         Index("ix_grants_role", "role"),
+    )
+
+
+class RecentTenant(TenantOwned, Base):
+    """A tenant one user switched into lately (``access/recent.py`` keeps at most
+    ``recent.KEEP`` per user). Tenant-owned by the user's HOME tenant: it is the home
+    tenant's record of where its people work, read in the home scope the switcher runs
+    in. Only orders the switcher's list; access is decided as always."""
+
+    __tablename__ = "recent_tenants"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    recent_tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "recent_tenant_id"),
+        Index("ix_recent_tenants_tenant_id_user_id_used_at", "tenant_id", "user_id", "used_at"),
     )
