@@ -149,7 +149,10 @@ class RecentTenant(TenantOwned, Base):
 
     __tablename__ = "recent_tenants"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # No foreign key, as in every tenant-owned table: the user is a platform row,
+    # deleted with the home tenant that owns these rows.
+    user_id: Mapped[uuid.UUID]
+    # The tenant used. Deleting it deletes the rows naming it (ON DELETE CASCADE).
     recent_tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE")
     )

@@ -59,7 +59,9 @@ async def my_tenants(
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[TenantChoice]:
     """The tenants where you hold at least one permission: your home tenant first, then
-    the customers you can act in, by display name (the tenant switcher's list)."""
+    the customers you switched into lately (most recent first), then the other customers
+    you can act in, by display name (the tenant switcher's list). A search keeps that
+    order among its matches."""
     items, next_cursor = await TenantSwitcher(work.session).page(
         work.principal, query=q, limit=limit, cursor=cursor
     )

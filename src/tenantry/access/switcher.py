@@ -1,5 +1,6 @@
 """The tenant switcher's list (access rule 7): exactly the tenants where the user holds at
-least one permission, home first, then customers ordered by display name.
+least one permission, home first, then the ones used recently (most recent first, see
+``access/recent.py``), then the other customers ordered by display name.
 
 It must agree with ``AccessService.context_in`` and stay fast at 10,000 customers. So it
 reads the user's grants once (with their custom roles, as ``context_in`` does), narrows
@@ -11,6 +12,13 @@ name. Each fetched row is then decided by the same functions ``context_in`` uses
 compares portably, and exclusions and group membership are the decision module's to
 read. A row that gives nothing is dropped and the next rows are fetched; that needs a
 customer whose ceiling shares nothing with the user's roles there, or an excluded one.
+
+Recently used: one more query reads the user's recent rows (at most ``recent.KEEP``, on
+their index) joined to the same customer conditions and decided by the same functions,
+so the recent list only orders and never grants. The name-ordered part then leaves
+those customers out. The cursor says which part the next page continues: after home,
+after the n-th recent tenant, or after a customer by name. The recent part is read
+again on every page, so a switch in another tab between two pages can move one entry.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access import repository
 from tenantry.access.context import Principal
 from tenantry.access.decision import RoleBook, by_permission, customer_sources, home_sources, live
-from tenantry.access.models import Grant, GrantScope, TenantGroupMember
+from tenantry.access.models import Grant, GrantScope, RecentTenant, TenantGroupMember
 from tenantry.access.service import AccessService
 from tenantry.db.base import utcnow
 from tenantry.errors import ValidationFailed
@@ -37,6 +45,7 @@ from tenantry.tenancy.models import LinkState, Tenant, TenantLink
 
 MAX_QUERY_LENGTH = 100
 _HOME_CURSOR = "h"
+_RECENT_CURSOR = "r"
 _CUSTOMER_CURSOR = "c"
 
 
@@ -186,9 +195,19 @@ class TenantSwitcher:
             if len(items) == limit:
                 return items, encode_cursor([_HOME_CURSOR])
 
+        recent = await self._recent(principal, reach, needle, now)
+        shown = _recent_shown(position, len(recent))
+        for choice in recent[shown:]:
+            items.append(choice)
+            shown += 1
+            if len(items) == limit:
+                return items, encode_cursor([_RECENT_CURSOR, shown])
+
         after = _customer_position(position)
         wanted = limit - len(items)
-        customers, last_key = await self._customers(principal, reach, needle, after, wanted, now)
+        customers, last_key = await self._customers(
+            principal, reach, needle, after, wanted, now, [c.id for c in recent]
+        )
         items.extend(customers[:wanted])
         next_cursor = (
             encode_cursor([_CUSTOMER_CURSOR, *last_key])
@@ -196,6 +215,66 @@ class TenantSwitcher:
             else None
         )
         return items, next_cursor
+
+    async def _recent(
+        self, principal: Principal, reach: Reach, needle: str, now: datetime
+    ) -> list[TenantChoice]:
+        """The customers the user used lately and can still act in (matching the
+        search), most recent first: one read of at most ``recent.KEEP`` rows (times the
+        granted client groups each is in)."""
+        if not reach.reaches_customers:
+            return []
+        stmt = (
+            select(
+                Tenant.id,
+                Tenant.slug,
+                Tenant.display_name,
+                Tenant.status,
+                TenantLink.ceiling,
+            )
+            .select_from(RecentTenant)
+            .join(Tenant, Tenant.id == RecentTenant.recent_tenant_id)
+            .join(TenantLink, TenantLink.customer_tenant_id == Tenant.id)
+            .where(
+                RecentTenant.tenant_id == principal.home_tenant_id,
+                RecentTenant.user_id == principal.user_id,
+                *_customer_conditions(principal, reach, needle, now),
+            )
+            .order_by(RecentTenant.used_at.desc(), RecentTenant.recent_tenant_id)
+        )
+        if reach.tenant_groups:
+            # Which granted groups hold each one, in the same read.
+            stmt = stmt.add_columns(TenantGroupMember.group_id).outerjoin(
+                TenantGroupMember,
+                and_(
+                    TenantGroupMember.customer_tenant_id == Tenant.id,
+                    TenantGroupMember.group_id.in_(sorted(reach.tenant_groups)),
+                ),
+            )
+        rows: list[Any] = list((await self.session.execute(stmt)).all())
+        order: list[uuid.UUID] = []
+        found: dict[uuid.UUID, tuple[Any, set[uuid.UUID]]] = {}
+        for row in rows:
+            tenant_id = row[0]
+            if tenant_id not in found:
+                order.append(tenant_id)
+                found[tenant_id] = (row, set())
+            if reach.tenant_groups and row[5] is not None:
+                found[tenant_id][1].add(row[5])
+        choices: list[TenantChoice] = []
+        for tenant_id in order:
+            row, groups = found[tenant_id]
+            if reach.in_customer(tenant_id, row[4] or (), frozenset(groups)):
+                choices.append(
+                    TenantChoice(
+                        id=tenant_id,
+                        slug=row[1],
+                        display_name=row[2],
+                        kind="customer",
+                        status=str(row[3]),
+                    )
+                )
+        return choices
 
     async def _customers(
         self,
@@ -205,39 +284,17 @@ class TenantSwitcher:
         after: tuple[str, uuid.UUID] | None,
         wanted: int,
         now: datetime,
+        recent_ids: Sequence[uuid.UUID] = (),
     ) -> tuple[list[TenantChoice], tuple[str, str] | None]:
         """Up to ``wanted`` + 1 visible customers after ``after``; the key of the
         ``wanted``-th (where the next page starts)."""
         if not reach.reaches_customers:
             return [], None
         sort_name = func.lower(Tenant.display_name)
-        conditions: list[ColumnElement[bool]] = [
-            TenantLink.msp_tenant_id == principal.home_tenant_id,
-            TenantLink.state == LinkState.ACTIVE,
-            or_(TenantLink.expires_at.is_(None), TenantLink.expires_at > now),
-        ]
-        if not reach.every_customer:
-            # Only customers some grant names: a short IN list, and the members of the
-            # granted tenant groups (indexed by group).
-            named: list[ColumnElement[bool]] = []
-            if reach.delegated:
-                named.append(Tenant.id.in_(sorted(reach.delegated)))
-            if reach.tenant_groups:
-                named.append(
-                    Tenant.id.in_(
-                        select(TenantGroupMember.customer_tenant_id).where(
-                            TenantGroupMember.group_id.in_(sorted(reach.tenant_groups))
-                        )
-                    )
-                )
-            conditions.append(or_(*named))
-        if needle:
-            conditions.append(
-                or_(
-                    Tenant.slug.contains(needle, autoescape=True),
-                    sort_name.contains(needle, autoescape=True),
-                )
-            )
+        conditions = _customer_conditions(principal, reach, needle, now)
+        if recent_ids:
+            # Already listed before these, in the recent part.
+            conditions.append(Tenant.id.not_in(recent_ids))
         found: list[TenantChoice] = []
         keys: list[tuple[str, str]] = []
         batch = wanted + 1
@@ -275,9 +332,58 @@ class TenantSwitcher:
             after = (last[4], last[0])
 
 
-def _customer_position(position: list[Any] | None) -> tuple[str, uuid.UUID] | None:
-    """The cursor says where the previous page stopped: after home, or after a customer."""
+def _customer_conditions(
+    principal: Principal, reach: Reach, needle: str, now: datetime
+) -> list[ColumnElement[bool]]:
+    """The customers of the user's MSP that some grant could cover (and that match the
+    search): an active, unexpired link, and for a user without a grant covering every
+    customer, only the customers some grant names."""
+    conditions: list[ColumnElement[bool]] = [
+        TenantLink.msp_tenant_id == principal.home_tenant_id,
+        TenantLink.state == LinkState.ACTIVE,
+        or_(TenantLink.expires_at.is_(None), TenantLink.expires_at > now),
+    ]
+    if not reach.every_customer:
+        # Only customers some grant names: a short IN list, and the members of the
+        # granted tenant groups (indexed by group).
+        named: list[ColumnElement[bool]] = []
+        if reach.delegated:
+            named.append(Tenant.id.in_(sorted(reach.delegated)))
+        if reach.tenant_groups:
+            named.append(
+                Tenant.id.in_(
+                    select(TenantGroupMember.customer_tenant_id).where(
+                        TenantGroupMember.group_id.in_(sorted(reach.tenant_groups))
+                    )
+                )
+            )
+        conditions.append(or_(*named))
+    if needle:
+        conditions.append(
+            or_(
+                Tenant.slug.contains(needle, autoescape=True),
+                func.lower(Tenant.display_name).contains(needle, autoescape=True),
+            )
+        )
+    return conditions
+
+
+def _recent_shown(position: list[Any] | None, available: int) -> int:
+    """How many recent tenants earlier pages showed: none on the first page or after
+    home, all of them once the name-ordered part has begun."""
     if not position or position[0] == _HOME_CURSOR:
+        return 0
+    if position[0] == _RECENT_CURSOR:
+        if len(position) == 2 and isinstance(position[1], int) and position[1] >= 0:
+            return min(position[1], available)
+        raise ValidationFailed("cursor", "is not a cursor this API returned")
+    return available
+
+
+def _customer_position(position: list[Any] | None) -> tuple[str, uuid.UUID] | None:
+    """The cursor says where the previous page stopped: after home or a recent tenant
+    (the name-ordered part starts from its beginning), or after a customer."""
+    if not position or position[0] in (_HOME_CURSOR, _RECENT_CURSOR):
         return None
     try:
         kind, name_key, raw_id = position

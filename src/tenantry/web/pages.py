@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from tenantry.access import recent
 from tenantry.access.switcher import MAX_QUERY_LENGTH, TenantSwitcher
 from tenantry.audit import service as audit
 from tenantry.audit.schemas import AuditAction
@@ -73,8 +74,9 @@ async def switch_to(
     ],
     to: Annotated[str, Query(max_length=40)] = "",
 ) -> RedirectResponse:
-    """Choosing a tenant in the switcher: recorded in that tenant's trail, then the same
-    page there if it exists and the user may see it, else its overview."""
+    """Choosing a tenant in the switcher: recorded in that tenant's trail and in the
+    user's recently used tenants, then the same page there if it exists and the user may
+    see it, else its overview."""
     ctx = work.ctx
     await audit.record(
         work.session,
@@ -86,6 +88,8 @@ async def switch_to(
         target_label=ctx.tenant.slug,
         changes={"page": [None, to or nav.OVERVIEW.key]},
     )
+    # The switcher lists it right after home from now on (only orders, never grants).
+    await recent.remember(work.session, ctx.principal, ctx.tenant.id)
     return RedirectResponse(
         nav.switch_target(ctx.tenant.slug, to, ctx.permissions), status_code=303
     )

@@ -5,7 +5,10 @@ Tenant-owned by the user's HOME tenant (``tenant_id``): which clients a technici
 works in is the MSP's own data, read in the home scope the switcher already runs in,
 under row-level security like any other tenant work. ``recent_tenant_id`` names the
 tenant used; it only orders the switcher's list, never grants anything. Deleting that
-tenant removes the rows (ON DELETE CASCADE, and explicitly in tenant deletion).
+tenant removes the rows that name it (ON DELETE CASCADE, which on PostgreSQL runs as the
+table owner past row-level security); deleting the home tenant removes its users' rows
+like any tenant-owned row. ``user_id`` has no foreign key, as in every tenant-owned
+table (users are platform rows, deleted with their home tenant).
 
 Revision ID: 0007
 Revises: 0006
@@ -40,12 +43,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_recent_tenants_tenant_id_tenants")
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_recent_tenants_user_id_users"),
-            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["recent_tenant_id"],
