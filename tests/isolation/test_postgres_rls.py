@@ -360,11 +360,11 @@ async def test_the_policies_use_a_tenant_id_leading_index(
     assert f"Index Cond: (tenant_id = (NULLIF(current_setting('{rls.TENANT_SETTING}'" in plan
     assert "ANY" not in plan, plan  # the list policy does not apply to the app role
 
+    # The list policy: the list is parsed and hashed once per statement (a hashed
+    # SubPlan), never re-read per row, whatever the number of tenants (db/rls.py).
     async with app_tx(database, many=[two_tenants.a.tenant_id, two_tenants.b.tenant_id]) as conn:
-        await conn.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(r[0] for r in await conn.execute(explain))
-    assert "Seq Scan" not in plan, plan
-    assert "Index Cond: (tenant_id = ANY" in plan, plan
+    assert "hashed SubPlan" in plan, plan
 
 
 PROBE = "rls_plan_probe"

@@ -26,10 +26,19 @@ at 1M rows / 1,000 tenants). The scalar ``tenant_id = <setting>::uuid`` joins th
 planner's equivalence class for ``tenant_id``, so the ``(tenant_id, created_at)`` index
 is read in order and the scan stops after 50 rows.
 
+The list policy is ``tenant_id IN (SELECT unnest(<the list>))``, not ``tenant_id =
+ANY(<the list>)``: an ``ANY`` over a non-constant array is re-evaluated for every row it
+filters, so an MSP admin's view over 10,000 clients parsed a 370 kB setting per row
+(minutes). The sub-select is planned as a hashed SubPlan: the list is parsed and hashed
+once per statement, each row costs one probe (bench/run.py, "MSP-wide open tickets";
+EXPLAIN in docs/ARCHITECTURE.md). It cannot be an index condition, so for small lists
+the ORM scope (db/scope.py) also puts ``tenant_id IN (...)`` into the statement, which
+can.
+
 Keep the expressions as they are when editing: every function in them is immutable or
-stable, so PostgreSQL evaluates them once per statement and uses the ``tenant_id``-leading
-primary key or index as an ``Index Cond``; nothing is applied to the ``tenant_id`` column
-itself, so no LEAKPROOF question arises.
+stable, so PostgreSQL evaluates the one-tenant setting once per statement and uses the
+``tenant_id``-leading primary key or index as an ``Index Cond``; nothing is applied to
+the ``tenant_id`` column itself, so no LEAKPROOF question arises.
 
 ``FORCE ROW LEVEL SECURITY`` subjects the table owner too. A data migration that must
 see every tenant's rows runs as a superuser, or sets the scope to the tenants it
@@ -66,6 +75,11 @@ POLICY_NAMES: tuple[str, ...] = (POLICY_NAME, MULTI_POLICY_NAME)
 
 POLICY_EXPRESSION = f"(tenant_id = nullif(current_setting('{TENANT_SETTING}', true), '')::uuid)"
 MULTI_POLICY_EXPRESSION = (
+    f"(tenant_id IN (SELECT unnest(string_to_array("
+    f"coalesce(current_setting('{TENANTS_SETTING}', true), ''), ',')::uuid[])))"
+)
+# What the list policy was up to revision 0008 (kept for that migration's downgrade).
+MULTI_POLICY_EXPRESSION_0001 = (
     f"(tenant_id = ANY (string_to_array("
     f"coalesce(current_setting('{TENANTS_SETTING}', true), ''), ',')::uuid[]))"
 )

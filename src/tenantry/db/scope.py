@@ -23,6 +23,14 @@ from tenantry.db.base import Base, TenantOwned
 
 _SCOPE_KEY = "tenantry_scope"
 
+# On PostgreSQL a multi-tenant scope of more tenants than this gets no ORM criterion: the
+# list policy alone (one hash probe per row) decides. A long ``IN`` list of bind
+# parameters costs more than it helps there: thousands of parameters to send, and under
+# a generic plan a linear search of the list per row. Shorter lists stay in the
+# statement because the planner can use them as an index condition (a technician's
+# twenty clients), which the policy's sub-select cannot be.
+RLS_ONLY_ABOVE = 100
+
 
 class ScopeViolation(RuntimeError):
     """Code tried to write a row outside its tenant scope (a bug, never user input)."""
@@ -177,6 +185,8 @@ def _apply_scope(state: ORMExecuteState) -> None:
         _check_insert_values(state, scope)
         return
     if state.is_select or state.is_update or state.is_delete:
+        if len(scope.tenant_ids) > RLS_ONLY_ABOVE and _rls_enforces(state.session):
+            return
         ids = list(scope.tenant_ids)
         scoped = _scope_every_from if nested else _scope_top_level
         statement = scoped(state.statement, ids, owned)
@@ -188,6 +198,18 @@ def _apply_scope(state: ORMExecuteState) -> None:
                 include_aliases=True,
             )
         )
+
+
+def _rls_enforces(session: Session) -> bool:
+    """PostgreSQL applies the scope itself (row-level security, db/rls.py)."""
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"
+
+
+def redundant_with_scope(session: Session, tenant_ids: Iterable[uuid.UUID]) -> bool:
+    """True when filtering on ``tenant_ids`` would only repeat the unit of work's scope
+    (then a repository leaves the condition out: the scope applies it anyway)."""
+    return frozenset(tenant_ids) == session_scope(session).tenant_ids
 
 
 @event.listens_for(Session, "before_flush")

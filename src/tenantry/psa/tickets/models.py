@@ -122,6 +122,14 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_id_status_priority", "tenant_id", "status", "priority"),
         Index("ix_tickets_tenant_id_assignee_user_id", "tenant_id", "assignee_user_id"),
         Index("ix_tickets_tenant_id_updated_at", "tenant_id", "updated_at"),
+        # The MSP-wide view: newest open tickets of every client, read in this order under
+        # the multi-tenant scope (migration 0008). The one index that does not lead with
+        # tenant_id; the isolation guard accepts it because it names its reason.
+        Index(
+            "ix_tickets_updated_at",
+            "updated_at",
+            info={"cross_tenant": "MSP-wide ticket view, newest first across clients"},
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.base import new_id
+from tenantry.db.scope import redundant_with_scope
 from tenantry.psa.tickets.models import (
     OPEN_STATUSES,
     Priority,
@@ -123,10 +124,12 @@ class TicketFilter:
     breached: bool | None = None
 
 
-def _conditions(f: TicketFilter, now: datetime) -> list[ColumnElement[bool]]:
+def _conditions(session: AsyncSession, f: TicketFilter, now: datetime) -> list[ColumnElement[bool]]:
     if not f.tenant_ids:
         return [false()]
-    conditions: list[ColumnElement[bool]] = [Ticket.tenant_id.in_(sorted(f.tenant_ids))]
+    conditions: list[ColumnElement[bool]] = []
+    if not redundant_with_scope(session.sync_session, f.tenant_ids):
+        conditions.append(Ticket.tenant_id.in_(sorted(f.tenant_ids)))
     if f.statuses:
         conditions.append(Ticket.status.in_(sorted(f.statuses)))
     if f.priorities:
@@ -180,7 +183,7 @@ async def page(
     """``limit`` + 1 tickets from ``offset`` (one more tells the caller a next page exists)."""
     stmt = (
         select(Ticket)
-        .where(*_conditions(f, now))
+        .where(*_conditions(session, f, now))
         .order_by(*_order(sort))
         .offset(offset)
         .limit(limit + 1)
@@ -195,7 +198,7 @@ async def counts_by_tenant(
     breached = func.sum(case((breached_at(now), 1), else_=0))
     rows = await session.execute(
         select(Ticket.tenant_id, func.count(), breached)
-        .where(*_conditions(f, now))
+        .where(*_conditions(session, f, now))
         .group_by(Ticket.tenant_id)
     )
     return {tenant_id: (int(n), int(b or 0)) for tenant_id, n, b in rows.all()}
@@ -204,7 +207,14 @@ async def counts_by_tenant(
 async def categories(session: AsyncSession, tenant_ids: Iterable[uuid.UUID]) -> list[str]:
     rows = await session.scalars(
         select(Ticket.category)
-        .where(Ticket.tenant_id.in_(sorted(set(tenant_ids))), Ticket.category != "")
+        .where(
+            *(
+                []
+                if redundant_with_scope(session.sync_session, tenant_ids)
+                else [Ticket.tenant_id.in_(sorted(set(tenant_ids)))]
+            ),
+            Ticket.category != "",
+        )
         .distinct()
         .order_by(Ticket.category)
         .limit(200)
