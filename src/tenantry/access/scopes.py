@@ -12,11 +12,12 @@ that unit of work runs under the multi-tenant role and policy (db/rls.py).
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import Principal
@@ -80,19 +81,31 @@ async def customers_with(
         conditions.append(or_(*named))
     rows = (
         await session.execute(
-            select(Tenant.id, Tenant.slug, Tenant.display_name, TenantLink.ceiling)
+            # The ceiling as its JSON text: thousands of links share a few ceilings, so
+            # each distinct text is parsed once (``_ceilings``), not once per row.
+            select(Tenant.id, Tenant.slug, Tenant.display_name, cast(TenantLink.ceiling, String))
             .join(TenantLink, TenantLink.customer_tenant_id == Tenant.id)
             .where(and_(*conditions))
         )
     ).all()
     groups = await _groups_of(session, [r[0] for r in rows], reach.tenant_groups)
+    ceilings = _Ceilings()
     customers = {
         tenant_id: CustomerInScope(tenant_id, slug, name)
         for tenant_id, slug, name, ceiling in rows
         if permission
-        in reach.in_customer(tenant_id, ceiling or (), groups.get(tenant_id, frozenset()))
+        in reach.in_customer(tenant_id, ceilings[ceiling], groups.get(tenant_id, frozenset()))
     }
     return CustomerScope(permission, TenantScope.of(customers), customers)
+
+
+class _Ceilings(dict[str | None, tuple[str, ...]]):
+    """JSON text of a link's ceiling → its permissions, parsed on first sight."""
+
+    def __missing__(self, text: str | None) -> tuple[str, ...]:
+        parsed = json.loads(text) if text else None
+        self[text] = found = tuple(parsed or ())
+        return found
 
 
 def narrowed(found: CustomerScope, customer_id: uuid.UUID) -> CustomerScope:

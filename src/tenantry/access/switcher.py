@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -77,6 +77,14 @@ class Reach:
     every_customer: bool
     delegated: frozenset[uuid.UUID]
     tenant_groups: frozenset[uuid.UUID]
+    # Customers some grant names by id (delegated or excluded): only for these does the
+    # decision depend on which customer it is, beyond its ceiling and groups.
+    singled_out: frozenset[uuid.UUID] = frozenset()
+    # (ceiling, groups) → permissions, for every other customer: an MSP-wide read over
+    # 10,000 clients decides a handful of distinct cases, not 10,000.
+    _decided: dict[tuple[tuple[str, ...], frozenset[uuid.UUID]], frozenset[str]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @property
     def reaches_customers(self) -> bool:
@@ -90,10 +98,16 @@ class Reach:
     ) -> frozenset[str]:
         """As ``context_in`` decides it, with the same functions: (roles of the grants
         whose scope covers the customer) ∩ the link's ceiling."""
+        key = (tuple(ceiling), customer_groups)
+        if customer_id not in self.singled_out and key in self._decided:
+            return self._decided[key]
         sources = customer_sources(
             self.grants, customer_id, self.home_is_msp, customer_groups, self.book
         )
-        return frozenset(by_permission(sources, frozenset(ceiling), self.book))
+        permissions = frozenset(by_permission(sources, frozenset(ceiling), self.book))
+        if customer_id not in self.singled_out:
+            self._decided[key] = permissions
+        return permissions
 
 
 def reach_of(grants: Sequence[Grant], home_is_msp: bool, book: RoleBook) -> Reach:
@@ -115,7 +129,26 @@ def reach_of(grants: Sequence[Grant], home_is_msp: bool, book: RoleBook) -> Reac
             for g in grants
             if g.scope == GrantScope.TENANT_GROUP and g.tenant_group_id is not None
         ),
+        singled_out=frozenset(
+            g.customer_tenant_id
+            for g in grants
+            if g.scope == GrantScope.CUSTOMER and g.customer_tenant_id is not None
+        )
+        | _excluded(grants),
     )
+
+
+def _excluded(grants: Sequence[Grant]) -> frozenset[uuid.UUID]:
+    """Customers an all_customers grant leaves out (``covers`` compares their text)."""
+    found: set[uuid.UUID] = set()
+    for grant in grants:
+        if grant.scope == GrantScope.ALL_CUSTOMERS:
+            for excluded in grant.excluded_customer_ids or ():
+                try:
+                    found.add(uuid.UUID(str(excluded)))
+                except ValueError:
+                    continue  # names no customer, so it excludes none
+    return frozenset(found)
 
 
 async def reach_for(session: AsyncSession, principal: Principal, now: datetime) -> Reach:
