@@ -39,7 +39,8 @@ ceiling shows in the figures, which say which tool made them). Measured:
 * a write: create a ticket (with its audit event and ticket history);
 * the switcher search (``GET /api/v1/me/tenants?q=``) as the big MSP's admin;
 * the MSP-wide open-ticket view (``GET /api/v1/tenants/{msp}/msp-tickets``), as the
-  admin (every customer) and as a delegated technician (20 customers);
+  admin (every customer) and as a delegated technician (20 customers), and the open and
+  breached counts per client (``…/msp-tickets/counts``) as the admin;
 * one authorization decision in-process (``AccessService.context_in``, warm), in µs;
 * deleting a customer that owns 100,000 tickets (``--quick``: 20,000), via the API;
 * peak memory (VmHWM) of every server worker after the load.
@@ -796,6 +797,12 @@ def main() -> None:
             [f"/api/v1/tenants/{big}/msp-tickets?limit=50"],
             tokens["big_admin"],
             note=f"every client ({meta['customers_big']:,})",
+        ),
+        Scenario(
+            "open tickets per client (admin)",
+            [f"/api/v1/tenants/{big}/msp-tickets/counts"],
+            tokens["big_admin"],
+            note=f"open and breached counts of {meta['customers_big']:,} clients",
         ),
         Scenario(
             "MSP-wide open tickets (technician)",
