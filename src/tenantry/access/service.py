@@ -107,7 +107,12 @@ class AccessService:
         """The access rules for ``principal`` in ``tenant``, kept whole (also when they
         give nothing) so that a refusal can be explained as well as an allowance."""
         now = now or utcnow()
-        grants = live(await repository.live_grants_of_user(self.session, principal.user_id), now)
+        grants = live(
+            await repository.live_grants_of_user(
+                self.session, principal.user_id, deciding_for=tenant.id
+            ),
+            now,
+        )
         book = await self.role_book(grants)
         if tenant.id == principal.home_tenant_id:
             sources = by_permission(home_sources(grants, book), None, book)
