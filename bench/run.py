@@ -480,6 +480,26 @@ def start_server(settings: Settings, workers: int, port: int) -> subprocess.Pope
     raise SystemExit("the server did not become ready within 60 s")
 
 
+async def wait_until_idle(settings: Settings, limit: float = 120.0) -> float:
+    """Wait until the server's database sessions run no statement: a load tool that
+    stops leaves requests in flight (an MSP-wide count takes seconds), and the next
+    scenario must not pay for them. Returns the seconds waited."""
+    began = time.monotonic()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        while time.monotonic() - began < limit:
+            busy = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tenantry' "
+                "AND state = 'active' AND pid <> pg_backend_pid()"
+            )
+            if not busy:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+    return time.monotonic() - began
+
+
 def worker_pids(master: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{master}/task").glob("*"):
@@ -844,6 +864,7 @@ def main() -> None:
         for s in scenarios:
             # Every path answers 2xx before it is loaded, or the figures mean nothing; a
             # single request slower than PROBE_TIMEOUT is reported as such, not loaded.
+            asyncio.run(wait_until_idle(settings))
             began = time.perf_counter()
             try:
                 probe = httpx.request(
@@ -873,6 +894,7 @@ def main() -> None:
             results[s.name] = load(base, s, duration, args.connections, tool)
         pids = worker_pids(server.pid)
         peak = [vm_kib(p, "VmHWM") / 1024 for p in pids]
+        asyncio.run(wait_until_idle(settings))
         deletion = delete_customer(base, tokens["big_admin"], big, doomed)
         deletion["tickets"] = size.delete_rows
     finally:
