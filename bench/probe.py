@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 import time
@@ -34,7 +35,7 @@ from tenantry.app import create_app
 from tenantry.db import migrate
 
 
-async def probe(path: str, who: str, n: int, quick: bool, url: str) -> None:
+async def probe(path: str, who: str, n: int, quick: bool, url: str, freeze: bool) -> None:
     settings = bench_settings(url, QUICK if quick else FULL)
     owner = await asyncpg.connect(settings.database_url)
     try:
@@ -56,6 +57,10 @@ async def probe(path: str, who: str, n: int, quick: bool, url: str) -> None:
         delegated=meta["technician"]["customers"][0],
     )
     app = create_app(settings)
+    if freeze:
+        # As tenantry/asgi.py does in every server worker.
+        gc.collect()
+        gc.freeze()
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -74,8 +79,9 @@ async def probe(path: str, who: str, n: int, quick: bool, url: str) -> None:
                 raise SystemExit(f"{path} answered {response.status_code}: {response.text}")
     warm = timings[1:]
     print(
-        f"GET {path} as {who}: first {timings[0]:.1f} ms; next {n}: median "
-        f"{statistics.median(warm):.1f} ms, min {min(warm):.1f} ms"
+        f"GET {path} as {who}{'' if freeze else ' (no gc.freeze)'}: first "
+        f"{timings[0]:.1f} ms; next {n}: median {statistics.median(warm):.1f} ms, "
+        f"min {min(warm):.1f} ms"
     )
 
 
@@ -88,8 +94,14 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=10, help="warm requests after the first")
     parser.add_argument("--quick", action="store_true", help="the --quick dataset")
     parser.add_argument("--url", default=DEFAULT_URL, help="PostgreSQL (superuser) URL")
+    parser.add_argument(
+        "--no-freeze",
+        dest="freeze",
+        action="store_false",
+        help="skip gc.freeze() after building the app (the server entry point freezes)",
+    )
     args = parser.parse_args()
-    asyncio.run(probe(args.path, args.who, max(1, args.n), args.quick, args.url))
+    asyncio.run(probe(args.path, args.who, max(1, args.n), args.quick, args.url, args.freeze))
 
 
 if __name__ == "__main__":
