@@ -52,14 +52,13 @@ async def remember(
         "created_at": when,
     }
     keys = ["tenant_id", "user_id", "recent_tenant_id"]
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(RecentTenant).values(values)
-        await session.execute(pg.on_conflict_do_update(index_elements=keys, set_={"used_at": when}))
-    else:
-        lite = sqlite.insert(RecentTenant).values(values)
-        await session.execute(
-            lite.on_conflict_do_update(index_elements=keys, set_={"used_at": when})
-        )
+    # Both dialects spell the upsert the same; only the construct differs.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(RecentTenant)
+        .values(values)
+        .on_conflict_do_update(index_elements=keys, set_={"used_at": when})
+    )
     newest = (
         select(RecentTenant.id)
         .where(RecentTenant.tenant_id == home, RecentTenant.user_id == principal.user_id)

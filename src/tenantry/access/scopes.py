@@ -17,16 +17,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, and_, cast, or_, select
+from sqlalchemy import String, and_, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import Principal
-from tenantry.access.models import TenantGroupMember
-from tenantry.access.switcher import _groups_of, reach_for
+from tenantry.access.switcher import _customer_conditions, _groups_of, reach_for
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
 from tenantry.identity.models import User
-from tenantry.tenancy.models import LinkState, Tenant, TenantLink
+from tenantry.tenancy.models import Tenant, TenantLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,24 +60,7 @@ async def customers_with(
     empty = CustomerScope(permission, TenantScope.of(()), {})
     if not principal.home_is_msp or not reach.reaches_customers:
         return empty
-    conditions: list[ColumnElement[bool]] = [
-        TenantLink.msp_tenant_id == principal.home_tenant_id,
-        TenantLink.state == LinkState.ACTIVE,
-        or_(TenantLink.expires_at.is_(None), TenantLink.expires_at > now),
-    ]
-    if not reach.every_customer:
-        named: list[ColumnElement[bool]] = []
-        if reach.delegated:
-            named.append(Tenant.id.in_(sorted(reach.delegated)))
-        if reach.tenant_groups:
-            named.append(
-                Tenant.id.in_(
-                    select(TenantGroupMember.customer_tenant_id).where(
-                        TenantGroupMember.group_id.in_(sorted(reach.tenant_groups))
-                    )
-                )
-            )
-        conditions.append(or_(*named))
+    conditions = _customer_conditions(principal, reach, "", now)
     rows = (
         await session.execute(
             # The ceiling as its JSON text: thousands of links share a few ceilings, so

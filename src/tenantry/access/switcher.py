@@ -113,28 +113,24 @@ class Reach:
 def reach_of(grants: Sequence[Grant], home_is_msp: bool, book: RoleBook) -> Reach:
     """Read live grants as ``context_in`` does, without visiting any tenant."""
     broad = customer_sources(grants, _ANY_CUSTOMER, home_is_msp, frozenset(), book)
+    delegated = frozenset(
+        g.customer_tenant_id
+        for g in grants
+        if g.scope == GrantScope.CUSTOMER and g.customer_tenant_id is not None
+    )
     return Reach(
         grants=tuple(grants),
         home_is_msp=home_is_msp,
         book=book,
         home=frozenset(by_permission(home_sources(grants, book), None, book)),
         every_customer=bool(by_permission(broad, None, book)),
-        delegated=frozenset(
-            g.customer_tenant_id
-            for g in grants
-            if g.scope == GrantScope.CUSTOMER and g.customer_tenant_id is not None
-        ),
+        delegated=delegated,
         tenant_groups=frozenset(
             g.tenant_group_id
             for g in grants
             if g.scope == GrantScope.TENANT_GROUP and g.tenant_group_id is not None
         ),
-        singled_out=frozenset(
-            g.customer_tenant_id
-            for g in grants
-            if g.scope == GrantScope.CUSTOMER and g.customer_tenant_id is not None
-        )
-        | _excluded(grants),
+        singled_out=delegated | _excluded(grants),
     )
 
 

@@ -124,12 +124,21 @@ class TicketFilter:
     breached: bool | None = None
 
 
+def _in_tenants(
+    session: AsyncSession, tenant_ids: Iterable[uuid.UUID]
+) -> list[ColumnElement[bool]]:
+    """``tenant_id IN (…)``, or nothing when that only repeats the unit of work's scope
+    (which applies it anyway: on PostgreSQL a long list would cost, not help)."""
+    ids = frozenset(tenant_ids)
+    if redundant_with_scope(session.sync_session, ids):
+        return []
+    return [Ticket.tenant_id.in_(sorted(ids))]
+
+
 def _conditions(session: AsyncSession, f: TicketFilter, now: datetime) -> list[ColumnElement[bool]]:
     if not f.tenant_ids:
         return [false()]
-    conditions: list[ColumnElement[bool]] = []
-    if not redundant_with_scope(session.sync_session, f.tenant_ids):
-        conditions.append(Ticket.tenant_id.in_(sorted(f.tenant_ids)))
+    conditions = _in_tenants(session, f.tenant_ids)
     if f.statuses:
         conditions.append(Ticket.status.in_(sorted(f.statuses)))
     if f.priorities:
@@ -207,14 +216,7 @@ async def counts_by_tenant(
 async def categories(session: AsyncSession, tenant_ids: Iterable[uuid.UUID]) -> list[str]:
     rows = await session.scalars(
         select(Ticket.category)
-        .where(
-            *(
-                []
-                if redundant_with_scope(session.sync_session, tenant_ids)
-                else [Ticket.tenant_id.in_(sorted(set(tenant_ids)))]
-            ),
-            Ticket.category != "",
-        )
+        .where(*_in_tenants(session, tenant_ids), Ticket.category != "")
         .distinct()
         .order_by(Ticket.category)
         .limit(200)
