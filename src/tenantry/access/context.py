@@ -42,6 +42,9 @@ class TenantRef:
     display_name: str
     status: str
     is_msp: bool
+    # The tenant's IANA zone: dates a tenant sees (time entries, SLA business hours,
+    # invoice dates) are its local dates, so every request carries it.
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)

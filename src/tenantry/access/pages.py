@@ -24,7 +24,7 @@ from tenantry.db.base import utcnow
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_home, in_tenant
 from tenantry.tenancy import repository as tenancy_repository
-from tenantry.tenancy.pages import field_errors
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)

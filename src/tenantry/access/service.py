@@ -58,7 +58,12 @@ _live = live
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
     return TenantRef(
-        tenant.id, tenant.slug, tenant.display_name, tenant.status.value, tenant.is_msp
+        tenant.id,
+        tenant.slug,
+        tenant.display_name,
+        tenant.status.value,
+        tenant.is_msp,
+        tenant.time_zone,
     )
 
 

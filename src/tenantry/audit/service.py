@@ -16,6 +16,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit import repository
+from tenantry.audit.changes import Changes
 from tenantry.audit.models import AuditAnchor, AuditChainHead, AuditEvent
 from tenantry.audit.schemas import (
     MAX_RETENTION_DAYS,
@@ -91,7 +92,7 @@ async def record(
     target_type: str | None = None,
     target_id: uuid.UUID | str | None = None,
     target_label: str | None = None,
-    changes: dict[str, Any] | None = None,
+    changes: Changes | dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to ``tenant_id``'s chain. The session's scope must cover it."""
     head = await session.scalar(
@@ -116,7 +117,7 @@ async def record(
         target_type=target_type,
         target_id=str(target_id) if target_id is not None else None,
         target_label=target_label,
-        changes=scrub(changes or {}),
+        changes=scrub(changes.as_json() if isinstance(changes, Changes) else changes or {}),
         request_id=actor.request_id,
         source_address=actor.source_address,
         user_agent=actor.user_agent,

@@ -14,7 +14,7 @@ from tenantry.branding.schemas import MAX_LOGO_BYTES
 from tenantry.branding.service import BrandingService
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_home
-from tenantry.tenancy.pages import field_errors
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)

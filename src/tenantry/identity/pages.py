@@ -46,6 +46,7 @@ from tenantry.identity.cookies import (
 from tenantry.identity.flows import AuthFlows, SignInResult
 from tenantry.identity.invitations import InvitationService, InvitationUnusable
 from tenantry.identity.service import IdentityService, NewSession
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
@@ -73,13 +74,6 @@ def safe_next(value: str | None) -> str:
         return "/"
     return value
 
-
-def field_errors(exc: TenantryError) -> dict[str, str]:
-    """``{field: message}`` from a problem's ``errors``; ``_form`` for the rest."""
-    errors = exc.extra.get("errors")
-    if isinstance(errors, list) and errors:
-        return {str(e.get("field")): str(e.get("message")) for e in errors if isinstance(e, dict)}
-    return {"_form": exc.detail}
 
 
 def _where_to(result: SignInResult, next_url: str) -> str:

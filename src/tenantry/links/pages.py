@@ -20,7 +20,7 @@ from tenantry.http.deps import Work, in_home, in_tenant
 from tenantry.links.schemas import LinkView, grouped
 from tenantry.links.service import LinkService
 from tenantry.tenancy.models import LinkState
-from tenantry.tenancy.pages import field_errors
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)

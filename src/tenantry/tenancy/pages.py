@@ -19,6 +19,7 @@ from tenantry.tenancy import repository
 from tenantry.tenancy.schemas import slugify
 from tenantry.tenancy.service import TenancyService
 from tenantry.web.chrome import role_name
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
@@ -28,15 +29,6 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 CUSTOMERS = "/msp/customers"
 
-
-def field_errors(exc: TenantryError) -> dict[str, str]:
-    """``{"name": "is already taken"}`` from any of our errors that names fields."""
-    if isinstance(exc, ValidationFailed):
-        return {exc.field: exc.message}
-    listed = exc.extra.get("errors")
-    if isinstance(listed, list):
-        return {str(e["field"]): str(e["message"]) for e in listed if isinstance(e, dict)}
-    return {"form": exc.detail}
 
 
 def access_summary(ctx: TenantContext) -> list[dict[str, Any]]:

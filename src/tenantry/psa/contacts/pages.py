@@ -13,7 +13,7 @@ from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work, in_tenant
 from tenantry.psa.contacts.schemas import ImportReport
 from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
-from tenantry.tenancy.pages import field_errors
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)

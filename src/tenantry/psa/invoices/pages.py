@@ -28,7 +28,7 @@ from tenantry.psa.invoices.money import (
 from tenantry.psa.invoices.service import InvoiceService
 from tenantry.psa.time.schemas import format_duration
 from tenantry.psa.time.service import TimeService, tenant_today
-from tenantry.tenancy.pages import field_errors
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)

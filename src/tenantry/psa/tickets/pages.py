@@ -27,8 +27,8 @@ from tenantry.psa.tickets.models import Priority, Ticket, Visibility
 from tenantry.psa.tickets.repository import TicketFilter
 from tenantry.psa.tickets.schemas import SORTS, parse_windows
 from tenantry.psa.tickets.service import TicketService, build_filter, sla_of
-from tenantry.tenancy.pages import field_errors
 from tenantry.tenancy.schemas import time_zones
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)

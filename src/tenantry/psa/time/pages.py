@@ -26,7 +26,7 @@ from tenantry.psa.time.models import EntryStatus
 from tenantry.psa.time.repository import EntryFilter
 from tenantry.psa.time.schemas import format_duration, parse_duration
 from tenantry.psa.time.service import TimeService, tenant_today
-from tenantry.tenancy.pages import field_errors
+from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)

@@ -1,0 +1,49 @@
+"""What an audited action changed, in one shape: field → (old, new).
+
+Stored in an event's ``changes`` as ``{"field": [old, new]}``. A value the action set
+where there was none (a creation, a sign-in's method) is ``[None, value]``; one it took
+away is ``[value, None]``. The audit pages and exports read every event the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def __or__(self, other: Changes) -> Changes:
+        return Changes({**self.fields, **other.fields})
+
+    def as_json(self) -> dict[str, list[Any]]:
+        return {name: [old, new] for name, (old, new) in self.fields.items()}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> Changes:
+    """The fields of ``after`` whose value differs from ``before``'s (absent: None)."""
+    return Changes({k: (before.get(k), v) for k, v in after.items() if before.get(k) != v})
+
+
+def set_to(**values: Any) -> Changes:
+    """Values an action set where there were none: a creation, a sign-in's method."""
+    return Changes({k: (None, v) for k, v in values.items()})
+
+
+def removed(**values: Any) -> Changes:
+    """Values an action took away: a deletion, a revocation."""
+    return Changes({k: (v, None) for k, v in values.items()})
+
+
+def changed(name: str, old: Any, new: Any) -> Changes:
+    return Changes({name: (old, new)})
+
+
+def of_pairs(pairs: Iterable[tuple[str, Any, Any]]) -> Changes:
+    return Changes({name: (old, new) for name, old, new in pairs})

@@ -1,0 +1,43 @@
+"""INSERT … ON CONFLICT for both databases: PostgreSQL and SQLite spell it the same,
+only the construct differs. Used for rows that two first-ever writers may race to create
+(counters, throttles) and for "touch" rows (recently used tenants)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _insert(session: AsyncSession, model: type[Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+async def insert_missing(
+    session: AsyncSession,
+    model: type[Any],
+    rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    keys: Sequence[str],
+) -> None:
+    """Insert the rows whose ``keys`` are not taken yet; leave existing rows as they are."""
+    if not rows:
+        return
+    stmt = _insert(session, model).values(rows).on_conflict_do_nothing(index_elements=keys)
+    await session.execute(stmt)
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[Any],
+    values: Mapping[str, Any],
+    *,
+    keys: Sequence[str],
+    update: Mapping[str, Any],
+) -> None:
+    """Insert ``values``, or set ``update`` on the row whose ``keys`` match."""
+    stmt = _insert(session, model).values(values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=dict(update)))
