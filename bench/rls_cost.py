@@ -62,7 +62,8 @@ from sqlalchemy.engine import make_url
 from tenantry.config import Settings
 from tenantry.db import rls
 from tenantry.db.engine import ScopedConnection, begin_suffix
-from tenantry.db.migrate import ensure_app_role, owner_engine
+from tenantry.db.migrate import owner_engine
+from tenantry.db.roles import ensure_app_role
 from tenantry.db.scope import TenantScope
 
 DATABASE = "tenantry_bench"

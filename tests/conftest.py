@@ -51,7 +51,8 @@ import tenantry.db.models_registry  # noqa: F401  (complete metadata before coll
 from tenantry.config import Settings
 from tenantry.db.base import Base
 from tenantry.db.engine import Database, async_url, build_engine
-from tenantry.db.migrate import VERSION_TABLE, upgrade
+from tenantry.db.migrate import upgrade
+from tenantry.db.roles import VERSION_TABLE
 
 BACKENDS = ["sqlite", "postgres"]
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -226,9 +226,9 @@ def test_widening_a_scope_states_why_and_goes_through_one_api() -> None:
     for path, module, tree in _trees():
         top = module.split(".")[1] if "." in module else ""
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if node.name == "extend_scope":
-                    found.append(f"{_where(path)}:{node.lineno}: extend_scope is gone: widen()")
+            is_def = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_def and node.name == "extend_scope":
+                found.append(f"{_where(path)}:{node.lineno}: extend_scope is gone: widen()")
             if not isinstance(node, ast.Call):
                 continue
             name = ast.unparse(node.func).split(".")[-1]

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.config import Settings
 from tenantry.db import rls
 from tenantry.db.base import Base, tenant_owned_tables
-from tenantry.db.migrate import _pg_problems, check, current_revision, head_revision, upgrade
+from tenantry.db.migrate import current_revision, head_revision, upgrade
+from tenantry.db.status import _pg_problems, check
 
 
 def _diff(connection: Connection) -> list[Any]:

@@ -19,33 +19,22 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import make_url, pool, text
+from sqlalchemy import pool
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tenantry.config import Settings
-from tenantry.db import rls
 from tenantry.db.engine import async_url
+from tenantry.db.roles import MigrationError, ensure_app_role
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-VERSION_TABLE = "alembic_version"
-
-# Raised by concurrent CREATE/ALTER ROLE from parallel upgrades (e.g. test sessions).
-_RETRY_SQLSTATES = frozenset({"23505", "42710", "XX000", "40001", "40P01"})
-
-
-class MigrationError(RuntimeError):
-    """The database cannot be brought into the state Tenantry requires."""
 
 
 def alembic_config() -> Config:
@@ -101,167 +90,7 @@ def upgrade_sync(settings: Settings, revision: str = "head") -> None:
     asyncio.run(upgrade(settings, revision))
 
 
-def app_role_name(settings: Settings) -> str:
-    """The role the app connects as, or "" when it connects as the owner."""
-    if settings.app_database_url:
-        return make_url(settings.app_database_url).username or ""
-    return settings.app_db_role
-
-
-async def ensure_app_role(engine: AsyncEngine, settings: Settings) -> None:
-    """Create/repair the application role, the multi role and their grants (PostgreSQL,
-    idempotent)."""
-    role = app_role_name(settings)
-    if role:
-        try:
-            rls.identifier(role)
-        except ValueError as exc:
-            raise MigrationError(f"TENANTRY_APP_DB_ROLE: {exc}") from None
-        if role == rls.MULTI_ROLE:
-            raise MigrationError(
-                f"TENANTRY_APP_DB_ROLE: {role!r} is the multi-tenant group role; "
-                "the app connects as a role of its own"
-            )
-    for attempt in range(5):
-        try:
-            async with engine.connect() as conn:
-                tables = await _app_tables(conn)
-                await _ensure_multi_role(conn, tables)
-                if role:
-                    # Connecting as the owner (no role) still meets FORCE ROW LEVEL
-                    # SECURITY, unless the owner is a superuser; `check` reports that.
-                    await _ensure_app_role(conn, role, settings.app_db_password, tables)
-                await conn.commit()
-            return
-        except DBAPIError as exc:
-            sqlstate = getattr(exc.orig, "sqlstate", None)
-            if sqlstate not in _RETRY_SQLSTATES or attempt == 4:
-                raise
-            await asyncio.sleep(0.05 * (attempt + 1))
-
-
-async def _scalar(conn: AsyncConnection, sql: str, **params: Any) -> Any:
-    return (await conn.execute(text(sql), params)).scalar()
-
-
-_ROLE_ATTRS = (
-    "SELECT rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb, "
-    "rolreplication, rolinherit FROM pg_roles WHERE rolname = :r"
-)
-_SAFE = "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION"
-
-
-async def _must_not_act_as_owner(conn: AsyncConnection, role: str, what: str) -> None:
-    owner = await _scalar(conn, "SELECT current_user")
-    if await _scalar(conn, "SELECT pg_has_role(:r, current_user, 'MEMBER')", r=role):
-        raise MigrationError(
-            f"{what} {role!r} is a member of the owner role {owner!r} and could "
-            f"act as it; REVOKE {owner} FROM {role}"
-        )
-    owned = await _owned_objects(conn, role)
-    if owned:
-        raise MigrationError(
-            f"{what} {role!r} owns {', '.join(owned)}; it must own nothing "
-            f"(REASSIGN OWNED BY {role} TO {owner})"
-        )
-
-
-async def _grant_tables(conn: AsyncConnection, role: str, tables: list[str]) -> None:
-    schema = await _scalar(conn, "SELECT current_schema()")
-    for statement in rls.grants_sql(role, tables, schema=schema):
-        await conn.execute(text(statement))
-
-
-async def _ensure_multi_role(conn: AsyncConnection, tables: list[str]) -> None:
-    """``tenantry_multi``: NOLOGIN, cannot bypass row-level security, owns nothing, and
-    may do on each table what the app role may (the migration created it)."""
-    role = rls.MULTI_ROLE
-    attrs = (await conn.execute(text(_ROLE_ATTRS), {"r": role})).first()
-    if attrs is None:
-        for statement in rls.multi_role_sql():
-            await conn.execute(text(statement))
-    elif tuple(attrs[:6]) != (False, False, False, False, False, False):
-        await conn.execute(text(f"ALTER ROLE {role} NOLOGIN {_SAFE}"))
-    await _must_not_act_as_owner(conn, role, "the multi-tenant role")
-    await _grant_tables(conn, role, tables)
-
-
-async def _ensure_app_role(
-    conn: AsyncConnection, role: str, password: str, tables: list[str]
-) -> None:
-    quote = conn.dialect.identifier_preparer.quote
-    r = quote(role)
-    owner = await _scalar(conn, "SELECT current_user")
-    if owner == role:
-        raise MigrationError(
-            f"the application role {role!r} is the migration owner; connect migrations as "
-            "the owner (TENANTRY_DATABASE_URL) and the app as a different role"
-        )
-    attrs = (await conn.execute(text(_ROLE_ATTRS), {"r": role})).first()
-    # NOINHERIT: as itself the app role meets only the one-tenant policy, although it
-    # is a member of tenantry_multi (policies follow has_privs_of_role).
-    wanted = f"LOGIN NOINHERIT {_SAFE}"
-    if attrs is None:
-        await conn.execute(text(f"CREATE ROLE {r} {wanted}"))
-    elif tuple(attrs) != (False, False, True, False, False, False, False):
-        await conn.execute(text(f"ALTER ROLE {r} {wanted}"))
-    if password:
-        # Quoted by the server (format %I/%L); the casts give the untyped parameters a type.
-        statement = await _scalar(
-            conn,
-            "SELECT format('ALTER ROLE %I WITH PASSWORD %L', CAST(:r AS text), CAST(:p AS text))",
-            r=role,
-            p=password,
-        )
-        await conn.execute(text(statement))
-
-    await _must_not_act_as_owner(conn, role, "the application role")
-    if not await _is_direct_member(conn, role, rls.MULTI_ROLE):
-        await conn.execute(text(f"GRANT {rls.MULTI_ROLE} TO {r}"))
-
-    database = await _scalar(conn, "SELECT current_database()")
-    await conn.execute(text(f"GRANT CONNECT ON DATABASE {quote(database)} TO {r}"))
-    await _grant_tables(conn, role, tables)
-
-
-async def _is_direct_member(conn: AsyncConnection, member: str, group: str) -> bool:
-    return bool(
-        await _scalar(
-            conn,
-            "SELECT EXISTS (SELECT 1 FROM pg_auth_members m "
-            "JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member "
-            "WHERE g.rolname = :g AND u.rolname = :u)",
-            g=group,
-            u=member,
-        )
-    )
-
-
-async def _owned_objects(conn: AsyncConnection, role: str) -> list[str]:
-    rows = await conn.execute(
-        text(
-            "SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_shdepend d "
-            "JOIN pg_roles r ON r.oid = d.refobjid "
-            "JOIN pg_database db ON db.oid = d.dbid AND db.datname = current_database() "
-            "WHERE r.rolname = :r AND d.deptype = 'o' ORDER BY 1"
-        ),
-        {"r": role},
-    )
-    return [str(name) for (name,) in rows]
-
-
-async def _app_tables(conn: AsyncConnection) -> list[str]:
-    rows = await conn.execute(
-        text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "AND tablename <> :version ORDER BY 1"
-        ),
-        {"version": VERSION_TABLE},
-    )
-    return [str(name) for (name,) in rows]
-
-
-def _current(connection: Connection) -> str | None:
+def current_at(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -270,200 +99,9 @@ async def current_revision(settings: Settings) -> str | None:
     engine = owner_engine(settings)
     try:
         async with engine.connect() as conn:
-            return await conn.run_sync(_current)
+            return await conn.run_sync(current_at)
     finally:
         await engine.dispose()
-
-
-@dataclass(frozen=True, slots=True)
-class DbStatus:
-    backend: str
-    current: str | None
-    head: str
-    app_role: str
-    problems: tuple[str, ...] = field(default=())
-
-    @property
-    def up_to_date(self) -> bool:
-        return self.current == self.head
-
-    @property
-    def ok(self) -> bool:
-        return self.up_to_date and not self.problems
-
-
-async def check(settings: Settings) -> DbStatus:
-    """Revision, and on PostgreSQL whether isolation is really in force (for `db status`)."""
-    import tenantry.db.models_registry  # noqa: F401  (complete metadata)
-    from tenantry.db.base import tenant_owned_tables
-
-    engine = owner_engine(settings)
-    problems: list[str] = []
-    role = app_role_name(settings) if engine.dialect.name == "postgresql" else ""
-    try:
-        async with engine.connect() as conn:
-            current = await conn.run_sync(_current)
-            if engine.dialect.name == "postgresql" and current is not None:
-                problems += await _pg_problems(conn, role, tenant_owned_tables())
-    finally:
-        await engine.dispose()
-    head = head_revision()
-    if current != head:
-        problems.append(
-            f"database at revision {current}, code at {head}: run `tenantry db upgrade`"
-        )
-    return DbStatus(engine.dialect.name, current, head, role, tuple(problems))
-
-
-async def _pg_problems(conn: AsyncConnection, role: str, tenant_owned: list[str]) -> list[str]:
-    problems: list[str] = []
-    rows = await conn.execute(
-        text(
-            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
-            "EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid "
-            "  AND p.polname = :single AND p.polpermissive AND p.polcmd = '*' "
-            "  AND p.polroles = '{0}'::oid[]), "
-            "EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid "
-            "  AND p.polname = :multi AND p.polpermissive AND p.polcmd = '*' "
-            "  AND p.polroles = ARRAY(SELECT oid FROM pg_roles WHERE rolname = :multi_role)), "
-            "(SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) "
-            "FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace "
-            "AND c.relkind = 'r'"
-        ),
-        {
-            "single": rls.POLICY_NAME,
-            "multi": rls.MULTI_POLICY_NAME,
-            "multi_role": rls.MULTI_ROLE,
-        },
-    )
-    tables = {name: tuple(state) for name, *state in rows}
-    for table in tenant_owned:
-        state = tables.get(table)
-        if state is None:
-            problems.append(f"tenant-owned table {table} is missing")
-        elif state[:2] != (True, True):
-            problems.append(f"tenant-owned table {table} lacks (forced) row-level security")
-        elif state[2:] != (True, True, 2):
-            problems.append(
-                f"tenant-owned table {table} must have exactly the policies "
-                f"{rls.POLICY_NAME} (to public) and {rls.MULTI_POLICY_NAME} "
-                f"(to {rls.MULTI_ROLE})"
-            )
-    for table in sorted(rls.APPEND_ONLY_TABLES & tables.keys()):
-        trigger = await _scalar(
-            conn,
-            "SELECT count(*) FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
-            "AND tgname = :name AND tgenabled <> 'D'",
-            t=table,
-            name=f"{table}_append_only",
-        )
-        if not trigger:
-            problems.append(f"{table} has no enabled append-only trigger")
-
-    multi_ok = await _multi_role_problems(conn, role, list(tables), problems)
-    if not role:
-        if not await _scalar(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
-            problems.append(
-                "no application role configured: the app would connect as the owner "
-                f"(and could not switch to {rls.MULTI_ROLE} for work across tenants)"
-            )
-        return problems
-    attrs = (
-        await conn.execute(
-            text("SELECT rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = :r"),
-            {"r": role},
-        )
-    ).first()
-    if attrs is None:
-        return [*problems, f"application role {role} does not exist: run `tenantry db upgrade`"]
-    if attrs[0] or attrs[1]:
-        problems.append(f"application role {role} is superuser or has BYPASSRLS")
-    if attrs[2]:
-        problems.append(
-            f"application role {role} is INHERIT: the {rls.MULTI_ROLE} policy would apply "
-            "to every query (slow one-tenant lists); run `tenantry db upgrade`"
-        )
-    if multi_ok and not await _is_direct_member(conn, role, rls.MULTI_ROLE):
-        problems.append(
-            f"application role {role} is not a member of {rls.MULTI_ROLE}: work across "
-            "tenants would fail; run `tenantry db upgrade`"
-        )
-    owned = await _owned_objects(conn, role)
-    if owned:
-        problems.append(f"application role {role} owns {', '.join(owned)}")
-    if await _scalar(conn, "SELECT pg_has_role(:r, current_user, 'MEMBER')", r=role):
-        problems.append(f"application role {role} is a member of the owner role")
-    problems += await _privilege_problems(conn, role, tables)
-    return problems
-
-
-async def _multi_role_problems(
-    conn: AsyncConnection, app_role: str, tables: list[str], problems: list[str]
-) -> bool:
-    """Append what is wrong with tenantry_multi; False when it does not exist."""
-    multi = rls.MULTI_ROLE
-    attrs = (
-        await conn.execute(
-            text("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = :r"),
-            {"r": multi},
-        )
-    ).first()
-    if attrs is None:
-        problems.append(f"role {multi} does not exist: run `tenantry db upgrade`")
-        return False
-    if any(attrs):
-        problems.append(f"role {multi} is superuser, has BYPASSRLS or can log in")
-    owned = await _owned_objects(conn, multi)
-    if owned:
-        problems.append(f"role {multi} owns {', '.join(owned)}")
-    groups = await conn.execute(
-        text(
-            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
-            "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = :r ORDER BY 1"
-        ),
-        {"r": multi},
-    )
-    names = [str(name) for (name,) in groups]
-    if names:
-        problems.append(f"role {multi} is a member of {', '.join(names)}; it must be of none")
-    # Any role other than the app role that has the multi role's privileges without
-    # switching to it (an inheriting member) meets the multi-tenant policy in every query.
-    # pg_has_role(..., 'USAGE') is has_privs_of_role(), which decides whether a policy
-    # applies.
-    inheriting = await conn.execute(
-        text(
-            "SELECT u.rolname FROM pg_roles u, pg_roles g WHERE g.rolname = :r "
-            "AND u.oid <> g.oid AND NOT u.rolsuper AND u.rolname <> :app "
-            "AND pg_has_role(u.oid, g.oid, 'USAGE') ORDER BY 1"
-        ),
-        {"r": multi, "app": app_role},
-    )
-    names = [str(name) for (name,) in inheriting]
-    if names:
-        problems.append(
-            f"role(s) {', '.join(names)} inherit {multi}: its policy applies to their every "
-            "query; make them NOINHERIT or revoke the membership"
-        )
-    problems += await _privilege_problems(conn, multi, tables)
-    return True
-
-
-async def _privilege_problems(conn: AsyncConnection, role: str, tables: Iterable[str]) -> list[str]:
-    problems: list[str] = []
-    for table in tables:
-        if table == VERSION_TABLE:
-            continue
-        can_update = await _scalar(
-            conn, "SELECT has_table_privilege(:r, CAST(:t AS regclass), 'UPDATE')", r=role, t=table
-        )
-        can_select = await _scalar(
-            conn, "SELECT has_table_privilege(:r, CAST(:t AS regclass), 'SELECT')", r=role, t=table
-        )
-        if not can_select:
-            problems.append(f"role {role} cannot read {table}: run `tenantry db upgrade`")
-        if can_update and table in rls.APPEND_ONLY_TABLES:
-            problems.append(f"role {role} may UPDATE the append-only {table}")
-    return problems
 
 
 def _next_rev_id(script: ScriptDirectory) -> str:
