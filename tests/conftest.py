@@ -62,6 +62,9 @@ TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
 # ---------------------------------------------------------------- anyio
 
 
+# One harness for every suite: the browser (``browser`` fixture) and the CLI.
+pytest_plugins = ["tests.harness.browser"]
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     # Session-wide so session-scoped async fixtures (engines, pools) share one loop.
