@@ -6,44 +6,29 @@ SQLite only: the pages are the same on both databases (tests/web covers PostgreS
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tenantry.app import create_app
 from tenantry.config import Settings
 from tenantry.db.engine import Database
-from tenantry.db.migrate import upgrade
 from tests.factories import PASSWORD, make_tenant, make_user
-from tests.web.conftest import add_customer
+from tests.harness.browser import (
+    LAPTOP,
+    PHONE,
+    SHOTS,
+    ZOOMED,
+    overflows_sideways,
+    serve,
+    unlabelled_inputs,
+)
+from tests.harness.world import add_customer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-SHOTS = Path("/tmp/shots")
 ADMIN = "alex@northwind.example"
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
-# 400 % zoom of a 1280-pixel-wide window leaves 320 CSS pixels (WCAG 1.4.10 reflow).
-ZOOMED = {"width": 320, "height": 256}
 
 
 @dataclass(frozen=True)
@@ -52,7 +37,6 @@ class Server:
 
 
 async def _seed(settings: Settings) -> None:
-    await upgrade(settings)
     db = Database(settings)
     try:
         msp = await make_tenant(db, "northwind-it", is_msp=True, display_name="Northwind IT")
@@ -65,46 +49,8 @@ async def _seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    path = tmp_path_factory.mktemp("browser") / "tenantry.db"
-    settings = Settings(
-        database_url=f"sqlite:///{path}",
-        secret_key="browser-test-secret-0123456789abcdefghij",
-        log_level="WARNING",
-    )
-    # Its own thread: Playwright's sync API keeps an event loop running in this one.
-    seeding = threading.Thread(target=asyncio.run, args=(_seed(settings),))
-    seeding.start()
-    seeding.join()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # a free port, held until uvicorn takes the socket
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    uv_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv_server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}")
-    finally:
-        uv_server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with serve(tmp_path_factory, _seed) as url:
+        yield Server(url)
 
 
 def signed_in_page(browser: Browser, server: Server, viewport: dict[str, int]) -> Page:
@@ -122,21 +68,6 @@ def signed_in_page(browser: Browser, server: Server, viewport: dict[str, int]) -
     return page
 
 
-def unlabelled_inputs(page: Page) -> list[str]:
-    result: list[str] = page.evaluate(
-        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-            .filter(el => el.offsetParent !== null)
-            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-            .map(el => el.outerHTML)"""
-    )
-    return result
-
-
-def overflows_sideways(page: Page) -> bool:
-    result: bool = page.evaluate(
-        "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1"
-    )
-    return result
 
 
 def test_switch_tenant_with_the_keyboard_and_create_a_customer(
