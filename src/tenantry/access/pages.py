@@ -15,10 +15,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tenantry.access import repository, schemas
+from tenantry.access.admin import AccessAdmin, GrantQuery
 from tenantry.access.models import GrantScope
 from tenantry.access.permissions import ADMIN_ROLES, CATALOG
 from tenantry.access.routes import csv_response
-from tenantry.access.service import AccessAdmin, GrantQuery, tenant_ref
+from tenantry.access.service import tenant_ref
 from tenantry.access.why import WhyService, review_csv_rows
 from tenantry.db.base import utcnow
 from tenantry.errors import NotFound, TenantryError, ValidationFailed

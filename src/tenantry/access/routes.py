@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import Response
 
+from tenantry.access.admin import AccessAdmin, GrantQuery
 from tenantry.access.models import GrantScope
 from tenantry.access.permissions import CATALOG
 from tenantry.access.schemas import (
@@ -36,7 +37,6 @@ from tenantry.access.schemas import (
     UserMemberAdd,
     UserRef,
 )
-from tenantry.access.service import AccessAdmin, GrantQuery
 from tenantry.access.switcher import MAX_QUERY_LENGTH, TenantChoice, TenantSwitcher
 from tenantry.access.why import WhyService, review_csv_rows
 from tenantry.http.deps import SelfWork, Work, in_tenant, signed_in
