@@ -30,6 +30,7 @@ PAGE_SIZE = 50
 CUSTOMERS = "/msp/customers"
 
 
+
 def access_summary(ctx: TenantContext) -> list[dict[str, Any]]:
     """How the viewer holds their access here, one line per grant (access rule 10)."""
     seen: dict[tuple[str, str, str], dict[str, Any]] = {}
