@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from tenantry.access import repository, schemas
 from tenantry.access.admin.base import AdminBase, _clean_description, _clean_name
@@ -20,6 +19,7 @@ from tenantry.access.presenters import (
     uuid_or_none,
 )
 from tenantry.access.service import AccessService
+from tenantry.audit.changes import Changes, changed, removed, set_to
 from tenantry.audit.schemas import AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
@@ -92,7 +92,7 @@ class GroupsAdmin(AdminBase):
             "user_group",
             group.id,
             group.name,
-            {"name": [None, name], "description": [None, description]},
+            set_to(name=name, description=description),
         )
         return _user_group_out(group, 0)
 
@@ -100,17 +100,17 @@ class GroupsAdmin(AdminBase):
         self, ref: str, *, name: str | None = None, description: str | None = None
     ) -> schemas.UserGroupOut:
         group = await self._user_group(ref)
-        changes: dict[str, Any] = {}
+        changes = Changes()
         if name is not None:
             cleaned = _clean_name(name)
             if cleaned != group.name:
                 await self._check_group_name(cleaned, keep=group.id)
-                changes["name"] = [group.name, cleaned]
+                changes |= changed("name", group.name, cleaned)
                 group.name = cleaned
         if description is not None:
             cleaned = _clean_description(description)
             if cleaned != group.description:
-                changes["description"] = [group.description, cleaned]
+                changes |= changed("description", group.description, cleaned)
                 group.description = cleaned
         if changes:
             await self.session.flush()
@@ -135,18 +135,15 @@ class GroupsAdmin(AdminBase):
             )
         members = await repository.user_group_members(self.session, group.id)
         out = _user_group_out(group, len(members))
-        removed = await repository.delete_user_group(self.session, group)
+        dead_grants = await repository.delete_user_group(self.session, group)
         await self.session.flush()
         await self._record(
             AuditAction.USER_GROUP_DELETED,
             "user_group",
             out.id,
             out.name,
-            {
-                "name": [out.name, None],
-                "members": [[u.email for u in members], None],
-                "dead_grants_removed": removed,
-            },
+            removed(name=out.name, members=[u.email for u in members])
+            | set_to(dead_grants_removed=dead_grants),
         )
         return out
 
@@ -194,7 +191,7 @@ class GroupsAdmin(AdminBase):
                 "user_group",
                 group.id,
                 group.name,
-                {"member": [None, member.email]},
+                set_to(member=member.email),
             )
         return await self.user_group(str(group.id))
 
@@ -216,7 +213,7 @@ class GroupsAdmin(AdminBase):
             "user_group",
             group.id,
             group.name,
-            {"member": [member.email, None]},
+            removed(member=member.email),
         )
         return await self.user_group(str(group.id))
 
@@ -290,7 +287,7 @@ class GroupsAdmin(AdminBase):
             "tenant_group",
             group.id,
             group.name,
-            {"name": [None, name], "description": [None, description]},
+            set_to(name=name, description=description),
         )
         return _tenant_group_out(group, 0)
 
@@ -298,17 +295,17 @@ class GroupsAdmin(AdminBase):
         self, ref: str, *, name: str | None = None, description: str | None = None
     ) -> schemas.TenantGroupOut:
         group = await self._tenant_group(ref)
-        changes: dict[str, Any] = {}
+        changes = Changes()
         if name is not None:
             cleaned = _clean_name(name)
             if cleaned != group.name:
                 await self._check_tenant_group_name(cleaned, keep=group.id)
-                changes["name"] = [group.name, cleaned]
+                changes |= changed("name", group.name, cleaned)
                 group.name = cleaned
         if description is not None:
             cleaned = _clean_description(description)
             if cleaned != group.description:
-                changes["description"] = [group.description, cleaned]
+                changes |= changed("description", group.description, cleaned)
                 group.description = cleaned
         if changes:
             await self.session.flush()
@@ -333,18 +330,15 @@ class GroupsAdmin(AdminBase):
             )
         members = await repository.tenant_group_members(self.session, group.id)
         out = _tenant_group_out(group, len(members))
-        removed = await repository.delete_tenant_group(self.session, group)
+        dead_grants = await repository.delete_tenant_group(self.session, group)
         await self.session.flush()
         await self._record(
             AuditAction.TENANT_GROUP_DELETED,
             "tenant_group",
             out.id,
             out.name,
-            {
-                "name": [out.name, None],
-                "members": [[t.slug for t in members], None],
-                "dead_grants_removed": removed,
-            },
+            removed(name=out.name, members=[t.slug for t in members])
+            | set_to(dead_grants_removed=dead_grants),
         )
         return out
 
@@ -371,7 +365,7 @@ class GroupsAdmin(AdminBase):
                 "tenant_group",
                 group.id,
                 group.name,
-                {"customer": [None, member.slug]},
+                set_to(customer=member.slug),
             )
         return await self.tenant_group(str(group.id))
 
@@ -395,7 +389,7 @@ class GroupsAdmin(AdminBase):
             "tenant_group",
             group.id,
             group.name,
-            {"customer": [target.slug, None]},
+            removed(customer=target.slug),
         )
         return await self.tenant_group(str(group.id))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from tenantry.access import repository, schemas
 from tenantry.access.admin.base import (
@@ -26,6 +25,7 @@ from tenantry.access.presenters import (
     page_after,
     uuid_or_none,
 )
+from tenantry.audit.changes import Changes, changed, removed, set_to
 from tenantry.audit.schemas import AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
@@ -126,12 +126,12 @@ class RolesAdmin(AdminBase):
             "role",
             role.id,
             role.name,
-            {
-                "name": [None, role.name],
-                "description": [None, role.description],
-                "permissions": [None, list(role.permissions)],
-                **({"cloned_from": [None, clone_from]} if clone_from else {}),
-            },
+            set_to(
+                name=role.name,
+                description=role.description,
+                permissions=list(role.permissions),
+                **({"cloned_from": clone_from} if clone_from else {}),
+            ),
         )
         return custom_role_out(role)
 
@@ -149,17 +149,17 @@ class RolesAdmin(AdminBase):
                 "role", "built-in roles cannot be changed; clone it and change the copy"
             )
         role = await self._custom_role(ref)
-        changes: dict[str, Any] = {}
+        changes = Changes()
         if name is not None:
             cleaned = _clean_name(name)
             if cleaned != role.name:
                 await self._check_role_name(cleaned, keep=role.id)
-                changes["name"] = [role.name, cleaned]
+                changes |= changed("name", role.name, cleaned)
                 role.name = cleaned
         if description is not None:
             cleaned = _clean_description(description)
             if cleaned != role.description:
-                changes["description"] = [role.description, cleaned]
+                changes |= changed("description", role.description, cleaned)
                 role.description = cleaned
         if permissions is not None:
             chosen = _clean_permissions(permissions)
@@ -171,10 +171,11 @@ class RolesAdmin(AdminBase):
                     f"you can only add or remove permissions you hold yourself ({_listed(beyond)})",
                 )
             if chosen != before:
-                changes["permissions"] = {
-                    "added": sorted(chosen - before),
-                    "removed": sorted(before - chosen),
-                }
+                changes |= changed(
+                    "permissions",
+                    [p for p in CATALOG if p in before],
+                    [p for p in CATALOG if p in chosen],
+                )
                 role.permissions = [p for p in CATALOG if p in chosen]
         if changes:
             role.updated_at = utcnow()
@@ -209,7 +210,7 @@ class RolesAdmin(AdminBase):
             "role",
             out.id,
             out.name,
-            {"name": [out.name, None], "permissions": [out.permissions, None]},
+            removed(name=out.name, permissions=out.permissions),
         )
         return out
 
