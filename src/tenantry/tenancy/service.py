@@ -404,3 +404,10 @@ async def linked_customers_by_name(
     limit: int,
 ) -> list[Any]:
     return await repository.linked_customers_by_name(session, conditions, after=after, limit=limit)
+
+
+async def customer_of(
+    session: AsyncSession, msp_id: uuid.UUID, ref: str
+) -> tuple[Tenant, TenantLink] | None:
+    """One of the MSP's customers (slug or id) under an active link, with the link."""
+    return await repository.customer_of(session, msp_id, ref)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any, Self
+from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +18,13 @@ from tenantry.access.models import (
 from tenantry.access.permissions import ADMIN_ROLES, ALL, CATALOG
 from tenantry.access.service import AccessService
 from tenantry.audit import service as audit
+from tenantry.audit.changes import Changes
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tenantry.tenancy import repository as tenancy_repository
-from tenantry.tenancy.models import Tenant
+from tenantry.identity.models import User
+from tenantry.tenancy import service as tenancy
+from tenantry.tenancy.models import Tenant, TenantLink
 
 # ================================================================ managing access
 #
@@ -211,7 +213,7 @@ class AdminBase:
             )
 
     async def _customer(self, ref: str, field: str = "customer") -> Tenant:
-        found = await tenancy_repository.customer_of(self.session, self.tenant.id, ref.strip())
+        found = await tenancy.customer_of(self.session, self.tenant.id, ref.strip())
         if found is None:
             raise ValidationFailed(
                 field, f"'{ref}' is not a customer of {self.tenant.display_name}"
@@ -232,7 +234,7 @@ class AdminBase:
         target_type: str,
         target_id: uuid.UUID | None,
         label: str,
-        changes: dict[str, Any],
+        changes: Changes,
     ) -> None:
         await audit.record(
             self.session,
@@ -244,3 +246,23 @@ class AdminBase:
             target_label=label,
             changes=changes,
         )
+
+    # ------------------------------------------------------------ what forms offer
+
+    async def home_users(self) -> Sequence[User]:
+        """The tenant's own users by name (for pickers; the API takes an id or email)."""
+        return await repository.users_of_tenant(self.session, self.tenant.id)
+
+    async def delegation_candidates(self) -> list[User]:
+        """The users a delegation can go to: not the home admins, who own every
+        customer already."""
+        home_grants = await repository.live_home_grants(self.session, self.tenant.id, utcnow())
+        admins = {g.user_id for g in home_grants if g.user_id and g.role in ADMIN_ROLES}
+        return [u for u in await self.home_users() if u.id not in admins]
+
+    async def customer_and_link(self, ref: str) -> tuple[Tenant, TenantLink]:
+        """One of this MSP's customers and the link it acts under; 404 otherwise."""
+        found = await tenancy.customer_of(self.session, self.tenant.id, ref)
+        if found is None:
+            raise NotFound("No such customer.")
+        return found

@@ -27,7 +27,7 @@ from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
 from tenantry.identity.models import User
 from tenantry.kit.pagination import Keyset, check_limit
-from tenantry.tenancy import repository as tenancy_repository
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant
 
 _SECOND = timedelta(seconds=1)
@@ -136,7 +136,7 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
         if scope == GrantScope.CUSTOMER:
             if not request.customer:
                 raise ValidationFailed("customer", "is required for a customer grant")
-            found = await tenancy_repository.customer_of(
+            found = await tenancy.customer_of(
                 self.session, self.tenant.id, request.customer.strip()
             )
             if found is None:
