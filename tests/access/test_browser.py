@@ -22,8 +22,9 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tenantry.access.admin import AccessAdmin
 from tenantry.access.permissions import BUILTIN_ROLES
-from tenantry.access.service import AccessAdmin, operator_scope, tenant_ref
+from tenantry.access.service import operator_scope, tenant_ref
 from tenantry.app import create_app
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings

@@ -16,14 +16,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.access import repository
 from tenantry.access.context import Principal
-from tenantry.access.models import RecentTenant
-from tenantry.access.service import extend_scope
-from tenantry.db.base import new_id, utcnow
+from tenantry.access.widening import Why, widen
+from tenantry.db.base import utcnow
 
 # How many tenants each user's list keeps.
 KEEP = 10
@@ -41,36 +39,7 @@ async def remember(
     home = principal.home_tenant_id
     if tenant_id == home:
         return  # home is always listed first
-    when = now or utcnow()
-    await extend_scope(session, home)
-    values = {
-        "tenant_id": home,
-        "id": new_id(),
-        "user_id": principal.user_id,
-        "recent_tenant_id": tenant_id,
-        "used_at": when,
-        "created_at": when,
-    }
-    keys = ["tenant_id", "user_id", "recent_tenant_id"]
-    # Both dialects spell the upsert the same; only the construct differs.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(
-        insert(RecentTenant)
-        .values(values)
-        .on_conflict_do_update(index_elements=keys, set_={"used_at": when})
-    )
-    newest = (
-        select(RecentTenant.id)
-        .where(RecentTenant.tenant_id == home, RecentTenant.user_id == principal.user_id)
-        .order_by(RecentTenant.used_at.desc(), RecentTenant.id.desc())
-        .limit(KEEP)
-    )
-    await session.execute(
-        delete(RecentTenant)
-        .where(
-            RecentTenant.tenant_id == home,
-            RecentTenant.user_id == principal.user_id,
-            RecentTenant.id.not_in(newest.scalar_subquery()),
-        )
-        .execution_options(synchronize_session=False)
+    await widen(session, home, why=Why.RECENT_AT_HOME)
+    await repository.touch_recent(
+        session, home, principal.user_id, tenant_id, now or utcnow(), keep=KEEP
     )

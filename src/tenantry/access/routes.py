@@ -4,15 +4,15 @@ AccessAdmin and WhyService."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
+from tenantry.access import auth
+from tenantry.access.admin import AccessAdmin, GrantQuery
 from tenantry.access.models import GrantScope
 from tenantry.access.permissions import CATALOG
 from tenantry.access.schemas import (
@@ -36,21 +36,20 @@ from tenantry.access.schemas import (
     UserMemberAdd,
     UserRef,
 )
-from tenantry.access.service import AccessAdmin, GrantQuery
 from tenantry.access.switcher import MAX_QUERY_LENGTH, TenantChoice, TenantSwitcher
 from tenantry.access.why import WhyService, review_csv_rows
-from tenantry.http.deps import SelfWork, Work, in_tenant, signed_in
-from tenantry.pagination import MAX_LIMIT, Page
+from tenantry.http.deps import Work
+from tenantry.kit.csv import CsvWriter
+from tenantry.kit.pagination import MAX_LIMIT, Page
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
-# Every marker is used with scope="function": the unit of work commits when the route
-# returns, before the response leaves. With FastAPI's default ("request") the commit runs
-# after the response is sent, so a browser following a POST's redirect could miss it.
+# The markers (access/auth.py) all use scope="function": the unit of work commits
+# before the response leaves.
 
 
 @router.get("/tenants", response_model=Page[TenantChoice])
 async def my_tenants(
-    work: Annotated[SelfWork, Depends(signed_in, scope="function")],
+    work: auth.SignedIn,
     q: Annotated[
         str | None,
         Query(description="Part of a slug or display name", max_length=MAX_QUERY_LENGTH),
@@ -75,27 +74,14 @@ async def my_tenants(
 
 tenant_router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["access"])
 
-Reader = Annotated[Work, Depends(in_tenant("users:read"), scope="function")]
-UserManager = Annotated[Work, Depends(in_tenant("users:manage"), scope="function")]
-RoleManager = Annotated[Work, Depends(in_tenant("roles:manage"), scope="function")]
-CustomerReader = Annotated[Work, Depends(in_tenant("customers:read"), scope="function")]
-CustomerManager = Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 
 
-def _csv_cell(value: str) -> str:
-    """Spreadsheets run a cell that starts with = + - @ as a formula; names are input."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_response(rows: Iterable[list[str]], slug: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([_csv_cell(cell) for cell in row])
+    """The access review as CSV (formula-safe: names are input)."""
     return Response(
-        buffer.getvalue(),
+        "".join(CsvWriter().rows(rows)),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{slug}-access-review.csv"'},
     )
@@ -109,20 +95,20 @@ def _admin(work: Work) -> AccessAdmin:
 
 
 @tenant_router.get("/permissions", response_model=list[PermissionOut])
-async def permission_catalog(work: Reader) -> list[PermissionOut]:
+async def permission_catalog(work: auth.Reader) -> list[PermissionOut]:
     """The permission catalog: every permission a role can hold, with what it allows."""
     return [PermissionOut(permission=p, description=d) for p, d in CATALOG.items()]
 
 
 @tenant_router.get("/roles", response_model=Page[RoleOut])
-async def list_roles(work: Reader, limit: Limit = 50, cursor: Cursor = None) -> Page[RoleOut]:
+async def list_roles(work: auth.Reader, limit: Limit = 50, cursor: Cursor = None) -> Page[RoleOut]:
     """Built-in roles first (``builtin: true``), then the tenant's custom roles by name."""
     items, next_cursor = await _admin(work).roles_page(limit=limit, cursor=cursor)
     return Page[RoleOut](items=items, next_cursor=next_cursor)
 
 
 @tenant_router.post("/roles", response_model=RoleOut, status_code=status.HTTP_201_CREATED)
-async def create_role(body: RoleCreate, work: RoleManager) -> RoleOut:
+async def create_role(body: RoleCreate, work: auth.RoleManager) -> RoleOut:
     """A custom role from a list of permissions, or a copy of another role
     (``clone_from``). Only permissions you hold yourself can go into it."""
     return await _admin(work).create_role(
@@ -135,7 +121,7 @@ async def create_role(body: RoleCreate, work: RoleManager) -> RoleOut:
 
 @tenant_router.get("/roles/compare", response_model=RoleComparison)
 async def compare_roles(
-    work: Reader,
+    work: auth.Reader,
     a: Annotated[str, Query(max_length=100, description="A role key")],
     b: Annotated[str, Query(max_length=100, description="Another role key")],
 ) -> RoleComparison:
@@ -144,13 +130,13 @@ async def compare_roles(
 
 
 @tenant_router.get("/roles/{role}", response_model=RoleOut)
-async def get_role(role: str, work: Reader) -> RoleOut:
+async def get_role(role: str, work: auth.Reader) -> RoleOut:
     """A role by built-in key, ``custom:<id>`` or id."""
     return await _admin(work).role(role)
 
 
 @tenant_router.patch("/roles/{role}", response_model=RoleOut)
-async def update_role(role: str, body: RoleUpdate, work: RoleManager) -> RoleOut:
+async def update_role(role: str, body: RoleUpdate, work: auth.RoleManager) -> RoleOut:
     """Changes reach everyone holding the role on their next request."""
     return await _admin(work).update_role(
         role, name=body.name, description=body.description, permissions=body.permissions
@@ -158,7 +144,7 @@ async def update_role(role: str, body: RoleUpdate, work: RoleManager) -> RoleOut
 
 
 @tenant_router.delete("/roles/{role}", response_model=RoleOut)
-async def delete_role(role: str, work: RoleManager) -> RoleOut:
+async def delete_role(role: str, work: auth.RoleManager) -> RoleOut:
     """Refused (409, with the grants listed) while an active grant uses the role."""
     return await _admin(work).delete_role(role)
 
@@ -168,7 +154,7 @@ async def delete_role(role: str, work: RoleManager) -> RoleOut:
 
 @tenant_router.get("/user-groups", response_model=Page[UserGroupOut])
 async def list_user_groups(
-    work: Reader, limit: Limit = 50, cursor: Cursor = None
+    work: auth.Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[UserGroupOut]:
     items, next_cursor = await _admin(work).user_groups(limit=limit, cursor=cursor)
     return Page[UserGroupOut](items=items, next_cursor=next_cursor)
@@ -177,18 +163,18 @@ async def list_user_groups(
 @tenant_router.post(
     "/user-groups", response_model=UserGroupOut, status_code=status.HTTP_201_CREATED
 )
-async def create_user_group(body: GroupCreate, work: UserManager) -> UserGroupOut:
+async def create_user_group(body: GroupCreate, work: auth.UserManager) -> UserGroupOut:
     return await _admin(work).create_user_group(name=body.name, description=body.description)
 
 
 @tenant_router.get("/user-groups/{group_id}", response_model=UserGroupDetail)
-async def get_user_group(group_id: uuid.UUID, work: Reader) -> UserGroupDetail:
+async def get_user_group(group_id: uuid.UUID, work: auth.Reader) -> UserGroupDetail:
     return await _admin(work).user_group(str(group_id))
 
 
 @tenant_router.patch("/user-groups/{group_id}", response_model=UserGroupOut)
 async def update_user_group(
-    group_id: uuid.UUID, body: GroupUpdate, work: UserManager
+    group_id: uuid.UUID, body: GroupUpdate, work: auth.UserManager
 ) -> UserGroupOut:
     return await _admin(work).update_user_group(
         str(group_id), name=body.name, description=body.description
@@ -196,13 +182,13 @@ async def update_user_group(
 
 
 @tenant_router.delete("/user-groups/{group_id}", response_model=UserGroupOut)
-async def delete_user_group(group_id: uuid.UUID, work: UserManager) -> UserGroupOut:
+async def delete_user_group(group_id: uuid.UUID, work: auth.UserManager) -> UserGroupOut:
     """Refused (409, with the grants listed) while the group holds an active grant."""
     return await _admin(work).delete_user_group(str(group_id))
 
 
 @tenant_router.get("/user-groups/{group_id}/members", response_model=Page[UserRef])
-async def list_user_group_members(group_id: uuid.UUID, work: Reader) -> Page[UserRef]:
+async def list_user_group_members(group_id: uuid.UUID, work: auth.Reader) -> Page[UserRef]:
     return Page[UserRef](items=(await _admin(work).user_group(str(group_id))).members)
 
 
@@ -212,7 +198,7 @@ async def list_user_group_members(group_id: uuid.UUID, work: Reader) -> Page[Use
     status_code=status.HTTP_201_CREATED,
 )
 async def add_user_group_member(
-    group_id: uuid.UUID, body: UserMemberAdd, work: UserManager
+    group_id: uuid.UUID, body: UserMemberAdd, work: auth.UserManager
 ) -> UserGroupDetail:
     """The member gets the group's grants on their next request."""
     return await _admin(work).add_user_group_member(str(group_id), body.user)
@@ -220,7 +206,7 @@ async def add_user_group_member(
 
 @tenant_router.delete("/user-groups/{group_id}/members/{user}", response_model=UserGroupDetail)
 async def remove_user_group_member(
-    group_id: uuid.UUID, user: str, work: UserManager
+    group_id: uuid.UUID, user: str, work: auth.UserManager
 ) -> UserGroupDetail:
     """The member loses the group's grants on their next request."""
     return await _admin(work).remove_user_group_member(str(group_id), user)
@@ -231,7 +217,7 @@ async def remove_user_group_member(
 
 @tenant_router.get("/tenant-groups", response_model=Page[TenantGroupOut])
 async def list_tenant_groups(
-    work: CustomerReader, limit: Limit = 50, cursor: Cursor = None
+    work: auth.CustomerReader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[TenantGroupOut]:
     """An MSP's named sets of customers (404 for a tenant that is not an MSP)."""
     items, next_cursor = await _admin(work).tenant_groups(limit=limit, cursor=cursor)
@@ -241,18 +227,18 @@ async def list_tenant_groups(
 @tenant_router.post(
     "/tenant-groups", response_model=TenantGroupOut, status_code=status.HTTP_201_CREATED
 )
-async def create_tenant_group(body: GroupCreate, work: CustomerManager) -> TenantGroupOut:
+async def create_tenant_group(body: GroupCreate, work: auth.CustomerManager) -> TenantGroupOut:
     return await _admin(work).create_tenant_group(name=body.name, description=body.description)
 
 
 @tenant_router.get("/tenant-groups/{group_id}", response_model=TenantGroupDetail)
-async def get_tenant_group(group_id: uuid.UUID, work: CustomerReader) -> TenantGroupDetail:
+async def get_tenant_group(group_id: uuid.UUID, work: auth.CustomerReader) -> TenantGroupDetail:
     return await _admin(work).tenant_group(str(group_id))
 
 
 @tenant_router.patch("/tenant-groups/{group_id}", response_model=TenantGroupOut)
 async def update_tenant_group(
-    group_id: uuid.UUID, body: GroupUpdate, work: CustomerManager
+    group_id: uuid.UUID, body: GroupUpdate, work: auth.CustomerManager
 ) -> TenantGroupOut:
     return await _admin(work).update_tenant_group(
         str(group_id), name=body.name, description=body.description
@@ -260,13 +246,15 @@ async def update_tenant_group(
 
 
 @tenant_router.delete("/tenant-groups/{group_id}", response_model=TenantGroupOut)
-async def delete_tenant_group(group_id: uuid.UUID, work: CustomerManager) -> TenantGroupOut:
+async def delete_tenant_group(group_id: uuid.UUID, work: auth.CustomerManager) -> TenantGroupOut:
     """Refused (409, with the grants listed) while an active grant is scoped to it."""
     return await _admin(work).delete_tenant_group(str(group_id))
 
 
 @tenant_router.get("/tenant-groups/{group_id}/members", response_model=Page[TenantBrief])
-async def list_tenant_group_members(group_id: uuid.UUID, work: CustomerReader) -> Page[TenantBrief]:
+async def list_tenant_group_members(
+    group_id: uuid.UUID, work: auth.CustomerReader
+) -> Page[TenantBrief]:
     return Page[TenantBrief](items=(await _admin(work).tenant_group(str(group_id))).members)
 
 
@@ -276,7 +264,7 @@ async def list_tenant_group_members(group_id: uuid.UUID, work: CustomerReader) -
     status_code=status.HTTP_201_CREATED,
 )
 async def add_tenant_group_member(
-    group_id: uuid.UUID, body: CustomerMemberAdd, work: CustomerManager
+    group_id: uuid.UUID, body: CustomerMemberAdd, work: auth.CustomerManager
 ) -> TenantGroupDetail:
     """Grants scoped to the group reach the customer from the next request on."""
     return await _admin(work).add_tenant_group_member(str(group_id), body.customer)
@@ -286,7 +274,7 @@ async def add_tenant_group_member(
     "/tenant-groups/{group_id}/members/{customer}", response_model=TenantGroupDetail
 )
 async def remove_tenant_group_member(
-    group_id: uuid.UUID, customer: str, work: CustomerManager
+    group_id: uuid.UUID, customer: str, work: auth.CustomerManager
 ) -> TenantGroupDetail:
     return await _admin(work).remove_tenant_group_member(str(group_id), customer)
 
@@ -296,7 +284,7 @@ async def remove_tenant_group_member(
 
 @tenant_router.get("/grants", response_model=Page[GrantOut])
 async def list_grants(
-    work: Reader,
+    work: auth.Reader,
     user: Annotated[
         str | None, Query(max_length=254, description="Id or email: theirs and their groups'")
     ] = None,
@@ -326,7 +314,7 @@ async def list_grants(
 
 
 @tenant_router.post("/grants", response_model=GrantOut, status_code=status.HTTP_201_CREATED)
-async def create_grant(body: GrantCreate, work: UserManager) -> GrantOut:
+async def create_grant(body: GrantCreate, work: auth.UserManager) -> GrantOut:
     """Give a user or user group of this tenant a role: at home, in one customer, in a
     client group's customers or in every customer (minus exclusions), optionally until
     ``expires_at``. You can only give what you hold where it takes effect."""
@@ -334,12 +322,12 @@ async def create_grant(body: GrantCreate, work: UserManager) -> GrantOut:
 
 
 @tenant_router.get("/grants/{grant_id}", response_model=GrantOut)
-async def get_grant(grant_id: uuid.UUID, work: Reader) -> GrantOut:
+async def get_grant(grant_id: uuid.UUID, work: auth.Reader) -> GrantOut:
     return await _admin(work).grant(grant_id)
 
 
 @tenant_router.delete("/grants/{grant_id}", response_model=GrantOut)
-async def revoke_grant(grant_id: uuid.UUID, work: UserManager) -> GrantOut:
+async def revoke_grant(grant_id: uuid.UUID, work: auth.UserManager) -> GrantOut:
     """Revoke: the grant stops working from the next request on (the row stays, as
     history). Revoking a revoked grant changes nothing."""
     return await _admin(work).revoke(grant_id)
@@ -350,7 +338,7 @@ async def revoke_grant(grant_id: uuid.UUID, work: UserManager) -> GrantOut:
 
 @tenant_router.get("/access/explain", response_model=Explanation)
 async def explain_access(
-    work: Reader,
+    work: auth.Reader,
     user: Annotated[str, Query(max_length=254, description="The user's id or email")],
 ) -> Explanation:
     """Every permission a user holds in this tenant and what gave it (grant, role,
@@ -369,7 +357,7 @@ async def explain_access(
     },
 )
 async def access_review(
-    work: Reader,
+    work: auth.Reader,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     limit: Limit = MAX_LIMIT,
     cursor: Cursor = None,

@@ -2,7 +2,7 @@
 permission, decided per customer exactly as ``AccessService.context_in`` (and the
 switcher) decide it, so an MSP-wide page never shows a customer the user could not open.
 
-It reads the user's grants once (``switcher.reach_for``), lists the MSP's customers
+It reads the user's grants once (``reach.reach_for``), lists the MSP's customers
 under an active, unexpired link that some grant could cover (one query, narrowed in SQL
 as the switcher does), reads the granted tenant groups' members once, and keeps each
 customer whose (roles of the covering grants) ∩ (the link's ceiling) holds the
@@ -17,15 +17,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, and_, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.access import repository
 from tenantry.access.context import Principal
-from tenantry.access.switcher import _customer_conditions, _groups_of, reach_for
+from tenantry.access.reach import customer_conditions, reach_for
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
+from tenantry.identity import service as identity
 from tenantry.identity.models import User
-from tenantry.tenancy.models import Tenant, TenantLink
+from tenantry.tenancy import service as tenancy
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +61,12 @@ async def customers_with(
     empty = CustomerScope(permission, TenantScope.of(()), {})
     if not principal.home_is_msp or not reach.reaches_customers:
         return empty
-    conditions = _customer_conditions(principal, reach, "", now)
-    rows = (
-        await session.execute(
-            # The ceiling as its JSON text: thousands of links share a few ceilings, so
-            # each distinct text is parsed once (``_ceilings``), not once per row.
-            select(Tenant.id, Tenant.slug, Tenant.display_name, cast(TenantLink.ceiling, String))
-            .join(TenantLink, TenantLink.customer_tenant_id == Tenant.id)
-            .where(and_(*conditions))
-        )
-    ).all()
-    groups = await _groups_of(session, [r[0] for r in rows], reach.tenant_groups)
+    # The ceiling as its JSON text: thousands of links share a few ceilings, so each
+    # distinct text is parsed once (``_Ceilings``), not once per row.
+    rows = await tenancy.linked_customers_with_ceiling_text(
+        session, customer_conditions(principal, reach, "", now)
+    )
+    groups = await repository.groups_of(session, [r[0] for r in rows], reach.tenant_groups)
     ceilings = _Ceilings()
     customers = {
         tenant_id: CustomerInScope(tenant_id, slug, name)
@@ -99,10 +95,4 @@ def narrowed(found: CustomerScope, customer_id: uuid.UUID) -> CustomerScope:
 
 async def people_of(session: AsyncSession, tenant_id: uuid.UUID, limit: int = 500) -> list[User]:
     """The users at home in a tenant, by name (the technician filter of the MSP view)."""
-    rows = await session.scalars(
-        select(User)
-        .where(User.home_tenant_id == tenant_id)
-        .order_by(User.display_name)
-        .limit(limit)
-    )
-    return list(rows)
+    return await identity.people_at_home(session, tenant_id, limit)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,19 +16,13 @@ from tenantry.access.context import PermissionSource, TenantRef
 from tenantry.access.decision import by_permission, customer_sources, home_sources
 from tenantry.access.models import Grant
 from tenantry.access.permissions import ADMIN_ROLES, CATALOG
-from tenantry.access.service import (
-    AccessService,
-    Names,
-    load_names,
-    page_after,
-    tenant_brief,
-    user_ref,
-)
+from tenantry.access.presenters import Names, load_names, page_after, tenant_brief, user_ref
+from tenantry.access.service import AccessService
 from tenantry.db.base import utcnow
 from tenantry.errors import NotFound, ValidationFailed
 from tenantry.identity.models import User
 from tenantry.identity.service import principal_of
-from tenantry.pagination import MAX_LIMIT
+from tenantry.kit.pagination import MAX_LIMIT, Keyset
 from tenantry.tenancy.models import Tenant, TenantLink
 
 
@@ -148,7 +142,9 @@ class WhyService:
         implicit admin grant, each capped by the link's ceiling. Own users first, then
         technicians, each by email."""
         review = await self.review_all()
-        review.items, review.next_cursor = page_after(review.items, _review_key, limit, cursor)
+        review.items, review.next_cursor = page_after(
+            review.items, _review_key, REVIEW_ORDER, limit, cursor
+        )
         return review
 
     async def review_all(self) -> schemas.AccessReview:
@@ -262,8 +258,12 @@ class WhyService:
 _RELATION_ORDER = {"own user": 0, "MSP technician": 1}
 
 
-def _review_key(entry: schemas.ReviewEntry) -> list[Any]:
-    return [_RELATION_ORDER[entry.relation], entry.user.email]
+# Own users first, then the MSP's technicians; by email within each.
+REVIEW_ORDER = Keyset(int, str)
+
+
+def _review_key(entry: schemas.ReviewEntry) -> tuple[int, str]:
+    return (_RELATION_ORDER[entry.relation], entry.user.email)
 
 
 def review_csv_rows(review: schemas.AccessReview) -> Iterator[list[str]]:

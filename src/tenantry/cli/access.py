@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 import typer
 
+from tenantry.access.admin import AccessAdmin, GrantQuery
 from tenantry.access.models import CUSTOM_ROLE_PREFIX, GrantScope
 from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.access.schemas import GrantCreate, GrantOut, RoleOut
-from tenantry.access.service import AccessAdmin, GrantQuery, operator_scope, tenant_ref
+from tenantry.access.service import operator_scope, tenant_ref
 from tenantry.audit.schemas import OPERATOR
 from tenantry.cli.main import JsonOpt, _tenant, emit, fail, run
 from tenantry.config import Settings

@@ -327,3 +327,19 @@ async def prune_throttles(
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)
+
+
+# --- used by access ---
+
+
+async def users_at_home_by_name(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> Sequence[User]:
+    """The users at home in a tenant, by display name."""
+    rows = await session.scalars(
+        select(User)
+        .where(User.home_tenant_id == tenant_id)
+        .order_by(User.display_name)
+        .limit(limit)
+    )
+    return rows.all()

@@ -596,3 +596,13 @@ class IdentityService:
             target_label=user.email,
             changes=changes,
         )
+
+
+# --- used by access ---
+
+
+async def people_at_home(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int = 500
+) -> list[User]:
+    """The users at home in a tenant, by name (the technician filter of the MSP view)."""
+    return list(await repository.users_at_home_by_name(session, tenant_id, limit))
