@@ -31,7 +31,7 @@ from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenantry.kit.pagination import Keyset, check_limit, page_of
-from tenantry.psa.invoices import money, repository
+from tenantry.psa.invoices import money, repository, rules
 from tenantry.psa.invoices.models import (
     Invoice,
     InvoiceLine,
@@ -41,46 +41,17 @@ from tenantry.psa.invoices.models import (
 )
 from tenantry.psa.time.service import TimeService, tenant_today
 
-WRITE = "invoices:write"
+WRITE = rules.WRITE
 # Invoices are listed newest first, ties by id.
 NEWEST = Keyset(datetime, uuid.UUID)
-
-
-def default_prefix(msp_slug: str) -> str:
-    """``northwind-it`` → ``NI``; ``contoso`` → ``CON``: the MSP's initials."""
-    parts = [p for p in msp_slug.split("-") if p]
-    if len(parts) >= 2:
-        return "".join(p[0] for p in parts[:3]).upper()
-    return (parts[0][:3] if parts else "INV").upper()
-
-
-def format_number(prefix: str, year: int, sequence: int) -> str:
-    return f"{prefix}-{year}-{sequence:04d}"
-
-
-def _label(invoice: Invoice) -> str:
-    if invoice.number:
-        return invoice.number
-    return f"draft {invoice.period_start.isoformat()}..{invoice.period_end.isoformat()}"
 
 
 class InvoiceService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    @staticmethod
-    def msp_of(ctx: TenantContext) -> uuid.UUID:
-        """The MSP that writes this client's invoices: the caller's home MSP when acting in
-        one of its customers. Anyone else may read invoices but not change them."""
-        ctx.require(WRITE)
-        if ctx.relation != "customer" or not ctx.principal.home_is_msp:
-            raise PermissionDenied(
-                f"Invoices of {ctx.tenant.display_name} are written by the MSP that manages "
-                "it; open this client from the MSP to change them.",
-                permission=WRITE,
-                reason="not-managing-msp",
-            )
-        return ctx.principal.home_tenant_id
+    # Who writes this client's invoices (rules.msp_of), for the pages' buttons too.
+    msp_of = staticmethod(rules.msp_of)
 
     # ---- reading
 
@@ -351,11 +322,11 @@ class InvoiceService:
             self.session,
             msp_id,
             issue_date.year,
-            default_prefix(ctx.principal.home_tenant_slug),
+            rules.default_prefix(ctx.principal.home_tenant_slug),
         )
         sequence = counter.next_number
         counter.next_number = sequence + 1
-        invoice.number = format_number(counter.prefix, counter.year, sequence)
+        invoice.number = rules.format_number(counter.prefix, counter.year, sequence)
         invoice.status = InvoiceStatus.ISSUED
         invoice.issue_date = issue_date
         invoice.issued_at = utcnow()
@@ -450,7 +421,7 @@ class InvoiceService:
             action=action,
             target_type="invoice",
             target_id=invoice.id,
-            target_label=_label(invoice),
+            target_label=rules.label(invoice),
             changes=changes,
         )
 

@@ -20,14 +20,13 @@ from tenantry.audit import service as audit
 from tenantry.audit.changes import Changes, changed, of_pairs, removed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
-from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tenantry.errors import Conflict, NotFound, ValidationFailed
 from tenantry.kit.pagination import Keyset, check_limit, page_of
 from tenantry.psa.tickets.service import TicketService
-from tenantry.psa.time import repository
+from tenantry.psa.time import repository, rules
 from tenantry.psa.time.models import EntryStatus, TimeEntry, WorkType
 from tenantry.psa.time.schemas import EntryChanges, EntryFilter
 
-APPROVE = "time:approve"
 # Work may be logged for today in the client's zone, or the past; one day of slack for
 # zones the browser and the client disagree on.
 FUTURE_SLACK = timedelta(days=1)
@@ -192,11 +191,6 @@ class TimeService:
         if day < today - timedelta(days=366 * 2):
             raise ValidationFailed("work_date", "is more than two years ago")
 
-    @staticmethod
-    def _check_minutes(minutes: int) -> None:
-        if not 1 <= minutes <= 24 * 60:
-            raise ValidationFailed("minutes", "must be between 1 and 1440 (24 hours)")
-
     async def create_entry(
         self,
         ctx: TenantContext,
@@ -210,7 +204,7 @@ class TimeService:
         actor: Actor,
     ) -> TimeEntry:
         """The technician is the caller: time is logged by the person who did the work."""
-        self._check_minutes(minutes)
+        rules.check_minutes(minutes)
         await self._check_work_type(ctx, work_type_id)
         if ticket_id is not None:
             await self._check_ticket(ctx, ticket_id)
@@ -246,45 +240,20 @@ class TimeService:
         )
         return entry
 
-    def _may_change(self, ctx: TenantContext, entry: TimeEntry) -> None:
-        if entry.technician_user_id != ctx.principal.user_id and not ctx.can(APPROVE):
-            raise PermissionDenied(
-                f"Only {entry.technician_name} or someone with '{APPROVE}' may change this "
-                "time entry.",
-                permission=APPROVE,
-            )
-
-    @staticmethod
-    def _not_locked(entry: TimeEntry) -> None:
-        if entry.invoice_id is not None:
-            raise Conflict(
-                "This time entry is on an invoice and is locked; void or delete the invoice first.",
-                reason="invoiced",
-            )
-
-    @staticmethod
-    def _draft(entry: TimeEntry, doing: str) -> None:
-        if entry.status != EntryStatus.DRAFT:
-            raise Conflict(
-                f"Only draft entries can be {doing}; this one is {entry.status.value}"
-                + (" (reject it back to draft first)." if entry.invoice_id is None else "."),
-                status_now=entry.status.value,
-            )
-
     async def update_entry(
         self, ctx: TenantContext, entry_id: uuid.UUID, changes: EntryChanges, *, actor: Actor
     ) -> TimeEntry:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._may_change(ctx, entry)
-        self._not_locked(entry)
-        self._draft(entry, "edited")
+        rules.may_change(ctx, entry)
+        rules.not_locked(entry)
+        rules.draft(entry, "edited")
         done: list[tuple[str, object, object]] = []
 
         def note(field: str, old: object, new: object) -> None:
             done.append((field, old, new))
 
         if changes.minutes is not None and changes.minutes != entry.minutes:
-            self._check_minutes(changes.minutes)
+            rules.check_minutes(changes.minutes)
             note("minutes", entry.minutes, changes.minutes)
             entry.minutes = changes.minutes
         if changes.work_type_id is not None and changes.work_type_id != entry.work_type_id:
@@ -320,9 +289,9 @@ class TimeService:
 
     async def delete_entry(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> None:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._may_change(ctx, entry)
-        self._not_locked(entry)
-        self._draft(entry, "deleted")
+        rules.may_change(ctx, entry)
+        rules.not_locked(entry)
+        rules.draft(entry, "deleted")
         await self._record(
             ctx,
             actor,
@@ -334,8 +303,8 @@ class TimeService:
 
     async def submit(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> TimeEntry:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._may_change(ctx, entry)
-        self._draft(entry, "submitted")
+        rules.may_change(ctx, entry)
+        rules.draft(entry, "submitted")
         entry.status = EntryStatus.SUBMITTED
         entry.submitted_at = utcnow()
         entry.rejection_reason = None
@@ -350,18 +319,9 @@ class TimeService:
         )
         return entry
 
-    def _approver(self, ctx: TenantContext, entry: TimeEntry, doing: str) -> None:
-        ctx.require(APPROVE)
-        if entry.technician_user_id == ctx.principal.user_id:
-            raise PermissionDenied(
-                f"You cannot {doing} your own time: someone else with '{APPROVE}' must.",
-                permission=APPROVE,
-                reason="own-entry",
-            )
-
     async def approve(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> TimeEntry:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._approver(ctx, entry, "approve")
+        rules.approver(ctx, entry, "approve")
         if entry.status != EntryStatus.SUBMITTED:
             raise Conflict(
                 f"Only submitted entries can be approved; this one is {entry.status.value}.",
@@ -393,8 +353,8 @@ class TimeService:
         if len(reason) > 500:
             raise ValidationFailed("reason", "must be at most 500 characters")
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._approver(ctx, entry, "reject")
-        self._not_locked(entry)
+        rules.approver(ctx, entry, "reject")
+        rules.not_locked(entry)
         if entry.status == EntryStatus.DRAFT:
             raise Conflict("This entry is already a draft.", status_now="draft")
         old = entry.status.value
