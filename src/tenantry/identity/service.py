@@ -606,3 +606,25 @@ async def people_at_home(
 ) -> list[User]:
     """The users at home in a tenant, by name (the technician filter of the MSP view)."""
     return list(await repository.users_at_home_by_name(session, tenant_id, limit))
+
+
+# --- used by psa ---
+
+
+async def principal_for(session: AsyncSession, user_id: uuid.UUID) -> Principal | None:
+    """The principal an active user would be when signed in, to decide what they may do
+    somewhere (a ticket's assignee must be able to work tickets there; the demo acts as
+    its people). None for no such user or a disabled one."""
+    user = await repository.user_by_id(session, user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    home = await repository.tenant_by_id(session, user.home_tenant_id)
+    if home is None:
+        return None
+    return principal_of(user, home, auth_method="cli")
+
+
+async def user_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """The id of the user with this (lower-case) email address, if any."""
+    user = await repository.user_by_email(session, email)
+    return user.id if user is not None else None

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
-from tenantry.http.deps import Work, in_tenant
-from tenantry.psa.contacts.schemas import ImportReport
+from tenantry.http.deps import Work
+from tenantry.psa.contacts import auth
+from tenantry.psa.contacts.schemas import ContactChanges, ImportReport
 from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
 from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
@@ -66,7 +67,7 @@ async def _page(
 @router.get("/t/{tenant}/contacts", response_class=HTMLResponse)
 async def contacts(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+    work: auth.ContactsRead,
     q: Annotated[str, Query(max_length=100)] = "",
     cursor: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
@@ -76,7 +77,7 @@ async def contacts(
 @router.post("/t/{tenant}/contacts", response_model=None)
 async def create_contact(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    work: auth.ContactsWrite,
     name: Annotated[str, Form(max_length=1000)] = "",
     email: Annotated[str, Form(max_length=1000)] = "",
     phone: Annotated[str, Form(max_length=1000)] = "",
@@ -99,12 +100,12 @@ async def create_contact(
 @router.post("/t/{tenant}/contacts/import", response_model=None)
 async def import_contacts(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    work: auth.ContactsWrite,
     file: UploadFile | None = None,
 ) -> HTMLResponse:
     data = await file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
     try:
-        report = await ContactService(work.session).import_csv(work.ctx, data, work.actor)
+        report = await ContactService(work.session).import_csv(work.ctx, data, actor=work.actor)
     except TenantryError as exc:
         return await _page(request, work, q="", cursor=None, errors=field_errors(exc), status=422)
     return await _page(request, work, q="", cursor=None, report=report)
@@ -144,7 +145,7 @@ async def _edit_page(
 async def contact_page(
     request: Request,
     contact_id: str,
-    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+    work: auth.ContactsRead,
 ) -> HTMLResponse:
     return await _edit_page(request, work, contact_id)
 
@@ -153,7 +154,7 @@ async def contact_page(
 async def update_contact(
     request: Request,
     contact_id: str,
-    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    work: auth.ContactsWrite,
     name: Annotated[str, Form(max_length=1000)] = "",
     email: Annotated[str, Form(max_length=1000)] = "",
     phone: Annotated[str, Form(max_length=1000)] = "",
@@ -162,7 +163,7 @@ async def update_contact(
     form = {"name": name, "email": email, "phone": phone, "job_title": job_title}
     try:
         contact = await ContactService(work.session).update(
-            work.ctx, contact_id, dict(form), work.actor
+            work.ctx, contact_id, ContactChanges(**form), actor=work.actor
         )
     except NotFound:
         raise

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, UploadFile, status
+from fastapi import APIRouter, Query, UploadFile, status
 
-from tenantry.http.deps import Work, in_tenant
-from tenantry.pagination import Page
-from tenantry.psa.contacts.schemas import ContactIn, ContactOut, ContactPatch, ImportReport
+from tenantry.kit.pagination import Page
+from tenantry.psa.contacts import auth
+from tenantry.psa.contacts.schemas import (
+    ContactChanges,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    ImportReport,
+)
 from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}/contacts", tags=["contacts"])
@@ -16,7 +22,7 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant}/contacts", tags=["contacts"]
 
 @router.get("", response_model=Page[ContactOut])
 async def list_contacts(
-    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+    work: auth.ContactsRead,
     q: Annotated[str | None, Query(description="Search name, email, phone, job title")] = None,
     limit: Annotated[int, Query()] = 50,
     cursor: Annotated[str | None, Query()] = None,
@@ -32,7 +38,7 @@ async def list_contacts(
 @router.post("", response_model=ContactOut, status_code=status.HTTP_201_CREATED)
 async def create_contact(
     body: ContactIn,
-    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    work: auth.ContactsWrite,
 ) -> ContactOut:
     contact = await ContactService(work.session).create(
         work.ctx, **body.model_dump(), actor=work.actor
@@ -43,18 +49,18 @@ async def create_contact(
 @router.post("/import", response_model=ImportReport)
 async def import_contacts(
     file: UploadFile,
-    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    work: auth.ContactsWrite,
 ) -> ImportReport:
     """CSV with a header line (name, email, optional phone and job_title). Valid rows are
     created; each rejected row is reported with its line number, field and reason."""
     data = await file.read(MAX_IMPORT_BYTES + 1)
-    return await ContactService(work.session).import_csv(work.ctx, data, work.actor)
+    return await ContactService(work.session).import_csv(work.ctx, data, actor=work.actor)
 
 
 @router.get("/{contact_id}", response_model=ContactOut)
 async def get_contact(
     contact_id: str,
-    work: Annotated[Work, Depends(in_tenant("contacts:read"), scope="function")],
+    work: auth.ContactsRead,
 ) -> ContactOut:
     return ContactOut.model_validate(await ContactService(work.session).get(work.ctx, contact_id))
 
@@ -63,9 +69,9 @@ async def get_contact(
 async def update_contact(
     contact_id: str,
     body: ContactPatch,
-    work: Annotated[Work, Depends(in_tenant("contacts:write"), scope="function")],
+    work: auth.ContactsWrite,
 ) -> ContactOut:
     contact = await ContactService(work.session).update(
-        work.ctx, contact_id, body.model_dump(exclude_unset=True), work.actor
+        work.ctx, contact_id, ContactChanges.of(body), actor=work.actor
     )
     return ContactOut.model_validate(contact)

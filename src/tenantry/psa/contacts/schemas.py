@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -31,6 +32,25 @@ class ContactPatch(BaseModel):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=MAX_PHONE)
     job_title: str | None = Field(default=None, max_length=MAX_JOB_TITLE)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChanges:
+    """Fields to change on a contact (None: leave as is). The service cleans each value,
+    so the API and the page report a bad one the same way."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    job_title: str | None = None
+
+    def given(self) -> dict[str, str]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def of(cls, patch: ContactPatch) -> ContactChanges:
+        return cls(**patch.model_dump(exclude_unset=True))
 
 
 class ContactOut(BaseModel):

@@ -5,20 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
+from tenantry.audit.changes import of_pairs, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.audit.service import record
 from tenantry.db.base import new_id
 from tenantry.errors import NotFound, ValidationFailed
-from tenantry.pagination import check_limit, decode_cursor, encode_cursor
+from tenantry.kit.pagination import Keyset, check_limit, page_of
 from tenantry.psa.contacts import repository
 from tenantry.psa.contacts.models import Contact
 from tenantry.psa.contacts.schemas import (
+    ContactChanges,
     ImportReport,
     RejectedRow,
     clean_email,
@@ -36,6 +37,8 @@ _CLEANERS: dict[str, Callable[[str], str]] = {
     "phone": clean_phone,
     "job_title": clean_job_title,
 }
+# Contacts are listed by name, ties by id.
+BY_NAME = Keyset(str, uuid.UUID)
 
 
 def _parse_id(value: str | uuid.UUID) -> uuid.UUID:
@@ -61,22 +64,29 @@ class ContactService:
         check_limit(limit)
         if query is not None and len(query) > 100:
             raise ValidationFailed("q", "must be at most 100 characters long")
-        position = decode_cursor(cursor)
-        after: tuple[str, uuid.UUID] | None = None
-        if position is not None:
-            try:
-                after = (str(position[0]), uuid.UUID(str(position[1])))
-            except (ValueError, IndexError) as exc:
-                raise ValidationFailed("cursor", "is not a cursor this API returned") from exc
-        rows = list(
-            await repository.page(
-                self.session, ctx.tenant.id, query=query or None, after=after, limit=limit
-            )
+        after = BY_NAME.decode(cursor)
+        rows = await repository.page(
+            self.session,
+            ctx.tenant.id,
+            query=query or None,
+            after=(after[0], after[1]) if after is not None else None,
+            limit=limit,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].name, str(rows[-1].id)]) if more and rows else None
-        return rows, next_cursor
+        return page_of(rows, limit, lambda c: (c.name, str(c.id)))
+
+    # ---- read by other PSA areas (tickets name a contact as requester)
+
+    async def by_ids(
+        self, ctx: TenantContext, ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, Contact]:
+        return await repository.by_ids(self.session, ctx.tenant.id, ids)
+
+    async def find(self, ctx: TenantContext, contact_id: uuid.UUID) -> Contact | None:
+        """The contact, or None when it is not one of this tenant's."""
+        return await repository.by_id(self.session, ctx.tenant.id, contact_id)
+
+    async def by_email(self, ctx: TenantContext, email: str) -> Contact | None:
+        return await repository.by_email(self.session, ctx.tenant.id, email.strip().lower())
 
     async def _check_email_free(
         self, ctx: TenantContext, email: str, but: uuid.UUID | None = None
@@ -113,7 +123,7 @@ class ContactService:
             target_type="contact",
             target_id=contact.id,
             target_label=contact.name,
-            changes=values,
+            changes=set_to(**values),
         )
         return contact
 
@@ -121,28 +131,19 @@ class ContactService:
         self,
         ctx: TenantContext,
         contact_id: str | uuid.UUID,
-        changes: dict[str, Any],
+        changes: ContactChanges,
+        *,
         actor: Actor,
     ) -> Contact:
         contact = await self.get(ctx, contact_id)
-        cleaned: dict[str, str] = {}
-        for key, value in changes.items():
-            if value is None:
-                continue
-            if key not in _CLEANERS:
-                raise ValidationFailed(key, "is not a contact field")
-            cleaned[key] = _CLEANERS[key](str(value))
+        cleaned = {key: _CLEANERS[key](value) for key, value in changes.given().items()}
         if "email" in cleaned:
             await self._check_email_free(ctx, cleaned["email"], but=contact.id)
-        diff = {
-            k: {"from": getattr(contact, k), "to": v}
-            for k, v in cleaned.items()
-            if getattr(contact, k) != v
-        }
+        diff = [(k, getattr(contact, k), v) for k, v in cleaned.items() if getattr(contact, k) != v]
         if not diff:
             return contact
-        for key, change in diff.items():
-            setattr(contact, key, change["to"])
+        for key, _, new in diff:
+            setattr(contact, key, new)
         await self.session.flush()
         await record(
             self.session,
@@ -152,11 +153,11 @@ class ContactService:
             target_type="contact",
             target_id=contact.id,
             target_label=contact.name,
-            changes=diff,
+            changes=of_pairs(diff),
         )
         return contact
 
-    async def import_csv(self, ctx: TenantContext, data: bytes, actor: Actor) -> ImportReport:
+    async def import_csv(self, ctx: TenantContext, data: bytes, *, actor: Actor) -> ImportReport:
         """Create a contact for every valid row; a row with any bad field is rejected whole
         and reported (line number, field, reason). Rows are checked before anything is
         written, so a rejected row leaves nothing behind."""
@@ -231,10 +232,10 @@ class ContactService:
             target_type="contacts",
             target_id=ctx.tenant.id,
             target_label=f"{len(created)} contacts",
-            changes={
-                "created": len(created),
-                "rejected": len(rejected),
-                "contact_ids": [str(c.id) for c in created[:1000]],
-            },
+            changes=set_to(
+                created=len(created),
+                rejected=len(rejected),
+                contact_ids=[str(c.id) for c in created[:1000]],
+            ),
         )
         return ImportReport(created=len(created), rejected=rejected)

@@ -4,22 +4,20 @@ and an issued invoice (``NW-<year>-0001`` …, one sequence for the MSP)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
-from tenantry.access.service import AccessService, extend_scope
-from tenantry.db.base import new_id
+from tenantry.access.service import AccessService
+from tenantry.access.widening import Why, widen
 from tenantry.errors import NotFound
-from tenantry.identity.models import User
-from tenantry.identity.service import actor_of, principal_of
-from tenantry.psa.invoices import repository
-from tenantry.psa.invoices.models import InvoiceCounter
+from tenantry.identity.service import actor_of, principal_for
 from tenantry.psa.invoices.service import InvoiceService
 from tenantry.psa.time.service import TimeService, tenant_today
-from tenantry.tenancy.models import Tenant
 
 DEMO_PREFIX = "NW"
 WORK = (  # (work type index, minutes, days ago, notes)
@@ -30,28 +28,41 @@ WORK = (  # (work type index, minutes, days ago, notes)
 )
 
 
+class DemoTenant(Protocol):
+    """What seeding needs of a tenant the demo made (its row, as tenancy returned it)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def time_zone(self) -> str: ...
+
+
+class DemoUser(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
 async def seed_time_and_invoice(
-    session: AsyncSession, msp: Tenant, customers: Iterable[Tenant], users: Iterable[User]
+    session: AsyncSession,
+    msp: DemoTenant,
+    customers: Iterable[DemoTenant],
+    users: Iterable[DemoUser],
 ) -> None:
     """For each customer: the technician delegated there (else the first admin) logs the
     time; another user holding ``time:approve`` approves it; the admin issues the
     invoice. Runs inside the demo's unit of work (operator scope, widened as it goes)."""
-    people = list(users)
-    await extend_scope(session, msp.id)
-    today_msp = await tenant_today(session, msp.id)
-    if await repository.counter(session, msp.id, today_msp.year) is None:
-        session.add(
-            InvoiceCounter(tenant_id=msp.id, id=new_id(), year=today_msp.year, prefix=DEMO_PREFIX)
-        )
-        await session.flush()
+    principals = [p for u in users if (p := await principal_for(session, u.id)) is not None]
+    await widen(session, msp.id, why=Why.OPERATOR)
+    today_msp = tenant_today(msp.time_zone)
+    await InvoiceService(session).ensure_counter(msp.id, today_msp.year, DEMO_PREFIX)
     access = AccessService(session)
     for customer in customers:
-        await extend_scope(session, customer.id)
+        await widen(session, customer.id, why=Why.OPERATOR)
         contexts: list[TenantContext] = []
-        for user in people:
+        for principal in principals:
             try:
-                principal = principal_of(user, msp, auth_method="cli")
-                contexts.append(await access.context_in(principal, customer))
+                contexts.append(await access.context_for(principal, str(customer.id)))
             except NotFound:  # not delegated to this client
                 continue
         admin = next(c for c in contexts if c.can("invoices:write"))
@@ -70,40 +81,40 @@ async def seed_time_and_invoice(
         admin_actor = actor_of(admin.principal)
         types = [
             await time.create_work_type(
-                admin, admin_actor, name="Remote support", rate_minor=9500, currency="EUR"
+                admin, name="Remote support", rate_minor=9500, currency="EUR", actor=admin_actor
             ),
             await time.create_work_type(
-                admin, admin_actor, name="On-site work", rate_minor=12500, currency="EUR"
+                admin, name="On-site work", rate_minor=12500, currency="EUR", actor=admin_actor
             ),
         ]
         invoices = InvoiceService(session)
         await invoices.create_recurring(
             admin,
-            admin_actor,
             description="Managed services agreement (monthly)",
             amount_minor=45000,
             currency="EUR",
+            actor=admin_actor,
         )
-        today = await tenant_today(session, customer.id)
+        today = tenant_today(customer.time_zone)
         author_actor = actor_of(author.principal)
         for index, minutes, days_ago, notes in WORK:
             entry = await time.create_entry(
                 author,
-                author_actor,
                 work_type_id=types[index].id,
                 minutes=minutes,
                 work_date=today - timedelta(days=days_ago),
                 notes=notes,
+                actor=author_actor,
             )
-            await time.submit(author, author_actor, entry.id)
+            await time.submit(author, entry.id, actor=author_actor)
             if approver is not None:
-                await time.approve(approver, actor_of(approver.principal), entry.id)
+                await time.approve(approver, entry.id, actor=actor_of(approver.principal))
         invoice = await invoices.generate(
             admin,
-            admin_actor,
             period_start=today - timedelta(days=30),
             period_end=today,
             currency="EUR",
             tax_rate_bp=1900,
+            actor=admin_actor,
         )
-        await invoices.issue(admin, admin_actor, invoice.id)
+        await invoices.issue(admin, invoice.id, actor=admin_actor)

@@ -1,53 +1,44 @@
 """An invoice as CSV: one row per line, then subtotal, tax and total (amounts in major
-units as text with the currency's decimals, and in minor units)."""
+units as text with the currency's decimals, and in minor units). Written by the
+product's one formula-safe CSV writer (line descriptions are typed by people)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
+from tenantry.kit.csv import to_csv
 from tenantry.psa.invoices.models import Invoice, InvoiceLine
 from tenantry.psa.invoices.money import format_amount
 
-
-def _cell(value: str) -> str:
-    """Spreadsheets run a cell that starts with = + - @ as a formula; text is input."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+HEADER = ("invoice", "position", "kind", "date", "description", "minutes", "quantity",
+          "unit_price", "amount", "amount_minor", "currency")  # fmt: skip
 
 
-def invoice_csv(invoice: Invoice, lines: Sequence[InvoiceLine]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def _rows(invoice: Invoice, lines: Sequence[InvoiceLine]) -> Iterator[list[object]]:
     cur = invoice.currency
-    writer.writerow(
-        ["invoice", "position", "kind", "date", "description", "minutes", "quantity",
-         "unit_price", "amount", "amount_minor", "currency"]
-    )  # fmt: skip
     number = invoice.number or "draft"
     for li in lines:
-        writer.writerow(
-            [
-                number,
-                li.position,
-                li.kind.value,
-                li.work_date.isoformat() if li.work_date else "",
-                _cell(li.description),
-                li.minutes if li.minutes is not None else "",
-                li.quantity,
-                format_amount(li.unit_minor, cur).replace(",", ""),
-                format_amount(li.amount_minor, cur).replace(",", ""),
-                li.amount_minor,
-                cur,
-            ]
-        )
+        yield [
+            number,
+            li.position,
+            li.kind.value,
+            li.work_date.isoformat() if li.work_date else "",
+            li.description,
+            li.minutes if li.minutes is not None else "",
+            li.quantity,
+            format_amount(li.unit_minor, cur).replace(",", ""),
+            format_amount(li.amount_minor, cur).replace(",", ""),
+            li.amount_minor,
+            cur,
+        ]
     for label, value in (
         ("subtotal", invoice.subtotal_minor),
         (f"tax {invoice.tax_rate_bp / 100:g}%", invoice.tax_minor),
         ("total", invoice.total_minor),
     ):
-        writer.writerow(
-            [number, "", label, "", "", "", "", "", format_amount(value, cur).replace(",", ""),
-             value, cur]
-        )  # fmt: skip
-    return buffer.getvalue()
+        yield [number, "", label, "", "", "", "", "", format_amount(value, cur).replace(",", ""),
+               value, cur]  # fmt: skip
+
+
+def invoice_csv(invoice: Invoice, lines: Sequence[InvoiceLine]) -> str:
+    return to_csv(HEADER, _rows(invoice, lines))

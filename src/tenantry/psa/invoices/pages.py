@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tenantry.branding.routes import logo_response
 from tenantry.branding.service import BrandingService
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
-from tenantry.http.deps import Work, in_tenant
+from tenantry.http.deps import Work
+from tenantry.psa.invoices import auth
 from tenantry.psa.invoices.export import invoice_csv
 from tenantry.psa.invoices.models import InvoiceStatus
 from tenantry.psa.invoices.money import (
@@ -33,9 +34,6 @@ from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-
-Read = Annotated[Work, Depends(in_tenant("invoices:read"), scope="function")]
-Write = Annotated[Work, Depends(in_tenant("invoices:write"), scope="function")]
 
 
 def _base(work: Work) -> str:
@@ -75,7 +73,7 @@ async def _list_page(
     items = await service.list_recurring(ctx)
     base = _base(work)
     kept = {"status": status_filter} if wanted else {}
-    today = await tenant_today(work.session, ctx.tenant.id)
+    today = tenant_today(ctx.tenant.time_zone)
     last_month_end = today.replace(day=1) - timedelta(days=1)
     work_types = await TimeService(work.session).list_work_types(ctx)
     currency = work_types[0].currency if work_types else "EUR"
@@ -116,7 +114,7 @@ async def _list_page(
 @router.get("/t/{tenant}/invoices", response_class=HTMLResponse)
 async def invoice_list(
     request: Request,
-    work: Read,
+    work: auth.InvoicesRead,
     status: Annotated[str, Query(max_length=20)] = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
@@ -134,7 +132,7 @@ def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
 @router.post("/t/{tenant}/invoices", response_class=HTMLResponse, response_model=None)
 async def generate_invoice(
     request: Request,
-    work: Write,
+    work: auth.InvoicesWrite,
     period_start: Annotated[str, Form(max_length=10)] = "",
     period_end: Annotated[str, Form(max_length=10)] = "",
     currency: Annotated[str, Form(max_length=3)] = "",
@@ -163,12 +161,12 @@ async def generate_invoice(
         try:
             invoice = await InvoiceService(work.session).generate(
                 work.ctx,
-                work.actor,
                 period_start=start,
                 period_end=end,
                 currency=code,
                 tax_rate_bp=bp,
                 notes=notes.strip(),
+                actor=work.actor,
             )
         except TenantryError as exc:
             if exc.status >= 500 or exc.status == 403:
@@ -188,7 +186,7 @@ async def generate_invoice(
 @router.post("/t/{tenant}/invoices/recurring", response_class=HTMLResponse, response_model=None)
 async def create_recurring_item(
     request: Request,
-    work: Write,
+    work: auth.InvoicesWrite,
     description: Annotated[str, Form(max_length=500)] = "",
     amount: Annotated[str, Form(max_length=30)] = "",
     currency: Annotated[str, Form(max_length=3)] = "",
@@ -208,7 +206,11 @@ async def create_recurring_item(
     if not errors:
         try:
             await InvoiceService(work.session).create_recurring(
-                work.ctx, work.actor, description=description, amount_minor=minor, currency=code
+                work.ctx,
+                description=description,
+                amount_minor=minor,
+                currency=code,
+                actor=work.actor,
             )
         except TenantryError as exc:
             if exc.status >= 500 or exc.status == 403:
@@ -229,10 +231,13 @@ async def create_recurring_item(
     response_model=None,
 )
 async def toggle_recurring_item(
-    request: Request, work: Write, item_id: uuid.UUID, active: Annotated[str, Form()] = ""
+    request: Request,
+    work: auth.InvoicesWrite,
+    item_id: uuid.UUID,
+    active: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     item = await InvoiceService(work.session).update_recurring(
-        work.ctx, work.actor, item_id, active=active == "1"
+        work.ctx, item_id, active=active == "1", actor=work.actor
     )
     state = "billed on new invoices" if item.active else "paused"
     return redirect_with_notice(
@@ -291,7 +296,9 @@ async def _invoice_page(
 
 
 @router.get("/t/{tenant}/invoices/{invoice_id}/logo", response_model=None)
-async def invoice_logo(request: Request, work: Read, invoice_id: uuid.UUID) -> Response:
+async def invoice_logo(
+    request: Request, work: auth.InvoicesRead, invoice_id: uuid.UUID
+) -> Response:
     """The issuing MSP's logo for this invoice (whoever may read the invoice sees it, as
     they see the MSP's name on it)."""
     invoice = await InvoiceService(work.session).get(work.ctx, invoice_id)
@@ -302,12 +309,14 @@ async def invoice_logo(request: Request, work: Read, invoice_id: uuid.UUID) -> R
 
 
 @router.get("/t/{tenant}/invoices/{invoice_id}", response_class=HTMLResponse)
-async def invoice_detail(request: Request, work: Read, invoice_id: uuid.UUID) -> HTMLResponse:
+async def invoice_detail(
+    request: Request, work: auth.InvoicesRead, invoice_id: uuid.UUID
+) -> HTMLResponse:
     return await _invoice_page(request, work, invoice_id)
 
 
 @router.get("/t/{tenant}/invoices/{invoice_id}/export.csv", response_class=Response)
-async def invoice_csv_export(work: Read, invoice_id: uuid.UUID) -> Response:
+async def invoice_csv_export(work: auth.InvoicesRead, invoice_id: uuid.UUID) -> Response:
     service = InvoiceService(work.session)
     invoice = await service.get(work.ctx, invoice_id)
     name = invoice.number or f"draft-{invoice.id}"
@@ -335,9 +344,9 @@ async def _act(
     "/t/{tenant}/invoices/{invoice_id}/issue", response_class=HTMLResponse, response_model=None
 )
 async def issue_invoice(
-    request: Request, work: Write, invoice_id: uuid.UUID
+    request: Request, work: auth.InvoicesWrite, invoice_id: uuid.UUID
 ) -> HTMLResponse | RedirectResponse:
-    action = InvoiceService(work.session).issue(work.ctx, work.actor, invoice_id)
+    action = InvoiceService(work.session).issue(work.ctx, invoice_id, actor=work.actor)
     return await _act(request, work, invoice_id, action, "Invoice issued.")
 
 
@@ -345,9 +354,9 @@ async def issue_invoice(
     "/t/{tenant}/invoices/{invoice_id}/paid", response_class=HTMLResponse, response_model=None
 )
 async def mark_paid(
-    request: Request, work: Write, invoice_id: uuid.UUID
+    request: Request, work: auth.InvoicesWrite, invoice_id: uuid.UUID
 ) -> HTMLResponse | RedirectResponse:
-    action = InvoiceService(work.session).mark_paid(work.ctx, work.actor, invoice_id)
+    action = InvoiceService(work.session).mark_paid(work.ctx, invoice_id, actor=work.actor)
     return await _act(request, work, invoice_id, action, "Marked as paid.")
 
 
@@ -356,11 +365,13 @@ async def mark_paid(
 )
 async def void_invoice(
     request: Request,
-    work: Write,
+    work: auth.InvoicesWrite,
     invoice_id: uuid.UUID,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    action = InvoiceService(work.session).void(work.ctx, work.actor, invoice_id, reason=reason)
+    action = InvoiceService(work.session).void(
+        work.ctx, invoice_id, reason=reason, actor=work.actor
+    )
     return await _act(
         request,
         work,
@@ -374,9 +385,9 @@ async def void_invoice(
     "/t/{tenant}/invoices/{invoice_id}/delete", response_class=HTMLResponse, response_model=None
 )
 async def delete_draft(
-    request: Request, work: Write, invoice_id: uuid.UUID
+    request: Request, work: auth.InvoicesWrite, invoice_id: uuid.UUID
 ) -> HTMLResponse | RedirectResponse:
-    action = InvoiceService(work.session).delete_draft(work.ctx, work.actor, invoice_id)
+    action = InvoiceService(work.session).delete_draft(work.ctx, invoice_id, actor=work.actor)
     return await _act(
         request,
         work,

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.base import new_id, utcnow
+from tenantry.db.upsert import insert_missing
 from tenantry.psa.invoices.models import (
     Invoice,
     InvoiceCounter,
@@ -113,6 +113,17 @@ async def lock_counter(
     counter = await session.scalar(find)
     if counter is not None:
         return counter
+    await ensure_counter(session, msp_tenant_id, year, prefix)
+    counter = await session.scalar(find)
+    if counter is None:  # pragma: no cover - the row exists now, whoever inserted it
+        raise RuntimeError("invoice counter vanished")
+    return counter
+
+
+async def ensure_counter(
+    session: AsyncSession, msp_tenant_id: uuid.UUID, year: int, prefix: str
+) -> None:
+    """The MSP's counter row for ``year`` with ``prefix``, unless it has one already."""
     values = {
         "tenant_id": msp_tenant_id,
         "id": new_id(),
@@ -121,23 +132,4 @@ async def lock_counter(
         "next_number": 1,
         "created_at": utcnow(),
     }
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(InvoiceCounter).values(values)
-        await session.execute(pg.on_conflict_do_nothing(index_elements=["tenant_id", "year"]))
-    else:
-        lite = sqlite.insert(InvoiceCounter).values(values)
-        await session.execute(lite.on_conflict_do_nothing(index_elements=["tenant_id", "year"]))
-    counter = await session.scalar(find)
-    if counter is None:  # pragma: no cover - the row exists now, whoever inserted it
-        raise RuntimeError("invoice counter vanished")
-    return counter
-
-
-async def counter(
-    session: AsyncSession, msp_tenant_id: uuid.UUID, year: int
-) -> InvoiceCounter | None:
-    return await session.scalar(
-        select(InvoiceCounter).where(
-            InvoiceCounter.tenant_id == msp_tenant_id, InvoiceCounter.year == year
-        )
-    )
+    await insert_missing(session, InvoiceCounter, values, keys=["tenant_id", "year"])

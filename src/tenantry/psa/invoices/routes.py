@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from tenantry.http.deps import Work, in_tenant
-from tenantry.pagination import Page
+from tenantry.http.deps import Work
+from tenantry.kit.pagination import Page
+from tenantry.psa.invoices import auth
 from tenantry.psa.invoices.export import invoice_csv
 from tenantry.psa.invoices.models import Invoice, InvoiceStatus
 from tenantry.psa.invoices.schemas import (
@@ -26,9 +27,6 @@ from tenantry.psa.invoices.service import InvoiceService
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["invoices"])
 
-Read = Annotated[Work, Depends(in_tenant("invoices:read"), scope="function")]
-Write = Annotated[Work, Depends(in_tenant("invoices:write"), scope="function")]
-
 
 async def _detail(service: InvoiceService, work: Work, invoice: Invoice) -> InvoiceDetail:
     lines = await service.lines(work.ctx, invoice)
@@ -40,7 +38,7 @@ async def _detail(service: InvoiceService, work: Work, invoice: Invoice) -> Invo
 
 @router.get("/invoices", response_model=Page[InvoiceOut])
 async def list_invoices(
-    work: Read,
+    work: auth.InvoicesRead,
     status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
     limit: int = 50,
     cursor: str | None = None,
@@ -54,23 +52,23 @@ async def list_invoices(
 
 
 @router.post("/invoices", response_model=InvoiceDetail, status_code=status.HTTP_201_CREATED)
-async def generate_invoice(body: InvoiceGenerate, work: Write) -> InvoiceDetail:
+async def generate_invoice(body: InvoiceGenerate, work: auth.InvoicesWrite) -> InvoiceDetail:
     """A draft from the period's approved billable time and the recurring items."""
     service = InvoiceService(work.session)
     invoice = await service.generate(
         work.ctx,
-        work.actor,
         period_start=body.period_start,
         period_end=body.period_end,
         currency=body.currency,
         tax_rate_bp=body.tax_rate_bp,
         notes=body.notes,
+        actor=work.actor,
     )
     return await _detail(service, work, invoice)
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceDetail)
-async def get_invoice(invoice_id: uuid.UUID, work: Read) -> InvoiceDetail:
+async def get_invoice(invoice_id: uuid.UUID, work: auth.InvoicesRead) -> InvoiceDetail:
     service = InvoiceService(work.session)
     return await _detail(service, work, await service.get(work.ctx, invoice_id))
 
@@ -85,7 +83,7 @@ async def get_invoice(invoice_id: uuid.UUID, work: Read) -> InvoiceDetail:
         }
     },
 )
-async def export_invoice(invoice_id: uuid.UUID, work: Read) -> Response:
+async def export_invoice(invoice_id: uuid.UUID, work: auth.InvoicesRead) -> Response:
     service = InvoiceService(work.session)
     invoice = await service.get(work.ctx, invoice_id)
     body = invoice_csv(invoice, await service.lines(work.ctx, invoice))
@@ -100,36 +98,38 @@ async def export_invoice(invoice_id: uuid.UUID, work: Read) -> Response:
 @router.delete(
     "/invoices/{invoice_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
 )
-async def delete_invoice(invoice_id: uuid.UUID, work: Write) -> Response:
+async def delete_invoice(invoice_id: uuid.UUID, work: auth.InvoicesWrite) -> Response:
     """Drafts only; their time becomes invoiceable again."""
-    await InvoiceService(work.session).delete_draft(work.ctx, work.actor, invoice_id)
+    await InvoiceService(work.session).delete_draft(work.ctx, invoice_id, actor=work.actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/invoices/{invoice_id}/issue", response_model=InvoiceDetail)
-async def issue_invoice(invoice_id: uuid.UUID, work: Write) -> InvoiceDetail:
+async def issue_invoice(invoice_id: uuid.UUID, work: auth.InvoicesWrite) -> InvoiceDetail:
     """Assigns the MSP's next number (gap-free per MSP and year)."""
     service = InvoiceService(work.session)
-    return await _detail(service, work, await service.issue(work.ctx, work.actor, invoice_id))
+    return await _detail(service, work, await service.issue(work.ctx, invoice_id, actor=work.actor))
 
 
 @router.post("/invoices/{invoice_id}/paid", response_model=InvoiceDetail)
-async def mark_invoice_paid(invoice_id: uuid.UUID, work: Write) -> InvoiceDetail:
+async def mark_invoice_paid(invoice_id: uuid.UUID, work: auth.InvoicesWrite) -> InvoiceDetail:
     service = InvoiceService(work.session)
-    invoice = await service.mark_paid(work.ctx, work.actor, invoice_id)
+    invoice = await service.mark_paid(work.ctx, invoice_id, actor=work.actor)
     return await _detail(service, work, invoice)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceDetail)
-async def void_invoice(invoice_id: uuid.UUID, body: VoidBody, work: Write) -> InvoiceDetail:
+async def void_invoice(
+    invoice_id: uuid.UUID, body: VoidBody, work: auth.InvoicesWrite
+) -> InvoiceDetail:
     """Keeps the number; the invoice's time becomes invoiceable again."""
     service = InvoiceService(work.session)
-    invoice = await service.void(work.ctx, work.actor, invoice_id, reason=body.reason)
+    invoice = await service.void(work.ctx, invoice_id, reason=body.reason, actor=work.actor)
     return await _detail(service, work, invoice)
 
 
 @router.get("/recurring-items", response_model=list[RecurringItemOut])
-async def list_recurring_items(work: Read) -> list[RecurringItemOut]:
+async def list_recurring_items(work: auth.InvoicesRead) -> list[RecurringItemOut]:
     rows = await InvoiceService(work.session).list_recurring(work.ctx)
     return [RecurringItemOut.model_validate(r) for r in rows]
 
@@ -137,27 +137,29 @@ async def list_recurring_items(work: Read) -> list[RecurringItemOut]:
 @router.post(
     "/recurring-items", response_model=RecurringItemOut, status_code=status.HTTP_201_CREATED
 )
-async def create_recurring_item(body: RecurringItemCreate, work: Write) -> RecurringItemOut:
+async def create_recurring_item(
+    body: RecurringItemCreate, work: auth.InvoicesWrite
+) -> RecurringItemOut:
     item = await InvoiceService(work.session).create_recurring(
         work.ctx,
-        work.actor,
         description=body.description,
         amount_minor=body.amount_minor,
         currency=body.currency,
+        actor=work.actor,
     )
     return RecurringItemOut.model_validate(item)
 
 
 @router.patch("/recurring-items/{item_id}", response_model=RecurringItemOut)
 async def update_recurring_item(
-    item_id: uuid.UUID, body: RecurringItemUpdate, work: Write
+    item_id: uuid.UUID, body: RecurringItemUpdate, work: auth.InvoicesWrite
 ) -> RecurringItemOut:
     item = await InvoiceService(work.session).update_recurring(
         work.ctx,
-        work.actor,
         item_id,
         description=body.description,
         amount_minor=body.amount_minor,
         active=body.active,
+        actor=work.actor,
     )
     return RecurringItemOut.model_validate(item)

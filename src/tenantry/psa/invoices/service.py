@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
-from tenantry.access.service import extend_scope
+from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
+from tenantry.audit.changes import Changes, changed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tenantry.pagination import check_limit, decode_cursor, encode_cursor
-from tenantry.psa.invoices import money, repository
+from tenantry.kit.pagination import Keyset, check_limit, page_of
+from tenantry.psa.invoices import money, repository, rules
 from tenantry.psa.invoices.models import (
     Invoice,
     InvoiceLine,
@@ -39,47 +39,19 @@ from tenantry.psa.invoices.models import (
     LineKind,
     RecurringItem,
 )
-from tenantry.psa.time import repository as time_repository
-from tenantry.psa.time.service import tenant_today
+from tenantry.psa.time.service import TimeService, tenant_today
 
-WRITE = "invoices:write"
-
-
-def default_prefix(msp_slug: str) -> str:
-    """``northwind-it`` → ``NI``; ``contoso`` → ``CON``: the MSP's initials."""
-    parts = [p for p in msp_slug.split("-") if p]
-    if len(parts) >= 2:
-        return "".join(p[0] for p in parts[:3]).upper()
-    return (parts[0][:3] if parts else "INV").upper()
-
-
-def format_number(prefix: str, year: int, sequence: int) -> str:
-    return f"{prefix}-{year}-{sequence:04d}"
-
-
-def _label(invoice: Invoice) -> str:
-    if invoice.number:
-        return invoice.number
-    return f"draft {invoice.period_start.isoformat()}..{invoice.period_end.isoformat()}"
+WRITE = rules.WRITE
+# Invoices are listed newest first, ties by id.
+NEWEST = Keyset(datetime, uuid.UUID)
 
 
 class InvoiceService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    @staticmethod
-    def msp_of(ctx: TenantContext) -> uuid.UUID:
-        """The MSP that writes this client's invoices: the caller's home MSP when acting in
-        one of its customers. Anyone else may read invoices but not change them."""
-        ctx.require(WRITE)
-        if ctx.relation != "customer" or not ctx.principal.home_is_msp:
-            raise PermissionDenied(
-                f"Invoices of {ctx.tenant.display_name} are written by the MSP that manages "
-                "it; open this client from the MSP to change them.",
-                permission=WRITE,
-                reason="not-managing-msp",
-            )
-        return ctx.principal.home_tenant_id
+    # Who writes this client's invoices (rules.msp_of), for the pages' buttons too.
+    msp_of = staticmethod(rules.msp_of)
 
     # ---- reading
 
@@ -92,22 +64,15 @@ class InvoiceService:
         limit: int = 50,
     ) -> tuple[list[Invoice], str | None]:
         check_limit(limit)
-        after: tuple[datetime, uuid.UUID] | None = None
-        values = decode_cursor(cursor)
-        if values is not None:
-            try:
-                after = (datetime.fromisoformat(str(values[0])), uuid.UUID(str(values[1])))
-            except (ValueError, IndexError):
-                raise ValidationFailed("cursor", "is not a cursor this API returned") from None
+        after = NEWEST.decode(cursor)
         rows = await repository.list_invoices(
-            self.session, ctx.tenant.id, status=status, after=after, limit=limit + 1
+            self.session,
+            ctx.tenant.id,
+            status=status,
+            after=(after[0], after[1]) if after is not None else None,
+            limit=limit + 1,
         )
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
-        return rows, next_cursor
+        return page_of(rows, limit, lambda i: (i.created_at, i.id))
 
     async def get(
         self, ctx: TenantContext, invoice_id: uuid.UUID, *, for_update: bool = False
@@ -130,11 +95,11 @@ class InvoiceService:
     async def create_recurring(
         self,
         ctx: TenantContext,
-        actor: Actor,
         *,
         description: str,
         amount_minor: int,
         currency: str,
+        actor: Actor,
     ) -> RecurringItem:
         self.msp_of(ctx)
         description = description.strip()
@@ -162,37 +127,37 @@ class InvoiceService:
             target_type="recurring_item",
             target_id=item.id,
             target_label=description,
-            changes={"amount_minor": amount_minor, "currency": currency},
+            changes=set_to(amount_minor=amount_minor, currency=currency),
         )
         return item
 
     async def update_recurring(
         self,
         ctx: TenantContext,
-        actor: Actor,
         item_id: uuid.UUID,
         *,
         description: str | None = None,
         amount_minor: int | None = None,
         active: bool | None = None,
+        actor: Actor,
     ) -> RecurringItem:
         self.msp_of(ctx)
         item = await repository.recurring_item(self.session, ctx.tenant.id, item_id)
         if item is None:
             raise NotFound("No such recurring item here.")
-        changes: dict[str, Any] = {}
+        changes = Changes()
         if description is not None and description.strip() != item.description:
             if not description.strip():
                 raise ValidationFailed("description", "is required")
-            changes["description"] = {"old": item.description, "new": description.strip()}
+            changes |= changed("description", item.description, description.strip())
             item.description = description.strip()
         if amount_minor is not None and amount_minor != item.amount_minor:
             if not 0 <= amount_minor <= money.MAX_AMOUNT:
                 raise ValidationFailed("amount_minor", "must be zero or more")
-            changes["amount_minor"] = {"old": item.amount_minor, "new": amount_minor}
+            changes |= changed("amount_minor", item.amount_minor, amount_minor)
             item.amount_minor = amount_minor
         if active is not None and active != item.active:
-            changes["active"] = {"old": item.active, "new": active}
+            changes |= changed("active", item.active, active)
             item.active = active
         if changes:
             await self.session.flush()
@@ -213,13 +178,13 @@ class InvoiceService:
     async def generate(
         self,
         ctx: TenantContext,
-        actor: Actor,
         *,
         period_start: date,
         period_end: date,
         currency: str,
         tax_rate_bp: int = 0,
         notes: str = "",
+        actor: Actor,
     ) -> Invoice:
         msp_id = self.msp_of(ctx)
         if period_end < period_start:
@@ -230,9 +195,8 @@ class InvoiceService:
             raise ValidationFailed("currency", "must be a three-letter ISO code such as EUR")
         if not 0 <= tax_rate_bp <= 10_000:
             raise ValidationFailed("tax_rate_bp", "must be between 0 and 10000 (100 %)")
-        entries = await time_repository.billable_uninvoiced(
-            self.session, ctx.tenant.id, period_start, period_end, currency
-        )
+        time = TimeService(self.session)
+        entries = await time.billable_uninvoiced(ctx, period_start, period_end, currency)
         items = await repository.recurring_items(
             self.session, ctx.tenant.id, active_only=True, currency=currency
         )
@@ -293,7 +257,7 @@ class InvoiceService:
                     work_date=entry.work_date,
                 )
             )
-            entry.invoice_id = invoice.id
+        time.attach([entry for entry, _ in entries], invoice.id)
         self.session.add_all(lines)
         self._total(invoice, lines)
         await self.session.flush()
@@ -302,14 +266,14 @@ class InvoiceService:
             actor,
             AuditAction.INVOICE_CREATED,
             invoice,
-            {
-                "period": f"{period_start.isoformat()}..{period_end.isoformat()}",
-                "currency": currency,
-                "tax_rate_bp": tax_rate_bp,
-                "time_entries": len(entries),
-                "fixed_items": len(items),
-                "total_minor": invoice.total_minor,
-            },
+            set_to(
+                period=f"{period_start.isoformat()}..{period_end.isoformat()}",
+                currency=currency,
+                tax_rate_bp=tax_rate_bp,
+                time_entries=len(entries),
+                fixed_items=len(items),
+                total_minor=invoice.total_minor,
+            ),
         )
         return invoice
 
@@ -319,12 +283,11 @@ class InvoiceService:
         invoice.subtotal_minor, invoice.tax_minor, invoice.total_minor = subtotal, tax, total
 
     async def _release_time(self, ctx: TenantContext, invoice: Invoice) -> int:
-        entries = await time_repository.entries_of_invoice(self.session, ctx.tenant.id, invoice.id)
-        for entry in entries:
-            entry.invoice_id = None
-        return len(entries)
+        return await TimeService(self.session).release(ctx, invoice.id)
 
-    async def delete_draft(self, ctx: TenantContext, actor: Actor, invoice_id: uuid.UUID) -> None:
+    async def delete_draft(
+        self, ctx: TenantContext, invoice_id: uuid.UUID, *, actor: Actor
+    ) -> None:
         self.msp_of(ctx)
         invoice = await self.get(ctx, invoice_id, for_update=True)
         if invoice.status != InvoiceStatus.DRAFT:
@@ -335,11 +298,11 @@ class InvoiceService:
         released = await self._release_time(ctx, invoice)
         await self.session.flush()
         await self._record(
-            ctx, actor, AuditAction.INVOICE_DELETED, invoice, {"time_entries_released": released}
+            ctx, actor, AuditAction.INVOICE_DELETED, invoice, set_to(time_entries_released=released)
         )
         await repository.delete_invoice(self.session, invoice)
 
-    async def issue(self, ctx: TenantContext, actor: Actor, invoice_id: uuid.UUID) -> Invoice:
+    async def issue(self, ctx: TenantContext, invoice_id: uuid.UUID, *, actor: Actor) -> Invoice:
         """Give the draft the MSP's next number. The unit of work is widened to the MSP
         (whose counter it locks) only after deciding the caller writes for that MSP."""
         msp_id = self.msp_of(ctx)
@@ -353,17 +316,17 @@ class InvoiceService:
             raise PermissionDenied(
                 "This draft was made by another MSP.", permission=WRITE, reason="other-msp"
             )
-        issue_date = await tenant_today(self.session, ctx.tenant.id)
-        await extend_scope(self.session, msp_id)
+        issue_date = tenant_today(ctx.tenant.time_zone)
+        await widen(self.session, msp_id, why=Why.ISSUING_MSP)
         counter = await repository.lock_counter(
             self.session,
             msp_id,
             issue_date.year,
-            default_prefix(ctx.principal.home_tenant_slug),
+            rules.default_prefix(ctx.principal.home_tenant_slug),
         )
         sequence = counter.next_number
         counter.next_number = sequence + 1
-        invoice.number = format_number(counter.prefix, counter.year, sequence)
+        invoice.number = rules.format_number(counter.prefix, counter.year, sequence)
         invoice.status = InvoiceStatus.ISSUED
         invoice.issue_date = issue_date
         invoice.issued_at = utcnow()
@@ -376,16 +339,18 @@ class InvoiceService:
             actor,
             AuditAction.INVOICE_ISSUED,
             invoice,
-            {
-                "status": {"old": "draft", "new": "issued"},
-                "number": invoice.number,
-                "total_minor": invoice.total_minor,
-                "currency": invoice.currency,
-            },
+            changed("status", "draft", "issued")
+            | set_to(
+                number=invoice.number,
+                total_minor=invoice.total_minor,
+                currency=invoice.currency,
+            ),
         )
         return invoice
 
-    async def mark_paid(self, ctx: TenantContext, actor: Actor, invoice_id: uuid.UUID) -> Invoice:
+    async def mark_paid(
+        self, ctx: TenantContext, invoice_id: uuid.UUID, *, actor: Actor
+    ) -> Invoice:
         self.msp_of(ctx)
         invoice = await self.get(ctx, invoice_id, for_update=True)
         if invoice.status != InvoiceStatus.ISSUED:
@@ -402,12 +367,12 @@ class InvoiceService:
             actor,
             AuditAction.INVOICE_PAID,
             invoice,
-            {"status": {"old": "issued", "new": "paid"}},
+            changed("status", "issued", "paid"),
         )
         return invoice
 
     async def void(
-        self, ctx: TenantContext, actor: Actor, invoice_id: uuid.UUID, *, reason: str
+        self, ctx: TenantContext, invoice_id: uuid.UUID, *, reason: str, actor: Actor
     ) -> Invoice:
         self.msp_of(ctx)
         reason = reason.strip()
@@ -437,11 +402,7 @@ class InvoiceService:
             actor,
             AuditAction.INVOICE_VOIDED,
             invoice,
-            {
-                "status": {"old": old, "new": "void"},
-                "reason": reason,
-                "time_entries_released": released,
-            },
+            changed("status", old, "void") | set_to(reason=reason, time_entries_released=released),
         )
         return invoice
 
@@ -451,7 +412,7 @@ class InvoiceService:
         actor: Actor,
         action: AuditAction,
         invoice: Invoice,
-        changes: dict[str, Any],
+        changes: Changes,
     ) -> None:
         await audit.record(
             self.session,
@@ -460,6 +421,13 @@ class InvoiceService:
             action=action,
             target_type="invoice",
             target_id=invoice.id,
-            target_label=_label(invoice),
+            target_label=rules.label(invoice),
             changes=changes,
         )
+
+    # ---- the demo's counter
+
+    async def ensure_counter(self, msp_id: uuid.UUID, year: int, prefix: str) -> None:
+        """Give the MSP a counter for ``year`` with ``prefix`` (the demo's ``NW``) unless it
+        has one; the caller widened the unit of work to the MSP."""
+        await repository.ensure_counter(self.session, msp_id, year, prefix)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +15,8 @@ from tenantry.audit.schemas import OPERATOR, Actor
 from tenantry.db.base import utcnow
 from tenantry.psa.contacts.service import ContactService
 from tenantry.psa.tickets.models import Priority, TicketStatus, Visibility
+from tenantry.psa.tickets.schemas import TicketChanges
 from tenantry.psa.tickets.service import TicketService
-from tenantry.tenancy.models import Tenant
 
 PEOPLE = (
     ("Ann Becker", "ann", "Office manager", "+1 555 0101"),
@@ -87,12 +89,22 @@ TICKETS = (
 )
 
 
+class DemoClient(Protocol):
+    """What seeding needs of a client the demo made (its row, as tenancy returned it)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
 async def seed_tickets(
-    session: AsyncSession, customer: Tenant, principal: Principal, *, actor: Actor = OPERATOR
+    session: AsyncSession, customer: DemoClient, principal: Principal, *, actor: Actor = OPERATOR
 ) -> None:
     """Contacts and a handful of tickets in ``customer``, some assigned to ``principal``
     (who must be able to work there, e.g. the MSP admin), one past its SLA."""
-    ctx = await AccessService(session).context_in(principal, customer)
+    ctx = await AccessService(session).context_for(principal, str(customer.id))
     domain = f"{customer.slug}.example"
     contacts = ContactService(session)
     people = [
@@ -124,7 +136,7 @@ async def seed_tickets(
         if reply:
             await tickets.comment(ctx, ticket.number, body=reply, visibility="public", actor=actor)
         if status != TicketStatus.NEW:
-            await tickets.update(ctx, ticket.number, {"status": status}, actor)
+            await tickets.update(ctx, ticket.number, TicketChanges(status=status), actor=actor)
         if priority == Priority.P1 and ticket.first_responded_at is None:
             # Show what a breach looks like: this one's first response is overdue.
             ticket.first_response_due_at = utcnow() - timedelta(minutes=25)

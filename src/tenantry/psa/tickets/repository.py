@@ -5,26 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.base import new_id
 from tenantry.db.scope import redundant_with_scope
+from tenantry.db.upsert import insert_missing
 from tenantry.psa.tickets.models import (
-    OPEN_STATUSES,
-    Priority,
     SlaPolicy,
     Ticket,
     TicketComment,
     TicketCounter,
     TicketEvent,
-    TicketStatus,
 )
+from tenantry.psa.tickets.schemas import TicketFilter
 
 FIRST_NUMBER = 1001
 
@@ -36,12 +33,11 @@ async def lock_counter(session: AsyncSession, tenant_id: uuid.UUID) -> TicketCou
     tenant do not both try to insert it: one inserts, the other waits on the lock.
     SQLite has no row locks; it serialises writers on the database instead.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(
-        insert(TicketCounter)
-        .values(tenant_id=tenant_id, id=new_id(), next_number=FIRST_NUMBER)
-        .on_conflict_do_nothing(index_elements=["tenant_id"])
+    await insert_missing(
+        session,
+        TicketCounter,
+        {"tenant_id": tenant_id, "id": new_id(), "next_number": FIRST_NUMBER},
+        keys=["tenant_id"],
     )
     counter = await session.scalar(
         select(TicketCounter)
@@ -57,6 +53,24 @@ async def by_number(session: AsyncSession, tenant_id: uuid.UUID, number: int) ->
     return await session.scalar(
         select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number)
     )
+
+
+async def by_id(session: AsyncSession, tenant_id: uuid.UUID, ticket_id: uuid.UUID) -> Ticket | None:
+    return await session.scalar(
+        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id == ticket_id)
+    )
+
+
+async def by_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Ticket]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.scalars(
+        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id.in_(wanted))
+    )
+    return {t.id: t for t in rows}
 
 
 async def by_numbers(
@@ -106,22 +120,6 @@ def breached_at(now: datetime) -> ColumnElement[bool]:
         and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
         and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < now),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class TicketFilter:
-    """What a list shows; every field optional. ``tenant_ids`` for MSP-wide lists."""
-
-    tenant_ids: frozenset[uuid.UUID]
-    statuses: frozenset[TicketStatus] = OPEN_STATUSES
-    priorities: frozenset[Priority] = frozenset()
-    assignee: uuid.UUID | None = None
-    unassigned: bool = False
-    requester: uuid.UUID | None = None
-    category: str | None = None
-    tag: str | None = None
-    q: str | None = None
-    breached: bool | None = None
 
 
 def _in_tenants(

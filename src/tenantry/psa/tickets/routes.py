@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from tenantry.access.scopes import CustomerScope, customers_with, narrowed
 from tenantry.db.base import utcnow
 from tenantry.errors import NotFound
-from tenantry.http.deps import Work, get_db, in_tenant
-from tenantry.pagination import Page
+from tenantry.http.deps import Work, get_db
+from tenantry.kit.pagination import Page
+from tenantry.psa.tickets import auth
+from tenantry.psa.tickets.clock import Policy, sla_of
+from tenantry.psa.tickets.lists import TicketLists
 from tenantry.psa.tickets.models import Ticket
+from tenantry.psa.tickets.policy import SlaPolicyService
 from tenantry.psa.tickets.schemas import (
     BulkResult,
     BulkUpdate,
@@ -22,13 +26,16 @@ from tenantry.psa.tickets.schemas import (
     CountOut,
     EventOut,
     MspTicketOut,
+    PolicyChange,
     SlaPolicyIn,
     SlaPolicyOut,
+    TicketChanges,
     TicketIn,
     TicketOut,
     TicketPatch,
+    build_filter,
 )
-from tenantry.psa.tickets.service import TicketService, build_filter, sla_of
+from tenantry.psa.tickets.service import TicketService
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["tickets"])
 
@@ -54,7 +61,7 @@ def ticket_out(ticket: Ticket) -> TicketOut:
 
 @router.get("/tickets", response_model=Page[TicketOut])
 async def list_tickets(
-    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+    work: auth.TicketsRead,
     status: Statuses = [],  # noqa: B006 - FastAPI copies query defaults
     priority: Priorities = [],  # noqa: B006
     assignee: Assignee = "",
@@ -79,16 +86,14 @@ async def list_tickets(
         q=q,
         breached=breached,
     )
-    rows, next_cursor = await TicketService(work.session).find(
+    rows, next_cursor = await TicketLists(work.session).find(
         f, sort=sort, cursor=cursor, limit=limit
     )
     return Page[TicketOut](items=[ticket_out(t) for t in rows], next_cursor=next_cursor)
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
-async def create_ticket(
-    body: TicketIn, work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")]
-) -> TicketOut:
+async def create_ticket(body: TicketIn, work: auth.TicketsWrite) -> TicketOut:
     ticket = await TicketService(work.session).create(
         work.ctx, **body.model_dump(), actor=work.actor
     )
@@ -96,21 +101,16 @@ async def create_ticket(
 
 
 @router.post("/tickets/bulk", response_model=BulkResult)
-async def bulk_update(
-    body: BulkUpdate, work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")]
-) -> BulkResult:
+async def bulk_update(body: BulkUpdate, work: auth.TicketsWrite) -> BulkResult:
     """Set status, priority and/or assignee (null: unassign) on many tickets at once."""
-    changes = body.model_dump(include=body.model_fields_set - {"numbers"})
     updated = await TicketService(work.session).bulk_update(
-        work.ctx, body.numbers, changes, work.actor
+        work.ctx, body.numbers, TicketChanges.of(body), actor=work.actor
     )
     return BulkResult(updated=updated)
 
 
 @router.get("/tickets/{number}", response_model=TicketOut)
-async def get_ticket(
-    number: str, work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
-) -> TicketOut:
+async def get_ticket(number: str, work: auth.TicketsRead) -> TicketOut:
     return ticket_out(await TicketService(work.session).get(work.ctx, number))
 
 
@@ -118,18 +118,16 @@ async def get_ticket(
 async def update_ticket(
     number: str,
     body: TicketPatch,
-    work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")],
+    work: auth.TicketsWrite,
 ) -> TicketOut:
     ticket = await TicketService(work.session).update(
-        work.ctx, number, body.model_dump(exclude_unset=True), work.actor
+        work.ctx, number, TicketChanges.of(body), actor=work.actor
     )
     return ticket_out(ticket)
 
 
 @router.get("/tickets/{number}/comments", response_model=list[CommentOut])
-async def list_comments(
-    number: str, work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
-) -> list[CommentOut]:
+async def list_comments(number: str, work: auth.TicketsRead) -> list[CommentOut]:
     service = TicketService(work.session)
     comments, _ = await service.timeline(await service.get(work.ctx, number))
     return [CommentOut.model_validate(c) for c in comments]
@@ -141,7 +139,7 @@ async def list_comments(
 async def add_comment(
     number: str,
     body: CommentIn,
-    work: Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")],
+    work: auth.TicketsWrite,
 ) -> CommentOut:
     comment = await TicketService(work.session).comment(
         work.ctx, number, body=body.body, visibility=body.visibility, actor=work.actor
@@ -150,9 +148,7 @@ async def add_comment(
 
 
 @router.get("/tickets/{number}/events", response_model=list[EventOut])
-async def list_events(
-    number: str, work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
-) -> list[EventOut]:
+async def list_events(number: str, work: auth.TicketsRead) -> list[EventOut]:
     service = TicketService(work.session)
     _, events = await service.timeline(await service.get(work.ctx, number))
     return [EventOut.model_validate(e) for e in events]
@@ -160,32 +156,27 @@ async def list_events(
 
 @router.get("/sla-policy", response_model=SlaPolicyOut)
 async def get_sla_policy(
-    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+    work: auth.TicketsRead,
 ) -> SlaPolicyOut:
-    policy = await TicketService(work.session).policy(work.ctx.tenant.id)
-    return SlaPolicyOut.model_validate(
-        {
-            "targets": policy.targets,
-            "business_hours": policy.business_hours,
-            "holidays": policy.holidays,
-            "time_zone": policy.time_zone,
-        }
-    )
+    return _policy_out(await SlaPolicyService(work.session).policy(work.ctx.tenant))
 
 
 @router.put("/sla-policy", response_model=SlaPolicyOut)
 async def set_sla_policy(
     body: SlaPolicyIn,
-    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
+    work: auth.SlaManage,
 ) -> SlaPolicyOut:
-    policy = await TicketService(work.session).set_policy(
-        work.ctx,
+    change = PolicyChange(
         targets={p.value: t.model_dump() for p, t in body.targets.items()},
         business_hours={k: list(v) for k, v in body.business_hours.items()},
         holidays=body.holidays,
-        actor=work.actor,
         time_zone=body.time_zone,
     )
+    policy = await SlaPolicyService(work.session).set_policy(work.ctx, change, actor=work.actor)
+    return _policy_out(policy)
+
+
+def _policy_out(policy: Policy) -> SlaPolicyOut:
     return SlaPolicyOut.model_validate(
         {
             "targets": policy.targets,
@@ -202,7 +193,7 @@ async def set_sla_policy(
 @router.get("/msp-tickets", response_model=Page[MspTicketOut])
 async def msp_tickets(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+    work: auth.TicketsRead,
     client: Annotated[str, Query(description="A client's slug or id", max_length=100)] = "",
     status: Statuses = [],  # noqa: B006
     priority: Priorities = [],  # noqa: B006
@@ -225,7 +216,7 @@ async def msp_tickets(
         breached=breached,
     )
     async with get_db(request).unit_of_work(found.scope) as session:
-        rows, next_cursor = await TicketService(session).find(
+        rows, next_cursor = await TicketLists(session).find(
             f, sort=sort, cursor=cursor, limit=limit
         )
     items = [
@@ -244,14 +235,14 @@ async def msp_tickets(
 @router.get("/msp-tickets/counts", response_model=list[CountOut])
 async def msp_ticket_counts(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")],
+    work: auth.TicketsRead,
     assignee: Assignee = "",
 ) -> list[CountOut]:
     """Open and breached tickets per client (clients with none are listed with zeros)."""
     found = await _msp_scope(work, "")
     f = build_filter(found.customers, work.ctx.principal.user_id, assignee=assignee)
     async with get_db(request).unit_of_work(found.scope) as session:
-        counts = await TicketService(session).counts(f)
+        counts = await TicketLists(session).counts(f)
     return [
         CountOut(
             tenant_id=c.id,

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantry.errors import ValidationFailed
-from tenantry.psa.tickets.models import Priority, TicketStatus, Visibility
+from tenantry.psa.tickets.models import (
+    DONE_STATUSES,
+    OPEN_STATUSES,
+    PAUSED_STATUSES,
+    Priority,
+    TicketStatus,
+    Visibility,
+)
 
 MAX_TITLE = 300
 MAX_DESCRIPTION = 20_000
@@ -22,6 +32,57 @@ SORTS = ("-updated", "updated", "-number", "number", "priority", "-priority", "d
 SortKey = Literal[
     "-updated", "updated", "-number", "number", "priority", "-priority", "due", "-created"
 ]
+
+
+class Unset(enum.Enum):
+    """A field a change leaves alone (None may mean "clear": unassign, no requester)."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChanges:
+    """What to change on a ticket, as typed (the service checks every value and names
+    the field); fields left UNSET stay as they are."""
+
+    # In the order the edit form gives them: the history lists a change in this order.
+    title: str | Unset = UNSET
+    description: str | Unset = UNSET
+    status: TicketStatus | str | Unset = UNSET
+    priority: Priority | str | Unset = UNSET
+    category: str | Unset = UNSET
+    tags: Sequence[str] | Unset | None = UNSET
+    assignee_user_id: uuid.UUID | Unset | None = UNSET
+    requester_contact_id: uuid.UUID | Unset | None = UNSET
+
+    def given(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in values.items() if v is not UNSET}
+
+    @classmethod
+    def of(cls, body: TicketPatch | BulkUpdate) -> TicketChanges:
+        """The fields the caller sent (an explicit null unassigns or clears)."""
+        sent = body.model_fields_set - {"numbers"}
+        return cls(**{name: getattr(body, name) for name in sent})
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """What a list shows; every field optional. ``tenant_ids`` for MSP-wide lists."""
+
+    tenant_ids: frozenset[uuid.UUID]
+    statuses: frozenset[TicketStatus] = OPEN_STATUSES
+    priorities: frozenset[Priority] = frozenset()
+    assignee: uuid.UUID | None = None
+    unassigned: bool = False
+    requester: uuid.UUID | None = None
+    category: str | None = None
+    tag: str | None = None
+    q: str | None = None
+    breached: bool | None = None
 
 
 class TicketIn(BaseModel):
@@ -221,3 +282,80 @@ def parse_windows(text: str) -> list[tuple[str, str]]:
             raise ValueError("write hours as 08:00-17:00, several separated by commas")
         windows.append((start.strip(), end.strip()))
     return windows
+
+
+STATUS_GROUPS: dict[str, frozenset[TicketStatus]] = {
+    "open": OPEN_STATUSES,
+    "all": frozenset(),
+    "done": DONE_STATUSES,
+    "paused": PAUSED_STATUSES,
+}
+
+
+def build_filter(
+    tenant_ids: Iterable[uuid.UUID],
+    me: uuid.UUID,
+    *,
+    status: Sequence[str] = (),
+    priority: Sequence[str] = (),
+    assignee: str = "",
+    requester: str = "",
+    category: str = "",
+    tag: str = "",
+    q: str = "",
+    breached: str = "",
+) -> TicketFilter:
+    """A filter from query-string values (API and pages alike); bad values name the field.
+
+    ``status``: statuses or one of the groups open (default), done, paused, all.
+    ``assignee``: a user id, ``me`` or ``none``. ``breached``: ``yes`` / ``no``.
+    """
+    statuses: set[TicketStatus] = set()
+    for value in [v for raw in status for v in raw.split(",") if v] or ["open"]:
+        statuses |= STATUS_GROUPS[value] if value in STATUS_GROUPS else {parse_status(value)}
+    if "all" in status:
+        statuses = set()
+    priorities = {parse_priority(v) for raw in priority for v in raw.split(",") if v}
+    assignee_id: uuid.UUID | None = None
+    unassigned = assignee == "none"
+    if assignee == "me":
+        assignee_id = me
+    elif assignee and not unassigned:
+        try:
+            assignee_id = uuid.UUID(assignee)
+        except ValueError as exc:
+            raise ValidationFailed("assignee", "must be a user id, me or none") from exc
+    requester_id: uuid.UUID | None = None
+    if requester:
+        try:
+            requester_id = uuid.UUID(requester)
+        except ValueError as exc:
+            raise ValidationFailed("requester", "must be a contact id") from exc
+    if breached not in ("", "yes", "no"):
+        raise ValidationFailed("breached", "must be yes or no")
+    if len(category) > 100 or len(tag) > 40:
+        raise ValidationFailed("category" if len(category) > 100 else "tag", "is too long")
+    return TicketFilter(
+        tenant_ids=frozenset(tenant_ids),
+        statuses=frozenset(statuses),
+        priorities=frozenset(priorities),
+        assignee=assignee_id,
+        unassigned=unassigned,
+        requester=requester_id,
+        category=category.strip() or None,
+        tag=tag.strip().lower() or None,
+        q=q.strip() or None,
+        breached=None if not breached else breached == "yes",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """A tenant's new SLA policy as given (the page's fields or the API's body); the
+    service checks every value before writing and names the field of a bad one. A
+    ``time_zone`` of None leaves the tenant's zone as it is."""
+
+    targets: Mapping[str, Mapping[str, int | str]]
+    business_hours: Mapping[str, Sequence[Sequence[str]]]
+    holidays: Sequence[str]
+    time_zone: str | None = None

@@ -9,11 +9,11 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
-from tenantry.http.deps import Work, in_tenant
+from tenantry.http.deps import Work
 from tenantry.psa.invoices.money import (
     CURRENCY,
     format_amount,
@@ -21,21 +21,16 @@ from tenantry.psa.invoices.money import (
     parse_amount,
     time_amount,
 )
-from tenantry.psa.time import repository
+from tenantry.psa.tickets.service import TicketService
+from tenantry.psa.time import auth
 from tenantry.psa.time.models import EntryStatus
-from tenantry.psa.time.repository import EntryFilter
-from tenantry.psa.time.schemas import format_duration, parse_duration
+from tenantry.psa.time.schemas import EntryFilter, format_duration, parse_duration
 from tenantry.psa.time.service import TimeService, tenant_today
 from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-
-Read = Annotated[Work, Depends(in_tenant("time:read"), scope="function")]
-Write = Annotated[Work, Depends(in_tenant("time:write"), scope="function")]
-Approve = Annotated[Work, Depends(in_tenant("time:approve"), scope="function")]
-Rates = Annotated[Work, Depends(in_tenant("invoices:write"), scope="function")]
 
 
 def _base(work: Work) -> str:
@@ -86,8 +81,8 @@ async def _page(
         entries, next_cursor = await service.list_entries(ctx, where, limit=PAGE_SIZE)
     work_types = await service.list_work_types(ctx)
     by_id = {w.id: w for w in work_types}
-    tickets = await repository.tickets_by_id(
-        work.session, ctx.tenant.id, {e.ticket_id for e in entries if e.ticket_id}
+    tickets = await TicketService(work.session).by_ids(
+        ctx, {e.ticket_id for e in entries if e.ticket_id}
     )
     kept = {k: v for k, v in filters.items() if v}
     base = _base(work)
@@ -96,7 +91,7 @@ async def _page(
         if kept or cursor
         else ""
     )
-    today = await tenant_today(work.session, ctx.tenant.id)
+    today = tenant_today(ctx.tenant.time_zone)
     rows: list[dict[str, Any]] = []
     for e in entries:
         wt = by_id.get(e.work_type_id)
@@ -169,7 +164,7 @@ def _filters(status: str, mine: str, date_from: str, date_to: str) -> dict[str, 
 @router.get("/t/{tenant}/time", response_class=HTMLResponse)
 async def time_list(
     request: Request,
-    work: Read,
+    work: auth.TimeRead,
     status: Annotated[str, Query(max_length=20)] = "",
     mine: Annotated[str, Query(max_length=1)] = "",
     date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
@@ -184,7 +179,7 @@ async def time_list(
 @router.post("/t/{tenant}/time", response_class=HTMLResponse, response_model=None)
 async def log_time(
     request: Request,
-    work: Write,
+    work: auth.TimeWrite,
     work_date: Annotated[str, Form(max_length=10)] = "",
     duration: Annotated[str, Form(max_length=20)] = "",
     work_type_id: Annotated[str, Form(max_length=40)] = "",
@@ -218,7 +213,7 @@ async def log_time(
     number = ticket.strip().lstrip("#")
     if number:
         found = (
-            await repository.ticket_by_number(work.session, work.ctx.tenant.id, int(number))
+            await TicketService(work.session).find_by_number(work.ctx, int(number))
             if number.isdigit() and len(number) < 10
             else None
         )
@@ -230,13 +225,13 @@ async def log_time(
         try:
             await TimeService(work.session).create_entry(
                 work.ctx,
-                work.actor,
                 work_type_id=type_id,
                 minutes=minutes,
                 work_date=day,
                 ticket_id=ticket_id,
                 billable=billable == "1",
                 notes=notes.strip(),
+                actor=work.actor,
             )
         except TenantryError as exc:
             names = {"minutes": "duration", "work_type_id": "work_type_id", "ticket_id": "ticket"}
@@ -265,11 +260,11 @@ async def _row_action(
 @router.post("/t/{tenant}/time/{entry_id}/submit", response_class=HTMLResponse, response_model=None)
 async def submit_entry(
     request: Request,
-    work: Write,
+    work: auth.TimeWrite,
     entry_id: uuid.UUID,
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    action = TimeService(work.session).submit(work.ctx, work.actor, entry_id)
+    action = TimeService(work.session).submit(work.ctx, entry_id, actor=work.actor)
     return await _row_action(request, work, back, action, "Submitted for approval.")
 
 
@@ -278,41 +273,41 @@ async def submit_entry(
 )
 async def approve_entry(
     request: Request,
-    work: Approve,
+    work: auth.TimeApprove,
     entry_id: uuid.UUID,
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    action = TimeService(work.session).approve(work.ctx, work.actor, entry_id)
+    action = TimeService(work.session).approve(work.ctx, entry_id, actor=work.actor)
     return await _row_action(request, work, back, action, "Approved.")
 
 
 @router.post("/t/{tenant}/time/{entry_id}/reject", response_class=HTMLResponse, response_model=None)
 async def reject_entry(
     request: Request,
-    work: Approve,
+    work: auth.TimeApprove,
     entry_id: uuid.UUID,
     reason: Annotated[str, Form(max_length=500)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    action = TimeService(work.session).reject(work.ctx, work.actor, entry_id, reason=reason)
+    action = TimeService(work.session).reject(work.ctx, entry_id, reason=reason, actor=work.actor)
     return await _row_action(request, work, back, action, "Sent back to draft with your reason.")
 
 
 @router.post("/t/{tenant}/time/{entry_id}/delete", response_class=HTMLResponse, response_model=None)
 async def delete_entry(
     request: Request,
-    work: Write,
+    work: auth.TimeWrite,
     entry_id: uuid.UUID,
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    action = TimeService(work.session).delete_entry(work.ctx, work.actor, entry_id)
+    action = TimeService(work.session).delete_entry(work.ctx, entry_id, actor=work.actor)
     return await _row_action(request, work, back, action, "Draft deleted.")
 
 
 @router.post("/t/{tenant}/time/work-types", response_class=HTMLResponse, response_model=None)
 async def create_work_type(
     request: Request,
-    work: Rates,
+    work: auth.RatesWrite,
     name: Annotated[str, Form(max_length=100)] = "",
     rate: Annotated[str, Form(max_length=30)] = "",
     currency: Annotated[str, Form(max_length=3)] = "",
@@ -332,7 +327,7 @@ async def create_work_type(
     if not errors:
         try:
             await TimeService(work.session).create_work_type(
-                work.ctx, work.actor, name=name, rate_minor=rate_minor, currency=code
+                work.ctx, name=name, rate_minor=rate_minor, currency=code, actor=work.actor
             )
         except TenantryError as exc:
             errors = {("rate" if k == "rate_minor" else k): v for k, v in field_errors(exc).items()}
@@ -348,7 +343,7 @@ async def create_work_type(
 )
 async def update_work_type(
     request: Request,
-    work: Rates,
+    work: auth.RatesWrite,
     work_type_id: uuid.UUID,
     name: Annotated[str, Form(max_length=100)] = "",
     rate: Annotated[str, Form(max_length=30)] = "",
@@ -357,9 +352,8 @@ async def update_work_type(
     """Rename, change the hourly rate (future invoices only), take out of use or back
     in. The currency stays: lines already invoiced keep theirs."""
     form = {"name": name, "rate": rate, "active": active}
-    found = await repository.work_type(work.session, work.ctx.tenant.id, work_type_id)
-    if found is None:
-        raise NotFound("No such work type here.")
+    service = TimeService(work.session)
+    found = await service.work_type(work.ctx, work_type_id)
     errors: dict[str, str] = {}
     rate_minor = found.rate_minor
     try:
@@ -370,13 +364,13 @@ async def update_work_type(
         errors["name"] = "is required"
     if not errors:
         try:
-            updated = await TimeService(work.session).update_work_type(
+            updated = await service.update_work_type(
                 work.ctx,
-                work.actor,
                 work_type_id,
                 name=name,
                 rate_minor=rate_minor,
                 active=active == "1",
+                actor=work.actor,
             )
         except NotFound:
             raise

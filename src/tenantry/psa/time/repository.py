@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.psa.tickets.models import Ticket
 from tenantry.psa.time.models import EntryStatus, TimeEntry, WorkType
-
-
-@dataclass(frozen=True, slots=True)
-class EntryFilter:
-    status: EntryStatus | None = None
-    technician_user_id: uuid.UUID | None = None
-    ticket_id: uuid.UUID | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    billable: bool | None = None
-    invoiced: bool | None = None
+from tenantry.psa.time.schemas import EntryFilter
 
 
 async def work_types(
@@ -49,33 +37,6 @@ async def work_type_named(
     return await session.scalar(
         select(WorkType).where(WorkType.tenant_id == tenant_id, WorkType.name == name)
     )
-
-
-async def ticket(
-    session: AsyncSession, tenant_id: uuid.UUID, ticket_id: uuid.UUID
-) -> Ticket | None:
-    return await session.scalar(
-        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id == ticket_id)
-    )
-
-
-async def ticket_by_number(
-    session: AsyncSession, tenant_id: uuid.UUID, number: int
-) -> Ticket | None:
-    return await session.scalar(
-        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number)
-    )
-
-
-async def tickets_by_id(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: set[uuid.UUID]
-) -> dict[uuid.UUID, Ticket]:
-    if not ids:
-        return {}
-    rows = await session.scalars(
-        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id.in_(ids))
-    )
-    return {t.id: t for t in rows}
 
 
 async def entry(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
@@ -16,6 +17,32 @@ Minutes = Annotated[int, Field(ge=1, le=24 * 60, description="Duration in minute
 Rate = Annotated[int, Field(ge=0, le=10**9, description="Hourly rate in minor units")]
 Notes = Annotated[str, StringConstraints(max_length=5000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    """Which time entries a list shows; every field optional."""
+
+    status: EntryStatus | None = None
+    technician_user_id: uuid.UUID | None = None
+    ticket_id: uuid.UUID | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    billable: bool | None = None
+    invoiced: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChanges:
+    """What to change on a draft entry (None: unchanged; ``clear_ticket`` detaches it)."""
+
+    work_type_id: uuid.UUID | None = None
+    minutes: int | None = None
+    work_date: date | None = None
+    ticket_id: uuid.UUID | None = None
+    clear_ticket: bool = False
+    billable: bool | None = None
+    notes: str | None = None
 
 
 class WorkTypeCreate(BaseModel):

@@ -9,47 +9,37 @@ that is not void is locked: no edit, no rejection (un-approval), no deletion.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
 from tenantry.audit import service as audit
+from tenantry.audit.changes import Changes, changed, of_pairs, removed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
-from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tenantry.pagination import check_limit, decode_cursor, encode_cursor
-from tenantry.psa.time import repository
+from tenantry.errors import Conflict, NotFound, ValidationFailed
+from tenantry.kit.pagination import Keyset, check_limit, page_of
+from tenantry.psa.tickets.service import TicketService
+from tenantry.psa.time import repository, rules
 from tenantry.psa.time.models import EntryStatus, TimeEntry, WorkType
-from tenantry.psa.time.repository import EntryFilter
-from tenantry.tenancy import repository as tenants
+from tenantry.psa.time.schemas import EntryChanges, EntryFilter
 
-APPROVE = "time:approve"
 # Work may be logged for today in the client's zone, or the past; one day of slack for
 # zones the browser and the client disagree on.
 FUTURE_SLACK = timedelta(days=1)
 
-
-@dataclass(frozen=True, slots=True)
-class EntryChanges:
-    work_type_id: uuid.UUID | None = None
-    minutes: int | None = None
-    work_date: date | None = None
-    ticket_id: uuid.UUID | None = None
-    clear_ticket: bool = False
-    billable: bool | None = None
-    notes: str | None = None
+# Entries are listed newest day first, ties by id.
+BY_DAY = Keyset(date, uuid.UUID)
 
 
-async def tenant_today(session: AsyncSession, tenant_id: uuid.UUID) -> date:
-    """Today in the tenant's time zone (UTC when it names none we know)."""
-    tenant = await tenants.by_id(session, tenant_id)
-    zone_name = tenant.time_zone if tenant is not None else "UTC"
+def tenant_today(time_zone: str) -> date:
+    """Today in a tenant's time zone (``ctx.tenant.time_zone``; UTC when it names none
+    this machine knows)."""
     try:
-        zone = ZoneInfo(zone_name)
+        zone = ZoneInfo(time_zone)
     except (ValueError, KeyError):
         zone = ZoneInfo("UTC")
     return datetime.now(zone).date()
@@ -73,7 +63,7 @@ class TimeService:
         )
 
     async def create_work_type(
-        self, ctx: TenantContext, actor: Actor, *, name: str, rate_minor: int, currency: str
+        self, ctx: TenantContext, *, name: str, rate_minor: int, currency: str, actor: Actor
     ) -> WorkType:
         name = name.strip()
         if not name:
@@ -100,38 +90,38 @@ class TimeService:
             target_type="work_type",
             target_id=work_type.id,
             target_label=name,
-            changes={"name": name, "rate_minor": rate_minor, "currency": currency},
+            changes=set_to(name=name, rate_minor=rate_minor, currency=currency),
         )
         return work_type
 
     async def update_work_type(
         self,
         ctx: TenantContext,
-        actor: Actor,
         work_type_id: uuid.UUID,
         *,
         name: str | None = None,
         rate_minor: int | None = None,
         active: bool | None = None,
+        actor: Actor,
     ) -> WorkType:
         """A new rate applies to entries invoiced from now on (lines keep their rate)."""
-        work_type = await self._work_type(ctx, work_type_id)
-        changes: dict[str, Any] = {}
+        work_type = await self.work_type(ctx, work_type_id)
+        changes = Changes()
         if name is not None and name.strip() != work_type.name:
             name = name.strip()
             if not name:
                 raise ValidationFailed("name", "is required")
             if await repository.work_type_named(self.session, ctx.tenant.id, name):
                 raise ValidationFailed("name", f"'{name}' already exists here")
-            changes["name"] = {"old": work_type.name, "new": name}
+            changes |= changed("name", work_type.name, name)
             work_type.name = name
         if rate_minor is not None and rate_minor != work_type.rate_minor:
             if rate_minor < 0:
                 raise ValidationFailed("rate_minor", "must be zero or more")
-            changes["rate_minor"] = {"old": work_type.rate_minor, "new": rate_minor}
+            changes |= changed("rate_minor", work_type.rate_minor, rate_minor)
             work_type.rate_minor = rate_minor
         if active is not None and active != work_type.active:
-            changes["active"] = {"old": work_type.active, "new": active}
+            changes |= changed("active", work_type.active, active)
             work_type.active = active
         if changes:
             await self.session.flush()
@@ -147,7 +137,7 @@ class TimeService:
             )
         return work_type
 
-    async def _work_type(self, ctx: TenantContext, work_type_id: uuid.UUID) -> WorkType:
+    async def work_type(self, ctx: TenantContext, work_type_id: uuid.UUID) -> WorkType:
         work_type = await repository.work_type(self.session, ctx.tenant.id, work_type_id)
         if work_type is None:
             raise NotFound("No such work type here.")
@@ -164,22 +154,15 @@ class TimeService:
         limit: int = 50,
     ) -> tuple[list[TimeEntry], str | None]:
         check_limit(limit)
-        after: tuple[date, uuid.UUID] | None = None
-        values = decode_cursor(cursor)
-        if values is not None:
-            try:
-                after = (date.fromisoformat(str(values[0])), uuid.UUID(str(values[1])))
-            except (ValueError, IndexError):
-                raise ValidationFailed("cursor", "is not a cursor this API returned") from None
+        after = BY_DAY.decode(cursor)
         rows = await repository.list_entries(
-            self.session, ctx.tenant.id, where, after=after, limit=limit + 1
+            self.session,
+            ctx.tenant.id,
+            where,
+            after=(after[0], after[1]) if after is not None else None,
+            limit=limit + 1,
         )
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = encode_cursor([last.work_date.isoformat(), str(last.id)])
-        return rows, next_cursor
+        return page_of(rows, limit, lambda e: (e.work_date, e.id))
 
     async def get_entry(
         self, ctx: TenantContext, entry_id: uuid.UUID, *, for_update: bool = False
@@ -190,7 +173,7 @@ class TimeService:
         return entry
 
     async def _check_ticket(self, ctx: TenantContext, ticket_id: uuid.UUID) -> None:
-        if await repository.ticket(self.session, ctx.tenant.id, ticket_id) is None:
+        if await TicketService(self.session).find_by_id(ctx, ticket_id) is None:
             raise ValidationFailed("ticket_id", "is not a ticket of this client")
 
     async def _check_work_type(self, ctx: TenantContext, work_type_id: uuid.UUID) -> WorkType:
@@ -202,21 +185,15 @@ class TimeService:
         return work_type
 
     async def _check_date(self, ctx: TenantContext, day: date) -> None:
-        today = await tenant_today(self.session, ctx.tenant.id)
+        today = tenant_today(ctx.tenant.time_zone)
         if day > today + FUTURE_SLACK:
             raise ValidationFailed("work_date", "cannot be in the future")
         if day < today - timedelta(days=366 * 2):
             raise ValidationFailed("work_date", "is more than two years ago")
 
-    @staticmethod
-    def _check_minutes(minutes: int) -> None:
-        if not 1 <= minutes <= 24 * 60:
-            raise ValidationFailed("minutes", "must be between 1 and 1440 (24 hours)")
-
     async def create_entry(
         self,
         ctx: TenantContext,
-        actor: Actor,
         *,
         work_type_id: uuid.UUID,
         minutes: int,
@@ -224,13 +201,14 @@ class TimeService:
         ticket_id: uuid.UUID | None = None,
         billable: bool = True,
         notes: str = "",
+        actor: Actor,
     ) -> TimeEntry:
         """The technician is the caller: time is logged by the person who did the work."""
-        self._check_minutes(minutes)
+        rules.check_minutes(minutes)
         await self._check_work_type(ctx, work_type_id)
         if ticket_id is not None:
             await self._check_ticket(ctx, ticket_id)
-        day = work_date or await tenant_today(self.session, ctx.tenant.id)
+        day = work_date or tenant_today(ctx.tenant.time_zone)
         await self._check_date(ctx, day)
         entry = TimeEntry(
             tenant_id=ctx.tenant.id,
@@ -252,55 +230,30 @@ class TimeService:
             actor,
             AuditAction.TIME_ENTRY_CREATED,
             entry,
-            {
-                "minutes": minutes,
-                "work_date": day.isoformat(),
-                "work_type_id": str(work_type_id),
-                "ticket_id": str(ticket_id) if ticket_id else None,
-                "billable": billable,
-            },
+            set_to(
+                minutes=minutes,
+                work_date=day.isoformat(),
+                work_type_id=str(work_type_id),
+                ticket_id=str(ticket_id) if ticket_id else None,
+                billable=billable,
+            ),
         )
         return entry
 
-    def _may_change(self, ctx: TenantContext, entry: TimeEntry) -> None:
-        if entry.technician_user_id != ctx.principal.user_id and not ctx.can(APPROVE):
-            raise PermissionDenied(
-                f"Only {entry.technician_name} or someone with '{APPROVE}' may change this "
-                "time entry.",
-                permission=APPROVE,
-            )
-
-    @staticmethod
-    def _not_locked(entry: TimeEntry) -> None:
-        if entry.invoice_id is not None:
-            raise Conflict(
-                "This time entry is on an invoice and is locked; void or delete the invoice first.",
-                reason="invoiced",
-            )
-
-    @staticmethod
-    def _draft(entry: TimeEntry, doing: str) -> None:
-        if entry.status != EntryStatus.DRAFT:
-            raise Conflict(
-                f"Only draft entries can be {doing}; this one is {entry.status.value}"
-                + (" (reject it back to draft first)." if entry.invoice_id is None else "."),
-                status_now=entry.status.value,
-            )
-
     async def update_entry(
-        self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID, changes: EntryChanges
+        self, ctx: TenantContext, entry_id: uuid.UUID, changes: EntryChanges, *, actor: Actor
     ) -> TimeEntry:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._may_change(ctx, entry)
-        self._not_locked(entry)
-        self._draft(entry, "edited")
-        done: dict[str, Any] = {}
+        rules.may_change(ctx, entry)
+        rules.not_locked(entry)
+        rules.draft(entry, "edited")
+        done: list[tuple[str, object, object]] = []
 
-        def note(field: str, old: Any, new: Any) -> None:
-            done[field] = {"old": old, "new": new}
+        def note(field: str, old: object, new: object) -> None:
+            done.append((field, old, new))
 
         if changes.minutes is not None and changes.minutes != entry.minutes:
-            self._check_minutes(changes.minutes)
+            rules.check_minutes(changes.minutes)
             note("minutes", entry.minutes, changes.minutes)
             entry.minutes = changes.minutes
         if changes.work_type_id is not None and changes.work_type_id != entry.work_type_id:
@@ -331,49 +284,44 @@ class TimeService:
         if done:
             entry.updated_at = utcnow()
             await self.session.flush()
-            await self._record(ctx, actor, AuditAction.TIME_ENTRY_UPDATED, entry, done)
+            await self._record(ctx, actor, AuditAction.TIME_ENTRY_UPDATED, entry, of_pairs(done))
         return entry
 
-    async def delete_entry(self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID) -> None:
+    async def delete_entry(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> None:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._may_change(ctx, entry)
-        self._not_locked(entry)
-        self._draft(entry, "deleted")
+        rules.may_change(ctx, entry)
+        rules.not_locked(entry)
+        rules.draft(entry, "deleted")
         await self._record(
             ctx,
             actor,
             AuditAction.TIME_ENTRY_DELETED,
             entry,
-            {"minutes": entry.minutes, "work_date": entry.work_date.isoformat()},
+            removed(minutes=entry.minutes, work_date=entry.work_date.isoformat()),
         )
         await repository.delete_entry(self.session, entry)
 
-    async def submit(self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID) -> TimeEntry:
+    async def submit(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> TimeEntry:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._may_change(ctx, entry)
-        self._draft(entry, "submitted")
+        rules.may_change(ctx, entry)
+        rules.draft(entry, "submitted")
         entry.status = EntryStatus.SUBMITTED
         entry.submitted_at = utcnow()
         entry.rejection_reason = None
         entry.updated_at = utcnow()
         await self.session.flush()
         await self._record(
-            ctx, actor, AuditAction.TIME_ENTRY_SUBMITTED, entry, _status("draft", "submitted")
+            ctx,
+            actor,
+            AuditAction.TIME_ENTRY_SUBMITTED,
+            entry,
+            changed("status", "draft", "submitted"),
         )
         return entry
 
-    def _approver(self, ctx: TenantContext, entry: TimeEntry, doing: str) -> None:
-        ctx.require(APPROVE)
-        if entry.technician_user_id == ctx.principal.user_id:
-            raise PermissionDenied(
-                f"You cannot {doing} your own time: someone else with '{APPROVE}' must.",
-                permission=APPROVE,
-                reason="own-entry",
-            )
-
-    async def approve(self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID) -> TimeEntry:
+    async def approve(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> TimeEntry:
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._approver(ctx, entry, "approve")
+        rules.approver(ctx, entry, "approve")
         if entry.status != EntryStatus.SUBMITTED:
             raise Conflict(
                 f"Only submitted entries can be approved; this one is {entry.status.value}.",
@@ -386,12 +334,16 @@ class TimeService:
         entry.updated_at = utcnow()
         await self.session.flush()
         await self._record(
-            ctx, actor, AuditAction.TIME_ENTRY_APPROVED, entry, _status("submitted", "approved")
+            ctx,
+            actor,
+            AuditAction.TIME_ENTRY_APPROVED,
+            entry,
+            changed("status", "submitted", "approved"),
         )
         return entry
 
     async def reject(
-        self, ctx: TenantContext, actor: Actor, entry_id: uuid.UUID, *, reason: str
+        self, ctx: TenantContext, entry_id: uuid.UUID, *, reason: str, actor: Actor
     ) -> TimeEntry:
         """Back to draft with a reason: a submitted entry, or an approved one not yet
         invoiced (un-approval)."""
@@ -401,8 +353,8 @@ class TimeService:
         if len(reason) > 500:
             raise ValidationFailed("reason", "must be at most 500 characters")
         entry = await self.get_entry(ctx, entry_id, for_update=True)
-        self._approver(ctx, entry, "reject")
-        self._not_locked(entry)
+        rules.approver(ctx, entry, "reject")
+        rules.not_locked(entry)
         if entry.status == EntryStatus.DRAFT:
             raise Conflict("This entry is already a draft.", status_now="draft")
         old = entry.status.value
@@ -418,7 +370,7 @@ class TimeService:
             actor,
             AuditAction.TIME_ENTRY_REJECTED,
             entry,
-            {**_status(old, "draft"), "reason": reason},
+            changed("status", old, "draft") | set_to(reason=reason),
         )
         return entry
 
@@ -428,7 +380,7 @@ class TimeService:
         actor: Actor,
         action: AuditAction,
         entry: TimeEntry,
-        changes: dict[str, Any],
+        changes: Changes,
     ) -> None:
         await audit.record(
             self.session,
@@ -441,6 +393,26 @@ class TimeService:
             changes=changes,
         )
 
+    # ---- used by invoices: the time an invoice bills
 
-def _status(old: str, new: str) -> dict[str, Any]:
-    return {"status": {"old": old, "new": new}}
+    async def billable_uninvoiced(
+        self, ctx: TenantContext, start: date, end: date, currency: str
+    ) -> list[tuple[TimeEntry, WorkType]]:
+        """Approved, billable, not yet invoiced time of the period in ``currency``, each
+        with its work type, locked so two drafts cannot take one entry."""
+        return await repository.billable_uninvoiced(
+            self.session, ctx.tenant.id, start, end, currency
+        )
+
+    @staticmethod
+    def attach(entries: Sequence[TimeEntry], invoice_id: uuid.UUID) -> None:
+        """The entries are on this invoice now: locked until it is deleted or voided."""
+        for entry in entries:
+            entry.invoice_id = invoice_id
+
+    async def release(self, ctx: TenantContext, invoice_id: uuid.UUID) -> int:
+        """The invoice's time becomes invoiceable again; returns how many entries."""
+        entries = await repository.entries_of_invoice(self.session, ctx.tenant.id, invoice_id)
+        for entry in entries:
+            entry.invoice_id = None
+        return len(entries)

@@ -1,0 +1,59 @@
+"""Lists of tickets: one client's (filters, search, sort) and the MSP-wide reads over a
+multi-tenant scope (the caller opened that unit of work with the tenants it may read).
+
+The cursor is an opaque position carrying an offset: lists sort on any column (due
+times are nullable) and are read a page or two deep, so an offset behind the opaque
+cursor is simpler than a keyset per sort order."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.db.base import utcnow
+from tenantry.errors import ValidationFailed
+from tenantry.kit.pagination import MAX_LIMIT, OFFSET, check_limit, decode_offset
+from tenantry.psa.tickets import repository
+from tenantry.psa.tickets.models import Ticket
+from tenantry.psa.tickets.schemas import SORTS, TicketFilter
+
+# A CSV export stops here: a spreadsheet, not a backup.
+MAX_EXPORT = 50_000
+
+
+class TicketLists:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(
+        self, f: TicketFilter, *, sort: str, cursor: str | None, limit: int
+    ) -> tuple[list[Ticket], str | None]:
+        """A page of tickets and the cursor of the next one (None on the last)."""
+        check_limit(limit)
+        if sort not in SORTS:
+            raise ValidationFailed("sort", "must be one of " + ", ".join(SORTS))
+        if f.q is not None and len(f.q) > 200:
+            raise ValidationFailed("q", "must be at most 200 characters long")
+        offset = decode_offset(cursor)
+        rows = list(
+            await repository.page(
+                self.session, f, sort=sort, offset=offset, limit=limit, now=utcnow()
+            )
+        )
+        more = len(rows) > limit
+        return rows[:limit], OFFSET.encode(offset + limit) if more else None
+
+    async def every(self, f: TicketFilter, sort: str) -> list[Ticket]:
+        """Every ticket the filter matches (up to MAX_EXPORT), for an export."""
+        rows: list[Ticket] = []
+        cursor: str | None = None
+        while True:
+            batch, cursor = await self.find(f, sort=sort, cursor=cursor, limit=MAX_LIMIT)
+            rows.extend(batch)
+            if cursor is None or len(rows) >= MAX_EXPORT:
+                return rows
+
+    async def counts(self, f: TicketFilter) -> dict[uuid.UUID, tuple[int, int]]:
+        """(tickets, breached tickets) per tenant under the filter."""
+        return await repository.counts_by_tenant(self.session, f, utcnow())
