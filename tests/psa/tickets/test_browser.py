@@ -7,17 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.test_switch_and_create import (  # noqa: F401 - fixtures
-    LAPTOP,
-    PHONE,
-    SHOTS,
+from tests.browser.test_switch_and_create import (  # noqa: F401 - the module's server
     Server,
-    browser,
-    overflows_sideways,
     server,
     signed_in_page,
-    unlabelled_inputs,
 )
+from tests.harness.browser import LAPTOP, PHONE, SHOTS, overflows_sideways, unlabelled_inputs
 
 pytestmark = pytest.mark.browser
 
