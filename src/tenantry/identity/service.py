@@ -596,3 +596,11 @@ class IdentityService:
             target_label=user.email,
             changes=changes,
         )
+
+
+# --- used by cli ---
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account with this email (the operator names users by email), or None."""
+    return await repository.user_by_email(session, email)

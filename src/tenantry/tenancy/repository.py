@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
 
@@ -95,3 +96,25 @@ async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
         .where(TenantLink.msp_tenant_id == msp_id, TenantLink.state == LinkState.ACTIVE)
     )
     return int(value or 0)
+
+
+# --- used by audit and cli ---
+
+
+async def all_links_with_parties(
+    session: AsyncSession, tenant_id: uuid.UUID | None = None, limit: int = 10_000
+) -> Sequence[tuple[TenantLink, Tenant, Tenant]]:
+    """Every link with its MSP and customer, or those with ``tenant_id`` at either end."""
+    msp, customer = aliased(Tenant, name="msp"), aliased(Tenant, name="customer")
+    stmt = (
+        select(TenantLink, msp, customer)
+        .join(msp, msp.id == TenantLink.msp_tenant_id)
+        .join(customer, customer.id == TenantLink.customer_tenant_id)
+        .order_by(msp.slug, customer.slug, TenantLink.id)
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        stmt = stmt.where(
+            or_(TenantLink.msp_tenant_id == tenant_id, TenantLink.customer_tenant_id == tenant_id)
+        )
+    return [(link, m, c) for link, m, c in (await session.execute(stmt)).all()]
