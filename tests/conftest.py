@@ -53,6 +53,9 @@ from tenantry.db.base import Base
 from tenantry.db.engine import Database, async_url, build_engine
 from tenantry.db.migrate import VERSION_TABLE, upgrade
 
+# Shared harnesses (tests/harness/): ``cli`` runs the ``tenantry`` command.
+pytest_plugins = ["tests.harness.cli"]
+
 BACKENDS = ["sqlite", "postgres"]
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
