@@ -7,7 +7,7 @@ Builds a fresh database ``tenantry_audit_bench`` on ``--url`` (default: the test
 postgresql://postgres@127.0.0.1:5432/postgres) with the real migrations, the app role and
 row-level security, exactly as ``tenantry db upgrade`` leaves them. Then:
 
-1. **Overhead on a write.** The same service write (``audit.service.set_retention``:
+1. **Overhead on a write.** The same service write (``audit.retention.set_retention``:
    read the tenant, change a column, and record the event) in its own unit of work as the
    app role under the tenant's scope, ``--writes`` times (default 2,000) with
    ``audit.record`` and as many times with ``audit.record`` replaced by a no-op,
@@ -16,7 +16,7 @@ row-level security, exactly as ``tenantry db upgrade`` leaves them. Then:
    Prints median and p95 per unit of work and the ratios.
 2. **Export rate.** ``--events`` events (default 200,000) of one tenant, hash-chained as
    ``record`` chains them, bulk-copied in as the owner (batches of 10,000, so seeding
-   keeps memory flat), then streamed through ``audit.service.export_lines`` (the code
+   keeps memory flat), then streamed through ``audit.export.export_lines`` (the code
    behind the API export and ``tenantry audit export``) as the app role to /dev/null, as
    JSON Lines and as CSV. Prints events per second and the peak RSS
    (``resource.getrusage``) before and after: equal peaks mean the export ran in
@@ -44,7 +44,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from tenantry.access.service import operator_scope
-from tenantry.audit import repository
+from tenantry.audit import export, repository, retention
 from tenantry.audit import service as audit
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
@@ -90,7 +90,7 @@ async def write_overhead(db: Database, tenant_id: uuid.UUID, writes: int) -> Non
         audit.record = real if kind == "with audit" else _no_record  # type: ignore[assignment]
         start = time.perf_counter()
         async with db.unit_of_work(scope) as session:
-            await audit.set_retention(session, tenant_id, value, OPERATOR)
+            await retention.set_retention(session, tenant_id, value, actor=OPERATOR)
         timings[kind].append(time.perf_counter() - start)
 
     try:
@@ -192,7 +192,7 @@ async def export_rate(db: Database, tenant_id: uuid.UUID, events: int) -> None:
         start = time.perf_counter()
         with open("/dev/null", "w") as sink:  # noqa: ASYNC230 - /dev/null never blocks
             async with db.unit_of_work(operator_scope([tenant_id])) as session:
-                async for chunk in audit.export_lines(session, f, fmt):
+                async for chunk in export.export_lines(session, f, fmt):
                     written += len(chunk)
                     count += 1
                     sink.write(chunk)

@@ -54,6 +54,9 @@ from tenantry.db.engine import Database, async_url, build_engine
 from tenantry.db.migrate import upgrade
 from tenantry.db.roles import VERSION_TABLE
 
+# Shared harnesses (tests/harness/): ``cli`` runs the ``tenantry`` command.
+pytest_plugins = ["tests.harness.cli"]
+
 BACKENDS = ["sqlite", "postgres"]
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"

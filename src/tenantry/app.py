@@ -22,6 +22,7 @@ from tenantry.http.deps import get_db, public
 from tenantry.http.middleware import RequestIdMiddleware
 from tenantry.links.service import sweep_forever
 from tenantry.logging import configure_logging
+from tenantry.routers import all_routers
 
 WEB_STATIC = Path(__file__).parent / "web" / "static"
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -113,13 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
     app.include_router(ops)
-    for router in _routers():
+    # Each domain contributes its API routes (routes.py) and web pages (pages.py).
+    for router in all_routers():
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     return app
-
-
-def _routers() -> list[APIRouter]:
-    # Each domain contributes its API routes (routes.py) and web pages (pages.py).
-    from tenantry.routers import all_routers
-
-    return all_routers()

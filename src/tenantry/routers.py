@@ -4,29 +4,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from tenantry.access import pages as access_pages
+from tenantry.access import routes as access_routes
+from tenantry.audit import pages as audit_pages
+from tenantry.audit import routes as audit_routes
+from tenantry.branding import pages as branding_pages
+from tenantry.branding import routes as branding_routes
+from tenantry.identity.routes import routers as identity_routers
+from tenantry.links import pages as links_pages
+from tenantry.links import routes as links_routes
+from tenantry.psa.contacts import pages as contacts_pages
+from tenantry.psa.contacts import routes as contacts_routes
+from tenantry.psa.invoices import pages as invoices_pages
+from tenantry.psa.invoices import routes as invoices_routes
+from tenantry.psa.tickets import pages as tickets_pages
+from tenantry.psa.tickets import routes as tickets_routes
+from tenantry.psa.time import pages as time_pages
+from tenantry.psa.time import routes as time_routes
+from tenantry.tenancy import pages as tenancy_pages
+from tenantry.tenancy import routes as tenancy_routes
+from tenantry.web import pages as web_pages
+
 
 def all_routers() -> list[APIRouter]:
-    from tenantry.access import pages as access_pages
-    from tenantry.access import routes as access_routes
-    from tenantry.audit import pages as audit_pages
-    from tenantry.audit import routes as audit_routes
-    from tenantry.branding import pages as branding_pages
-    from tenantry.branding import routes as branding_routes
-    from tenantry.identity.routes import routers as identity_routers
-    from tenantry.links import pages as links_pages
-    from tenantry.links import routes as links_routes
-    from tenantry.psa.contacts import pages as contacts_pages
-    from tenantry.psa.contacts import routes as contacts_routes
-    from tenantry.psa.invoices import pages as invoices_pages
-    from tenantry.psa.invoices import routes as invoices_routes
-    from tenantry.psa.tickets import pages as tickets_pages
-    from tenantry.psa.tickets import routes as tickets_routes
-    from tenantry.psa.time import pages as time_pages
-    from tenantry.psa.time import routes as time_routes
-    from tenantry.tenancy import pages as tenancy_pages
-    from tenantry.tenancy import routes as tenancy_routes
-    from tenantry.web import pages as web_pages
-
     return [
         tenancy_routes.router,
         access_routes.router,

@@ -7,20 +7,19 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from typer.testing import CliRunner
 
 from tenantry.access.service import operator_scope
 from tenantry.audit import service as audit
+from tenantry.audit.changes import changed
 from tenantry.audit.schemas import OPERATOR, AuditAction
-from tenantry.cli.main import app as cli_app
-from tenantry.config import Settings, get_settings
+from tenantry.config import Settings
 from tenantry.db.engine import Database, async_url, build_engine
 from tenantry.tenancy.service import TenancyService
+from tests.harness.cli import Cli
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ async def tenant_id(database: Database) -> uuid.UUID:
                 action=AuditAction.TENANT_RENAMED,
                 target_type="tenant",
                 target_id=tenant.id,
-                changes={"display_name": [n, n + 1]},
+                changes=changed("display_name", n, n + 1),
             )
     return tenant.id
 
@@ -111,29 +110,22 @@ async def test_events_cut_from_the_end_are_noticed(
     assert report.broken_at == 5 and "removed from the end" in (report.reason or "")
 
 
-@pytest.fixture
-def cli(settings: Settings) -> Iterator[CliRunner]:
-    env = {"TENANTRY_DATABASE_URL": settings.database_url, "TENANTRY_LOG_LEVEL": "WARNING"}
-    if settings.app_database_url:
-        env["TENANTRY_APP_DATABASE_URL"] = settings.app_database_url
-    get_settings.cache_clear()
-    yield CliRunner(env=env)
-    get_settings.cache_clear()
-
-
-def test_cli_verify_and_export(cli: CliRunner, settings: Settings, tenant_id: uuid.UUID) -> None:
-    result = cli.invoke(cli_app, ["audit", "verify", "--tenant", "contoso", "--json"])
+def test_cli_verify_and_export(cli: Cli, settings: Settings, tenant_id: uuid.UUID) -> None:
+    result = cli("audit", "verify", "--tenant", "contoso", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)[0]["ok"] is True
 
-    exported = cli.invoke(cli_app, ["audit", "export", "--tenant", "contoso"])
+    exported = cli("audit", "export", "--tenant", "contoso")
     lines = [json.loads(line) for line in exported.stdout.splitlines()]
     assert [e["seq"] for e in lines] == [1, 2, 3, 4, 5, 6]
     assert lines[0]["action"] == "tenant.created"
-    as_csv = cli.invoke(cli_app, ["audit", "export", "--tenant", "contoso", "--format", "csv"])
+    as_csv = cli("audit", "export", "--tenant", "contoso", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert len(rows) == 6 and rows[2]["seq"] == "3"
-    bad = cli.invoke(cli_app, ["audit", "export", "--tenant", "contoso", "--format", "xml"])
+    # The stored changes as written, and beside them as people read them.
+    assert json.loads(rows[1]["changes"]) == {"display_name": [0, 1]}
+    assert rows[1]["changes_text"] == "display_name: 0 → 1"
+    bad = cli("audit", "export", "--tenant", "contoso", "--format", "xml")
     assert bad.exit_code != 0 and "--format" in bad.stderr
 
     async def break_it() -> None:
@@ -144,6 +136,6 @@ def test_cli_verify_and_export(cli: CliRunner, settings: Settings, tenant_id: uu
             await engine.dispose()
 
     asyncio.run(break_it())
-    result = cli.invoke(cli_app, ["audit", "verify", "--tenant", "contoso"])
+    result = cli("audit", "verify", "--tenant", "contoso")
     assert result.exit_code == 1
     assert "event #2 was altered" in result.stdout

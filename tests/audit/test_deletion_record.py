@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from typer.testing import CliRunner
 
 from tenantry.audit.models import AuditEvent
-from tenantry.cli.main import app as cli_app
-from tenantry.config import Settings, get_settings
+from tests.harness.cli import Cli
 from tests.tenancy.test_customers_api import World
 from tests.tenancy.test_customers_api import world as world
 
@@ -73,20 +70,8 @@ async def test_the_msp_export_keeps_the_deletion_with_its_counts(
     assert await _count(owner_engine, world.tenants["fabrikam-inc"]) > 0
 
 
-@pytest.fixture
-def cli(settings: Settings) -> Iterator[CliRunner]:
-    env = {"TENANTRY_DATABASE_URL": settings.database_url, "TENANTRY_LOG_LEVEL": "WARNING"}
-    if settings.app_database_url:
-        env["TENANTRY_APP_DATABASE_URL"] = settings.app_database_url
-    get_settings.cache_clear()
-    yield CliRunner(env=env)
-    get_settings.cache_clear()
-
-
-def test_every_remaining_chain_verifies(
-    cli: CliRunner, world: World, deleted: dict[str, Any]
-) -> None:
-    result = cli.invoke(cli_app, ["audit", "verify", "--json"])
+def test_every_remaining_chain_verifies(cli: Cli, world: World, deleted: dict[str, Any]) -> None:
+    result = cli("audit", "verify", "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
     reports = json.loads(result.stdout)
     remaining = {t for slug, t in world.tenants.items() if slug != "contoso-ltd"}

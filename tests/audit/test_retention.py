@@ -11,19 +11,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from typer.testing import CliRunner
 
 from tenantry.access.service import operator_scope
+from tenantry.audit import retention
 from tenantry.audit import service as audit
+from tenantry.audit.changes import changed
 from tenantry.audit.models import AuditAnchor, AuditEvent
 from tenantry.audit.schemas import OPERATOR, AuditAction
-from tenantry.cli.main import app as cli_app
-from tenantry.config import Settings, get_settings
+from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.errors import Conflict
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.service import TenancyService
 from tests.audit.test_chain import tamper
+from tests.harness.cli import Cli
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -52,7 +53,7 @@ async def tenant_id(database: Database, clock: list[datetime]) -> uuid.UUID:
                 action=AuditAction.TENANT_RENAMED,
                 target_type="tenant",
                 target_id=tenant.id,
-                changes={"display_name": [n - 1, n]},
+                changes=changed("display_name", n - 1, n),
             )
     clock[0] = START + timedelta(days=10)
     return tenant.id
@@ -60,9 +61,9 @@ async def tenant_id(database: Database, clock: list[datetime]) -> uuid.UUID:
 
 async def prune(
     database: Database, tenant_id: uuid.UUID, before: datetime
-) -> audit.PruneResult | None:
+) -> retention.PruneResult | None:
     async with database.unit_of_work(operator_scope([tenant_id])) as session:
-        return await audit.prune(session, tenant_id, before)
+        return await retention.prune(session, tenant_id, before)
 
 
 async def verify(database: Database, tenant_id: uuid.UUID) -> audit.ChainReport:
@@ -93,8 +94,8 @@ async def test_prune_keeps_an_anchor_and_the_rest_verifies(
     assert anchor is not None and pruned is not None and fourth is not None
     assert anchor.anchor_hash == fourth.prev_hash and anchor.events_pruned == 3
     assert pruned.action == "audit.pruned"
-    assert pruned.changes["pruned_through_seq"] == 3
-    assert pruned.changes["events_pruned"] == 3
+    assert pruned.changes["pruned_through_seq"] == [None, 3]
+    assert pruned.changes["events_pruned"] == [None, 3]
     report = await verify(database, tenant_id)
     assert report.ok, report.reason
     assert report.events == 4
@@ -197,27 +198,16 @@ async def test_the_append_only_guard_still_holds_outside_pruning(
                 AuditEvent.__table__.delete().where(AuditEvent.tenant_id == tenant_id)
             )
 
-
-# ---------------------------------------------------------------- settings and CLI
-
-
-@pytest.fixture
-def cli(settings: Settings) -> Iterator[CliRunner]:
-    env = {"TENANTRY_DATABASE_URL": settings.database_url, "TENANTRY_LOG_LEVEL": "WARNING"}
-    if settings.app_database_url:
-        env["TENANTRY_APP_DATABASE_URL"] = settings.app_database_url
-    get_settings.cache_clear()
-    yield CliRunner(env=env)
-    get_settings.cache_clear()
+    # ---------------------------------------------------------------- settings and CLI
 
 
 async def _set_retention(database: Database, tenant_id: uuid.UUID, days: int | None) -> None:
     async with database.unit_of_work(operator_scope([tenant_id])) as session:
-        await audit.set_retention(session, tenant_id, days, OPERATOR)
+        await retention.set_retention(session, tenant_id, days, actor=OPERATOR)
 
 
 def test_cli_prune_applies_each_tenants_retention(
-    cli: CliRunner, database: Database, settings: Settings, tenant_id: uuid.UUID
+    cli: Cli, database: Database, settings: Settings, tenant_id: uuid.UUID
 ) -> None:
     import asyncio
 
@@ -232,7 +222,7 @@ def test_cli_prune_applies_each_tenants_retention(
     asyncio.run(set_it())
     # 30 days after day 2 (and before day 3): the first three events are past retention.
     now = (START + timedelta(days=32, hours=12)).isoformat()
-    result = cli.invoke(cli_app, ["audit", "prune", "--now", now, "--json"])
+    result = cli("audit", "prune", "--now", now, "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     # Only the tenant with a retention period; its settings change (#7) was recent.
@@ -244,12 +234,12 @@ def test_cli_prune_applies_each_tenants_retention(
             "pruned_through_seq": 3,
         }
     ]
-    verified = cli.invoke(cli_app, ["audit", "verify", "--json"])
+    verified = cli("audit", "verify", "--json")
     assert verified.exit_code == 0, verified.stdout
     assert all(r["ok"] for r in json.loads(verified.stdout))
-    bad = cli.invoke(cli_app, ["audit", "prune", "--now", "yesterday"])
+    bad = cli("audit", "prune", "--now", "yesterday")
     assert bad.exit_code != 0 and "--now" in bad.stderr
-    bad = cli.invoke(cli_app, ["audit", "prune", "--now", "2027-01-01T00:00:00"])
+    bad = cli("audit", "prune", "--now", "2027-01-01T00:00:00")
     assert bad.exit_code != 0 and "time zone" in bad.stderr
 
 

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from typer.testing import CliRunner
 
-from tenantry.cli.main import app
-from tenantry.config import Settings, get_settings
+from tests.harness.cli import Cli
 
 
-@pytest.fixture
-def cli(settings: Settings) -> Iterator[CliRunner]:
-    """A runner whose environment points the CLI at the test database."""
-    env = {"TENANTRY_DATABASE_URL": settings.database_url, "TENANTRY_LOG_LEVEL": "WARNING"}
-    if settings.app_database_url:
-        env["TENANTRY_APP_DATABASE_URL"] = settings.app_database_url
-    get_settings.cache_clear()
-    yield CliRunner(env=env)
-    get_settings.cache_clear()
-
-
-def invoke(cli: CliRunner, *args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = cli.invoke(app, list(args), input=input)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def test_operator_sets_up_an_msp_and_its_first_admin(cli: CliRunner) -> None:
-    code, out, _ = invoke(cli, "tenants", "create", "Northwind IT", "--msp", "--json")
+def test_operator_sets_up_an_msp_and_its_first_admin(cli: Cli) -> None:
+    code, out, _ = cli("tenants", "create", "Northwind IT", "--msp", "--json")
     assert code == 0
     tenant = json.loads(out)
     assert tenant["slug"] == "northwind-it" and tenant["is_msp"] is True
 
-    code, out, _ = invoke(
-        cli,
+    code, out, _ = cli(
         "users",
         "create",
         "--tenant",
@@ -51,23 +31,22 @@ def test_operator_sets_up_an_msp_and_its_first_admin(cli: CliRunner) -> None:
     assert code == 0, out
     assert json.loads(out)["email"] == "alex@northwind.example"
 
-    code, out, _ = invoke(cli, "tokens", "create", "--user", "alex@northwind.example", "--json")
+    code, out, _ = cli("tokens", "create", "--user", "alex@northwind.example", "--json")
     assert code == 0
     assert json.loads(out)["token"].startswith("tnt_")
 
-    code, out, _ = invoke(cli, "tenants", "license", "northwind-it", "--msp", "off", "--json")
+    code, out, _ = cli("tenants", "license", "northwind-it", "--msp", "off", "--json")
     assert code == 0 and json.loads(out)["is_msp"] is False
 
-    code, out, _ = invoke(cli, "tenants", "list", "--json")
+    code, out, _ = cli("tenants", "list", "--json")
     assert [t["slug"] for t in json.loads(out)] == ["northwind-it"]
-    code, out, _ = invoke(cli, "tenants", "list")
+    code, out, _ = cli("tenants", "list")
     assert "northwind-it" in out
 
 
-def test_password_can_come_from_stdin(cli: CliRunner) -> None:
-    invoke(cli, "tenants", "create", "Initech")
-    code, out, _ = invoke(
-        cli,
+def test_password_can_come_from_stdin(cli: Cli) -> None:
+    cli("tenants", "create", "Initech")
+    code, out, _ = cli(
         "users",
         "create",
         "--tenant",
@@ -123,19 +102,18 @@ def test_password_can_come_from_stdin(cli: CliRunner) -> None:
     ],
 )
 def test_bad_input_exits_non_zero_with_a_clear_message(
-    cli: CliRunner, args: tuple[str, ...], message: str
+    cli: Cli, args: tuple[str, ...], message: str
 ) -> None:
-    code, out, err = invoke(cli, *args)
+    code, out, err = cli(*args)
     assert code != 0
     assert message in err
-    code, out, _ = invoke(cli, "tenants", "list", "--json")
+    code, out, _ = cli("tenants", "list", "--json")
     assert json.loads(out) == []
 
 
-def test_short_password_is_refused_and_creates_nothing(cli: CliRunner) -> None:
-    invoke(cli, "tenants", "create", "Initech")
-    code, _, err = invoke(
-        cli,
+def test_short_password_is_refused_and_creates_nothing(cli: Cli) -> None:
+    cli("tenants", "create", "Initech")
+    code, _, err = cli(
         "users",
         "create",
         "--tenant",
@@ -148,11 +126,11 @@ def test_short_password_is_refused_and_creates_nothing(cli: CliRunner) -> None:
         "short",
     )
     assert code != 0 and "password: must be at least 12 characters" in err
-    code, _, err = invoke(cli, "tokens", "create", "--user", "ian@initech.example")
+    code, _, err = cli("tokens", "create", "--user", "ian@initech.example")
     assert code != 0 and "no user with the email" in err
 
 
-def test_every_command_has_help(cli: CliRunner) -> None:
+def test_every_command_has_help(cli: Cli) -> None:
     for args in (
         [],
         ["serve"],
@@ -164,6 +142,6 @@ def test_every_command_has_help(cli: CliRunner) -> None:
         ["tokens", "create"],
         ["db", "upgrade"],
     ):
-        result = cli.invoke(app, [*args, "--help"])
+        result = cli(*args, "--help")
         assert result.exit_code == 0, args
         assert "Usage" in result.stdout

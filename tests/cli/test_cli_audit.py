@@ -13,34 +13,31 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import anyio
 import pytest
 import typer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-from typer.testing import CliRunner
 
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.schemas import OPERATOR
 from tenantry.audit.schemas import AuditAction as A
 from tenantry.cli.main import app
-from tenantry.config import Settings, get_settings
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
 from tenantry.tenancy.models import Tenant, TenantLink
 from tests.factories import make_tenant, make_user
+from tests.harness.cli import Cli
 
 ALEX = "alex@northwind.example"
 
 
 @dataclass
 class Env:
-    cli: CliRunner
+    cli: Cli
     owner_engine: AsyncEngine
 
     async def run(self, *args: str) -> str:
-        # The CLI runs its own event loop: give it a thread of its own.
-        result = await anyio.to_thread.run_sync(lambda: self.cli.invoke(app, list(args)))
+        result = await self.cli.run(*args)
         assert result.exit_code == 0, (args, result.stdout, result.stderr)
         return result.stdout
 
@@ -191,13 +188,8 @@ def test_every_command_has_an_entry() -> None:
 
 
 @pytest.fixture
-def env(settings: Settings, database: Database, owner_engine: AsyncEngine) -> Iterator[Env]:
-    variables = {"TENANTRY_DATABASE_URL": settings.database_url, "TENANTRY_LOG_LEVEL": "WARNING"}
-    if settings.app_database_url:
-        variables["TENANTRY_APP_DATABASE_URL"] = settings.app_database_url
-    get_settings.cache_clear()
-    yield Env(CliRunner(env=variables), owner_engine)
-    get_settings.cache_clear()
+def env(cli: Cli, database: Database, owner_engine: AsyncEngine) -> Env:
+    return Env(cli, owner_engine)
 
 
 async def _events(engine: AsyncEngine) -> list[tuple[uuid.UUID, int, AuditEvent]]:

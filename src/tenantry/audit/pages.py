@@ -1,24 +1,23 @@
 """Audit pages: a tenant's trail (``/t/{tenant}/audit``) and the MSP's technicians across
 its customers (``/msp/activity``). Thin: filters from the query string, reading through
-the audit repository/service, errors shown next to their field."""
+the audit services, errors shown next to their field."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from tenantry.access.scopes import customers_with, people_of
-from tenantry.audit import repository
-from tenantry.audit import service as audit
-from tenantry.audit.schemas import AuditAction
+from tenantry.access.scopes import people_of
+from tenantry.audit import auth, msp_view, retention, trail
+from tenantry.audit.present import change_lines
+from tenantry.audit.schemas import AuditAction, EventFilter, TechnicianEventOut
 from tenantry.errors import NotFound, ValidationFailed
-from tenantry.http.deps import Work, get_db, in_home, in_tenant
-from tenantry.pagination import decode_cursor, encode_cursor
+from tenantry.http.deps import get_db
 from tenantry.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,31 +47,6 @@ def _window(since: str, until: str) -> tuple[datetime | None, datetime | None]:
     )
 
 
-def _before(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """A stale or hand-edited cursor shows the first page rather than an error."""
-    try:
-        after = decode_cursor(cursor)
-        return (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
-    except (ValidationFailed, ValueError, IndexError, TypeError):
-        return None
-
-
-def _changes(changes: dict[str, Any]) -> list[str]:
-    """``{"display_name": ["A", "B"]}`` → ``display_name: A → B``, short enough for a cell."""
-    lines = []
-    for key, value in changes.items():
-        if isinstance(value, list) and len(value) == 2:
-            if value[0] == value[1]:
-                continue  # recorded for completeness, but nothing changed
-            old, new = ("—" if v is None else str(v) for v in value)
-            lines.append(f"{key}: {old} → {new}")
-        elif isinstance(value, dict):
-            lines.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in value.items() if v))
-        else:
-            lines.append(f"{key}: {value}")
-    return [line if len(line) <= 160 else line[:157] + "…" for line in lines]
-
-
 def _query(base: str, **params: str | None) -> str:
     kept = {k: v for k, v in params.items() if v}
     return base + ("?" + urlencode(kept) if kept else "")
@@ -81,7 +55,7 @@ def _query(base: str, **params: str | None) -> str:
 @router.get("/t/{tenant}/audit", response_class=HTMLResponse)
 async def tenant_trail(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
+    work: auth.AuditRead,
     who: Annotated[str, Query(max_length=10)] = "",
     action: Annotated[str, Query(max_length=64)] = "",
     since: Annotated[str, Query(max_length=10)] = "",
@@ -99,22 +73,20 @@ async def tenant_trail(
     if who not in WHO:
         errors["who"] = "is not one of the choices"
         who = ""
-    f = repository.EventFilter(
+    f = EventFilter(
         actor_home_tenant_id=ctx.tenant.id if who == "own" else None,
         actor_from_outside=ctx.tenant.id if who == "outside" else None,
         action=action.strip() or None,
         since=start,
         until=end,
     )
-    events = await repository.page(work.session, f, before=_before(cursor), limit=PAGE_SIZE + 1)
+    # A stale or hand-edited cursor shows the first page rather than an error.
+    events, next_cursor = await trail.read_page(
+        work.session, f, cursor=cursor, limit=PAGE_SIZE, forgiving=True
+    )
     here = f"/t/{ctx.tenant.slug}/audit"
     filters = {"who": who, "action": action.strip(), "since": since, "until": until}
-    next_href = None
-    if len(events) > PAGE_SIZE:
-        last = events[PAGE_SIZE - 1]
-        next_href = _query(
-            here, **filters, cursor=encode_cursor([last.occurred_at.isoformat(), str(last.id)])
-        )
+    next_href = _query(here, **filters, cursor=next_cursor) if next_cursor else None
     export = f"/api/v1/tenants/{ctx.tenant.slug}/audit-events/export"
     export_filters = {
         "action": action.strip(),
@@ -126,7 +98,7 @@ async def tenant_trail(
         "audit/trail.html",
         {
             "ctx": ctx,
-            "events": [(e, _changes(e.changes)) for e in events[:PAGE_SIZE]],
+            "events": [(e, change_lines(e.changes)) for e in events],
             "filters": filters,
             "filtered": any(filters.values()),
             "errors": errors,
@@ -137,7 +109,7 @@ async def tenant_trail(
             "next_href": next_href,
             "export_jsonl": _query(export, **export_filters, format="jsonl"),
             "export_csv": _query(export, **export_filters, format="csv"),
-            "settings": await audit.settings_of(work.session, ctx.tenant.id),
+            "settings": await retention.settings_of(work.session, ctx.tenant.id),
             "can_manage": ctx.can("settings:manage"),
         },
         status=422 if errors else 200,
@@ -147,7 +119,7 @@ async def tenant_trail(
 @router.get("/msp/activity", response_class=HTMLResponse)
 async def msp_activity(
     request: Request,
-    work: Annotated[Work, Depends(in_home("audit:read"), scope="function")],
+    work: auth.AuditReadAtHome,
     technician: Annotated[str, Query(max_length=36)] = "",
     customer: Annotated[str, Query(max_length=63)] = "",
     action: Annotated[str, Query(max_length=64)] = "",
@@ -159,7 +131,7 @@ async def msp_activity(
     ctx = work.ctx
     if not ctx.tenant.is_msp:
         raise NotFound(f"{ctx.tenant.display_name} is not an MSP, so it has no customers.")
-    found = await customers_with(work.session, ctx.principal, "audit:read")
+    found = await auth.readable_customers(work)
     people = await people_of(work.session, ctx.tenant.id)
     errors: dict[str, str] = {}
     technician_id: uuid.UUID | None = None
@@ -173,21 +145,20 @@ async def msp_activity(
     except ValidationFailed as exc:
         errors[exc.field] = exc.message
         start = end = None
-    items: list[Any] = []
+    items: list[TechnicianEventOut] = []
     next_cursor = None
     if not errors:
         try:
-            view = await audit.technician_view(
+            view = await msp_view.technician_view(
                 get_db(request),
-                ctx,
-                found,
-                technician=technician_id,
-                customer=customer.strip() or None,
-                action=action.strip() or None,
-                since=start,
-                until=end,
-                before=_before(cursor),
+                ctx.tenant,
+                auth.only_customer(found, customer.strip()),
+                msp_view.TechnicianQuery(
+                    technician=technician_id, action=action.strip() or None, since=start, until=end
+                ),
+                cursor=cursor,
                 limit=PAGE_SIZE,
+                forgiving=True,
             )
             items, next_cursor = view.items, view.next_cursor
         except ValidationFailed as exc:
@@ -205,7 +176,7 @@ async def msp_activity(
         "audit/activity.html",
         {
             "ctx": ctx,
-            "events": [(e, _changes(e.changes)) for e in items],
+            "events": [(e, change_lines(e.changes)) for e in items],
             "filters": filters,
             "filtered": any(filters.values()),
             "errors": errors,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,17 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditAnchor, AuditChainHead, AuditEvent
 
-
-@dataclass(frozen=True, slots=True)
-class EventFilter:
-    tenant_ids: tuple[uuid.UUID, ...] = ()
-    actor_user_id: uuid.UUID | None = None
-    actor_home_tenant_id: uuid.UUID | None = None
-    # Only people at home elsewhere (an MSP's technicians in a customer's trail).
-    actor_from_outside: uuid.UUID | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+# EventFilter lives in schemas (routes build it); named here too for older callers.
+from tenantry.audit.schemas import EventFilter as EventFilter
 
 
 def filtered(f: EventFilter) -> Select[AuditEvent]:

@@ -5,48 +5,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from tenantry.access.scopes import customers_with
-from tenantry.audit import repository
-from tenantry.audit import service as audit
+from tenantry.audit import auth, export, msp_view, retention, trail
 from tenantry.audit.schemas import (
     AuditEventOut,
     AuditSettingsIn,
     AuditSettingsOut,
+    ExportFormat,
     TechnicianEventOut,
 )
-from tenantry.errors import ValidationFailed
-from tenantry.http.deps import Work, get_db, in_tenant
-from tenantry.pagination import Page, check_limit, decode_cursor, encode_cursor
+from tenantry.http.deps import get_db
+from tenantry.kit.pagination import Page, check_limit
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["audit"])
 
 
-def _filter(
-    tenant_id: uuid.UUID,
-    actor: uuid.UUID | None,
-    action: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> repository.EventFilter:
-    return audit.event_filter((tenant_id,), actor=actor, action=action, since=since, until=until)
-
-
-def _before(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    after = decode_cursor(cursor)
-    try:
-        return (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
-    except (ValueError, IndexError, TypeError) as exc:
-        raise ValidationFailed("cursor", "is not a cursor this API returned") from exc
-
-
 @router.get("/audit-events", response_model=Page[AuditEventOut])
 async def list_events(
-    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
+    work: auth.AuditRead,
     actor: Annotated[uuid.UUID | None, Query(description="Only this user's events")] = None,
     action: Annotated[str | None, Query(description="Event type, e.g. tenant.renamed")] = None,
     since: Annotated[datetime | None, Query()] = None,
@@ -56,21 +36,19 @@ async def list_events(
 ) -> Page[AuditEventOut]:
     """Every event in the tenant, newest first, including the MSP technicians' by name."""
     check_limit(limit)
-    f = _filter(work.ctx.tenant.id, actor, action, since, until)
-    events = await repository.page(work.session, f, before=_before(cursor), limit=limit + 1)
-    next_cursor = None
-    if len(events) > limit:
-        last = events[limit - 1]
-        next_cursor = encode_cursor([last.occurred_at.isoformat(), str(last.id)])
+    f = trail.event_filter(
+        (work.ctx.tenant.id,), actor=actor, action=action, since=since, until=until
+    )
+    events, next_cursor = await trail.read_page(work.session, f, cursor=cursor, limit=limit)
     return Page[AuditEventOut](
-        items=[AuditEventOut.model_validate(e) for e in events[:limit]], next_cursor=next_cursor
+        items=[AuditEventOut.model_validate(e) for e in events], next_cursor=next_cursor
     )
 
 
 @router.get("/technician-events", response_model=Page[TechnicianEventOut])
 async def technician_events(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
+    work: auth.AuditRead,
     technician: Annotated[uuid.UUID | None, Query(description="Only this technician")] = None,
     customer: Annotated[str | None, Query(description="Only this customer (slug or id)")] = None,
     action: Annotated[str | None, Query(description="Event type, e.g. tenant.renamed")] = None,
@@ -82,37 +60,32 @@ async def technician_events(
     """The MSP's technicians' events across every customer where the caller holds
     `audit:read`, newest first: one query under a multi-tenant scope."""
     check_limit(limit)
-    view = await audit.technician_view(
+    found = await auth.readable_customers(work)
+    msp_view.require_msp(work.ctx.tenant, at_home=work.ctx.relation == "home")
+    view = await msp_view.technician_view(
         get_db(request),
-        work.ctx,
-        await customers_with(work.session, work.ctx.principal, "audit:read"),
-        technician=technician,
-        customer=customer,
-        action=action,
-        since=since,
-        until=until,
-        before=_before(cursor),
+        work.ctx.tenant,
+        auth.only_customer(found, customer),
+        msp_view.TechnicianQuery(technician=technician, action=action, since=since, until=until),
+        cursor=cursor,
         limit=limit,
     )
     return Page[TechnicianEventOut](items=view.items, next_cursor=view.next_cursor)
 
 
 @router.get("/audit-settings", response_model=AuditSettingsOut)
-async def get_audit_settings(
-    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
-) -> AuditSettingsOut:
-    return await audit.settings_of(work.session, work.ctx.tenant.id)
+async def get_audit_settings(work: auth.AuditRead) -> AuditSettingsOut:
+    return await retention.settings_of(work.session, work.ctx.tenant.id)
 
 
 @router.put("/audit-settings", response_model=AuditSettingsOut)
-async def put_audit_settings(
-    body: AuditSettingsIn,
-    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
-) -> AuditSettingsOut:
+async def put_audit_settings(body: AuditSettingsIn, work: auth.SettingsManage) -> AuditSettingsOut:
     """How many days events are kept (`null`: all). Older events are pruned by
     `tenantry audit prune`, leaving an anchor so the rest still verifies."""
-    await audit.set_retention(work.session, work.ctx.tenant.id, body.retention_days, work.actor)
-    return await audit.settings_of(work.session, work.ctx.tenant.id)
+    await retention.set_retention(
+        work.session, work.ctx.tenant.id, body.retention_days, actor=work.actor
+    )
+    return await retention.settings_of(work.session, work.ctx.tenant.id)
 
 
 @router.get(
@@ -122,21 +95,23 @@ async def put_audit_settings(
 )
 async def export_events(
     request: Request,
-    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
-    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+    work: auth.AuditRead,
+    format: Annotated[ExportFormat, Query()] = "jsonl",
     actor: Annotated[uuid.UUID | None, Query()] = None,
     action: Annotated[str | None, Query()] = None,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
 ) -> StreamingResponse:
     """The trail as JSON Lines or CSV, oldest first, streamed in constant memory."""
-    f = _filter(work.ctx.tenant.id, actor, action, since, until)
+    f = trail.event_filter(
+        (work.ctx.tenant.id,), actor=actor, action=action, since=since, until=until
+    )
     db, scope, slug = get_db(request), work.ctx.scope, work.ctx.tenant.slug
 
     async def body() -> AsyncIterator[str]:
         # The request's unit of work ends before streaming starts: read in one of our own.
         async with db.unit_of_work(scope) as session:
-            async for chunk in audit.export_lines(session, f, format):
+            async for chunk in export.export_lines(session, f, format):
                 yield chunk
 
     media = "text/csv" if format == "csv" else "application/x-ndjson"

@@ -1,4 +1,4 @@
-"""Audit vocabulary: stable event types and who acted."""
+"""Audit vocabulary: stable event types, who acted, and how a trail is filtered."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -161,3 +161,21 @@ class AuditSettingsOut(BaseModel):
     retention_days: int | None
     pruned_through_seq: int | None
     last_pruned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events of a trail to read (the scope of the unit of work limits the tenants;
+    ``tenant_ids`` narrows further)."""
+
+    tenant_ids: tuple[uuid.UUID, ...] = ()
+    actor_user_id: uuid.UUID | None = None
+    actor_home_tenant_id: uuid.UUID | None = None
+    # Only people at home elsewhere (an MSP's technicians in a customer's trail).
+    actor_from_outside: uuid.UUID | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+ExportFormat = Literal["jsonl", "csv"]

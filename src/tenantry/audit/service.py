@@ -1,43 +1,28 @@
-"""Writing audit events: by the service call that makes the change, in its transaction."""
+"""The chain: writing audit events (by the service call that makes the change, in its
+transaction) and verifying that nothing was altered, removed or reordered since.
+
+The audit domain's other jobs live beside it: ``trail`` (reading a tenant's trail),
+``export`` (JSON Lines and CSV), ``retention`` (settings and pruning), ``msp_view`` (the
+MSP's technicians across its customers) and ``present`` (changes as people read them).
+Every other domain imports this module only."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit import repository
 from tenantry.audit.changes import Changes
-from tenantry.audit.models import AuditAnchor, AuditChainHead, AuditEvent
-from tenantry.audit.schemas import (
-    MAX_RETENTION_DAYS,
-    MIN_RETENTION_DAYS,
-    OPERATOR,
-    Actor,
-    AuditAction,
-    AuditSettingsOut,
-    TechnicianEventOut,
-)
+from tenantry.audit.models import AuditChainHead, AuditEvent
+from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
-from tenantry.db.rls import allow_audit_deletion
-from tenantry.errors import Conflict, NotFound, ValidationFailed
-from tenantry.pagination import encode_cursor
-from tenantry.tenancy.models import Tenant
-
-if TYPE_CHECKING:
-    # Only for types: access.service records events through this module.
-    from tenantry.access.context import TenantContext
-    from tenantry.access.scopes import CustomerScope
-    from tenantry.db.engine import Database
 
 GENESIS = "0" * 64
 # Keys whose values are never stored, whatever the caller passes.
@@ -53,6 +38,14 @@ def scrub(changes: dict[str, Any]) -> dict[str, Any]:
     redacted = {k: ("[redacted]" if k in SECRET_KEYS else v) for k, v in changes.items()}
     plain: dict[str, Any] = json.loads(json.dumps(redacted, default=_plain))
     return plain
+
+
+def new_value(stored: Mapping[str, Any], name: str) -> Any:
+    """What an event set ``name`` to, in the pair shape (``[old, new]``) or as the plain
+    value events were written with before it (an ``audit.pruned`` event of either age
+    still vouches for its anchor)."""
+    value = stored.get(name)
+    return value[1] if isinstance(value, list) and len(value) == 2 else value
 
 
 def event_digest(event: AuditEvent) -> str:
@@ -95,9 +88,7 @@ async def record(
     changes: Changes | dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to ``tenant_id``'s chain. The session's scope must cover it."""
-    head = await session.scalar(
-        select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id).with_for_update()
-    )
+    head = await repository.head(session, tenant_id, for_update=True)
     if head is None:
         head = AuditChainHead(tenant_id=tenant_id, seq=0, last_hash=GENESIS)
         session.add(head)
@@ -187,8 +178,8 @@ async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID) -> ChainRepo
         if (
             anchor is not None
             and event.action == AuditAction.AUDIT_PRUNED.value
-            and event.changes.get("pruned_through_seq") == anchor.pruned_through_seq
-            and event.changes.get("anchor_hash") == anchor.anchor_hash
+            and new_value(event.changes, "pruned_through_seq") == anchor.pruned_through_seq
+            and new_value(event.changes, "anchor_hash") == anchor.anchor_hash
         ):
             vouched = True
         expected_prev, expected_seq = event.hash, event.seq + 1
@@ -212,283 +203,3 @@ async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID) -> ChainRepo
             "event (events were removed and the anchor planted)",
         )
     return ChainReport(tenant_id, count)
-
-
-# ---------------------------------------------------------------- retention
-
-
-@dataclass(frozen=True, slots=True)
-class PruneResult:
-    tenant_id: uuid.UUID
-    events_pruned: int
-    pruned_through_seq: int
-    anchor_hash: str
-
-
-async def prune(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    before: datetime,
-    *,
-    actor: Actor = OPERATOR,
-    now: datetime | None = None,
-) -> PruneResult | None:
-    """Delete the tenant's oldest events that happened before ``before`` and keep an
-    anchor (the last deleted event's seq and hash) so what remains still verifies.
-
-    Only a contiguous run from the start of the chain goes: pruning stops at the first
-    event at or after ``before`` even if older ones follow it (clock skew between app
-    hosts), so the remaining chain has no holes. The chain is verified first: pruning
-    a tampered chain would destroy the evidence, so it is refused. Returns None when
-    nothing is old enough (and records nothing). The session's scope must cover the
-    tenant; the caller commits.
-    """
-    # Lock the head first, as record() does: no event is appended while we cut.
-    if await repository.head(session, tenant_id, for_update=True) is None:
-        return None
-    first_kept = await repository.first_seq_from(session, tenant_id, before)
-    last = await repository.last_event_through(
-        session, tenant_id, None if first_kept is None else first_kept - 1
-    )
-    anchor = await repository.latest_anchor(session, tenant_id)
-    if last is None or (anchor is not None and last.seq <= anchor.pruned_through_seq):
-        return None
-    report = await verify_chain(session, tenant_id)
-    if not report.ok:
-        raise Conflict(
-            f"The audit trail of tenant {tenant_id} does not verify ({report.reason}); "
-            "nothing was pruned. Investigate with `tenantry audit verify` first."
-        )
-    await allow_audit_deletion(session)
-    deleted = await repository.delete_through(session, tenant_id, last.seq)
-    at = now or utcnow()
-    session.add(
-        AuditAnchor(
-            tenant_id=tenant_id,
-            id=new_id(),
-            pruned_through_seq=last.seq,
-            anchor_hash=last.hash,
-            events_pruned=deleted,
-            pruned_before=before,
-            pruned_at=at,
-        )
-    )
-    await record(
-        session,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=AuditAction.AUDIT_PRUNED,
-        target_type="audit_trail",
-        target_id=tenant_id,
-        changes={
-            "pruned_through_seq": last.seq,
-            "anchor_hash": last.hash,
-            "events_pruned": deleted,
-            "pruned_before": before,
-        },
-    )
-    return PruneResult(tenant_id, deleted, last.seq, last.hash)
-
-
-def retention_cutoff(tenant: Tenant, now: datetime) -> datetime | None:
-    """Events before this may go under the tenant's retention (None: keep everything)."""
-    days = tenant.audit_retention_days
-    return None if days is None else now - timedelta(days=days)
-
-
-def check_retention_days(days: int | None) -> int | None:
-    if days is not None and not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
-        raise ValidationFailed(
-            "retention_days",
-            f"must be between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS} days, "
-            "or null to keep every event",
-        )
-    return days
-
-
-async def set_retention(
-    session: AsyncSession, tenant_id: uuid.UUID, days: int | None, actor: Actor
-) -> Tenant:
-    """Change how long the tenant's events are kept; recorded in its own trail. Takes
-    effect at the next ``tenantry audit prune``."""
-    check_retention_days(days)
-    tenant = await session.get(Tenant, tenant_id)
-    if tenant is None:
-        raise NotFound("No such tenant.")
-    if tenant.audit_retention_days != days:
-        before = tenant.audit_retention_days
-        tenant.audit_retention_days = days
-        await record(
-            session,
-            tenant_id=tenant.id,
-            actor=actor,
-            action=AuditAction.AUDIT_SETTINGS_CHANGED,
-            target_type="tenant",
-            target_id=tenant.id,
-            target_label=tenant.slug,
-            changes={"audit_retention_days": [before, days]},
-        )
-    return tenant
-
-
-async def settings_of(session: AsyncSession, tenant_id: uuid.UUID) -> AuditSettingsOut:
-    tenant = await session.get(Tenant, tenant_id)
-    if tenant is None:
-        raise NotFound("No such tenant.")
-    anchor = await repository.latest_anchor(session, tenant_id)
-    return AuditSettingsOut(
-        retention_days=tenant.audit_retention_days,
-        pruned_through_seq=anchor.pruned_through_seq if anchor else None,
-        last_pruned_at=anchor.pruned_at if anchor else None,
-    )
-
-
-# ---------------------------------------------------------------- reading
-
-
-def event_filter(
-    tenant_ids: tuple[uuid.UUID, ...],
-    *,
-    actor: uuid.UUID | None = None,
-    actor_home_tenant_id: uuid.UUID | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> repository.EventFilter:
-    """A filter from request input; naive times are refused (which zone was meant?)."""
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationFailed(name, "must carry a time zone (RFC 3339, e.g. ...Z)")
-    if since is not None and until is not None and until <= since:
-        raise ValidationFailed("until", "must be after since")
-    return repository.EventFilter(
-        tenant_ids=tenant_ids,
-        actor_user_id=actor,
-        actor_home_tenant_id=actor_home_tenant_id,
-        action=action or None,
-        since=since,
-        until=until,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class TechnicianView:
-    items: list[TechnicianEventOut]
-    next_cursor: str | None
-
-
-async def technician_view(
-    db: Database,
-    ctx: TenantContext,
-    found: CustomerScope,
-    *,
-    technician: uuid.UUID | None = None,
-    customer: str | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    before: tuple[datetime, uuid.UUID] | None = None,
-    limit: int = 50,
-) -> TechnicianView:
-    """The MSP's technicians' events in the customers of ``found`` (where the caller may
-    read the trail), newest first. One query, in a unit of work of its own under the
-    multi-tenant scope of those customers; events of the MSP's own tenant and of anyone
-    not at home in the MSP (the customer's own staff) are not part of this view."""
-    if ctx.relation != "home" or not ctx.tenant.is_msp:
-        raise NotFound(f"{ctx.tenant.display_name} is not an MSP: it has no technicians' view.")
-    if customer:
-        picked = found.by_ref(customer)
-        if picked is None:
-            raise ValidationFailed("customer", "is not a customer whose audit trail you may read")
-        from tenantry.access.scopes import narrowed
-
-        found = narrowed(found, picked.id)
-    # The scope alone limits the tenants (RLS on PostgreSQL, the ORM scope on both), so
-    # the statement carries no list of thousands of ids of its own.
-    f = event_filter(
-        (),
-        actor=technician,
-        actor_home_tenant_id=ctx.tenant.id,
-        action=action,
-        since=since,
-        until=until,
-    )
-    if not found.customers:
-        return TechnicianView([], None)
-    async with db.unit_of_work(found.scope) as session:
-        events = await repository.page(session, f, before=before, limit=limit + 1)
-    next_cursor = None
-    if len(events) > limit:
-        last = events[limit - 1]
-        next_cursor = encode_cursor([last.occurred_at.isoformat(), str(last.id)])
-    items = []
-    for event in events[:limit]:
-        item = TechnicianEventOut.model_validate(event)
-        where = found.customers.get(event.tenant_id)
-        if where is not None:
-            item.tenant_slug, item.tenant_display_name = where.slug, where.display_name
-        items.append(item)
-    return TechnicianView(items, next_cursor)
-
-
-EXPORT_FIELDS = (
-    "id",
-    "seq",
-    "occurred_at",
-    "tenant_id",
-    "action",
-    "actor_user_id",
-    "actor_name",
-    "actor_home_tenant_id",
-    "actor_home_tenant_name",
-    "via_grant_id",
-    "via_link_id",
-    "explanation",
-    "target_type",
-    "target_id",
-    "target_label",
-    "changes",
-    "request_id",
-    "source_address",
-    "user_agent",
-    "prev_hash",
-    "hash",
-)
-
-
-def event_dict(event: AuditEvent | Row[Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name in EXPORT_FIELDS:
-        value = getattr(event, name)
-        if isinstance(value, uuid.UUID):
-            value = str(value)
-        elif isinstance(value, datetime):
-            value = value.isoformat().replace("+00:00", "Z")
-        row[name] = value
-    return row
-
-
-async def export_lines(
-    session: AsyncSession, f: repository.EventFilter, fmt: str
-) -> AsyncIterator[str]:
-    """JSON Lines or CSV, one event at a time (constant memory)."""
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_FIELDS)
-        yield _drain(buffer)
-        async for event in repository.stream(session, f):
-            row = event_dict(event)
-            row["changes"] = json.dumps(row["changes"], sort_keys=True)
-            writer.writerow([row[name] for name in EXPORT_FIELDS])
-            yield _drain(buffer)
-    else:
-        async for event in repository.stream(session, f):
-            yield json.dumps(event_dict(event), separators=(",", ":")) + "\n"
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text

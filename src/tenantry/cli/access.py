@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.admin import AccessAdmin, GrantQuery
 from tenantry.access.models import CUSTOM_ROLE_PREFIX, GrantScope
@@ -18,10 +19,11 @@ from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.access.schemas import GrantCreate, GrantOut, RoleOut
 from tenantry.access.service import operator_scope, tenant_ref
 from tenantry.audit.schemas import OPERATOR
-from tenantry.cli.main import JsonOpt, _tenant, emit, fail, run
+from tenantry.cli.common import JsonOpt, emit, fail, run, tenant_named
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.errors import Conflict, ValidationFailed
+from tenantry.tenancy.models import Tenant
 
 app: typer.Typer = typer.Typer(no_args_is_help=True)
 roles_app = typer.Typer(help="List, create and delete a tenant's roles.", no_args_is_help=True)
@@ -32,7 +34,7 @@ app.add_typer(grants_app, name="grants")
 TenantOpt = Annotated[str, typer.Option("--tenant", help="Slug of the tenant.")]
 
 
-def _admin(session: Any, tenant: Any) -> AccessAdmin:
+def _admin(session: AsyncSession, tenant: Tenant) -> AccessAdmin:
     return AccessAdmin(session, tenant_ref(tenant), OPERATOR)
 
 
@@ -70,7 +72,7 @@ def roles_list(tenant: TenantOpt, as_json: JsonOpt = False) -> None:
     """Built-in roles, then the tenant's custom roles."""
 
     async def work(db: Database, settings: Settings) -> list[RoleOut]:
-        target = await _tenant(db, tenant)
+        target = await tenant_named(db, tenant)
         async with db.unit_of_work(operator_scope([target.id])) as session:
             return await _admin(session, target).roles()
 
@@ -101,7 +103,7 @@ def roles_create(
         raise fail("give --permission (one or more) or --clone-from")
 
     async def work(db: Database, settings: Settings) -> RoleOut:
-        target = await _tenant(db, tenant)
+        target = await tenant_named(db, tenant)
         async with db.unit_of_work(operator_scope([target.id])) as session:
             admin = _admin(session, target)
             return await admin.create_role(
@@ -128,7 +130,7 @@ def roles_delete(
     """Delete a custom role nobody holds (refused, with the grants listed, otherwise)."""
 
     async def work(db: Database, settings: Settings) -> RoleOut:
-        target = await _tenant(db, tenant)
+        target = await tenant_named(db, tenant)
         async with db.unit_of_work(operator_scope([target.id])) as session:
             admin = _admin(session, target)
             try:
@@ -182,7 +184,7 @@ def grants_create(
             raise fail(f"--expires: '{expires}' is not an RFC 3339 date and time") from exc
 
     async def work(db: Database, settings: Settings) -> GrantOut:
-        target = await _tenant(db, tenant)
+        target = await tenant_named(db, tenant)
         async with db.unit_of_work(operator_scope([target.id])) as session:
             admin = _admin(session, target)
             return await admin.issue(
@@ -219,7 +221,7 @@ def grants_list(
     """The grants the tenant issued, newest first (active ones unless asked otherwise)."""
 
     async def work(db: Database, settings: Settings) -> list[GrantOut]:
-        target = await _tenant(db, tenant)
+        target = await tenant_named(db, tenant)
         async with db.unit_of_work(operator_scope([target.id])) as session:
             admin = _admin(session, target)
             query = GrantQuery(
@@ -260,7 +262,7 @@ def grants_revoke(
         raise fail(f"grant id: '{grant_id}' is not an id") from exc
 
     async def work(db: Database, settings: Settings) -> GrantOut:
-        target = await _tenant(db, tenant)
+        target = await tenant_named(db, tenant)
         async with db.unit_of_work(operator_scope([target.id])) as session:
             return await _admin(session, target).revoke(parsed)
 

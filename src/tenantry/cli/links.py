@@ -9,18 +9,18 @@ import typer
 
 from tenantry.access.service import operator_scope
 from tenantry.audit.schemas import OPERATOR
+from tenantry.cli.common import JsonOpt, emit, run, tenant_named
 from tenantry.config import Settings
 from tenantry.db.engine import Database
-from tenantry.links import repository
 from tenantry.links.schemas import LinkView, link_out
-from tenantry.links.service import LinkService, sweep
+from tenantry.links.service import LinkService, SweepReport, sweep
+from tenantry.tenancy import service as tenancy
 
 app = typer.Typer(
     help="MSP links: flag a tenant as a candidate client, list links, expire and renew them.",
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 # The request an operator makes for an MSP, when it names none: everything but the
 # customer's billing (the Admin role). The customer can give less when it approves.
 DEFAULT_CEILING = ["admin"]
@@ -69,11 +69,10 @@ def flag(
 
     Its admins approve (possibly giving less), or decline, on their "Your MSP" page.
     """
-    from tenantry.cli.main import _tenant, emit, run
 
     async def work(db: Database, settings: Settings) -> LinkView:
-        provider = await _tenant(db, msp)
-        target = await _tenant(db, customer)
+        provider = await tenant_named(db, msp)
+        target = await tenant_named(db, customer)
         async with db.unit_of_work(operator_scope([provider.id, target.id])) as session:
             provider = await session.merge(provider)
             return await LinkService(session).flag(
@@ -102,12 +101,11 @@ def list_links(
     as_json: JsonOpt = False,
 ) -> None:
     """List links (every one, or one tenant's), by MSP and client."""
-    from tenantry.cli.main import _tenant, emit, run
 
     async def work(db: Database, settings: Settings) -> list[LinkView]:
-        only = (await _tenant(db, tenant)).id if tenant else None
+        only = (await tenant_named(db, tenant)).id if tenant else None
         async with db.platform_reader() as session:
-            rows = await repository.all_links(session, only)
+            rows = await tenancy.links_with_parties(session, only)
         return [LinkView(link, m, c, "msp") for link, m, c in rows]
 
     views = run(work)
@@ -120,22 +118,21 @@ def sweep_links(as_json: JsonOpt = False) -> None:
 
     The app runs the same sweep every minute; this is for a stopped app or a cron job.
     """
-    from tenantry.cli.main import emit, run
 
-    async def work(db: Database, settings: Settings) -> dict[str, Any]:
-        report = await sweep(db, actor=OPERATOR)
-        return {
-            "expired": [str(i) for i in report.expired],
-            "extended": [str(i) for i in report.extended],
-            "failed": [str(i) for i in report.failed],
-        }
+    async def work(db: Database, settings: Settings) -> SweepReport:
+        return await sweep(db, actor=OPERATOR)
 
-    data = run(work)
+    report = run(work)
+    data = {
+        "expired": [str(i) for i in report.expired],
+        "extended": [str(i) for i in report.extended],
+        "failed": [str(i) for i in report.failed],
+    }
     emit(
         data,
         as_json,
-        f"{len(data['expired'])} expired, {len(data['extended'])} renewed"
-        + (f", {len(data['failed'])} failed (see the log)" if data["failed"] else ""),
+        f"{len(report.expired)} expired, {len(report.extended)} renewed"
+        + (f", {len(report.failed)} failed (see the log)" if report.failed else ""),
     )
-    if data["failed"]:
+    if report.failed:
         raise typer.Exit(1)

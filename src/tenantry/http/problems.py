@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantry.errors import MfaRequired, NotAuthenticated, ServiceUnavailable, TenantryError
 from tenantry.logging import get_logger
+from tenantry.web.render import render_error
 
 PROBLEM_JSON = "application/problem+json"
 log = get_logger("tenantry.http")
@@ -69,8 +70,6 @@ def wants_html(request: Request) -> bool:
 def problem_response(request: Request, body: dict[str, Any]) -> Response:
     body.setdefault("request_id", getattr(request.state, "request_id", None))
     if wants_html(request):
-        from tenantry.web.render import render_error
-
         return render_error(request, body)
     return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM_JSON)
 

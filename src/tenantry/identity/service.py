@@ -628,3 +628,10 @@ async def user_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | Non
     """The id of the user with this (lower-case) email address, if any."""
     user = await repository.user_by_email(session, email)
     return user.id if user is not None else None
+
+# --- used by cli ---
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account with this email (the operator names users by email), or None."""
+    return await repository.user_by_email(session, email)

@@ -21,7 +21,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
 
@@ -221,3 +221,24 @@ async def linked_customers_in_order(
             table, and_(member_customer_id == Tenant.id, member_filter)
         )
     return list((await session.execute(stmt)).all())
+
+# --- used by audit and cli ---
+
+
+async def all_links_with_parties(
+    session: AsyncSession, tenant_id: uuid.UUID | None = None, limit: int = 10_000
+) -> Sequence[tuple[TenantLink, Tenant, Tenant]]:
+    """Every link with its MSP and customer, or those with ``tenant_id`` at either end."""
+    msp, customer = aliased(Tenant, name="msp"), aliased(Tenant, name="customer")
+    stmt = (
+        select(TenantLink, msp, customer)
+        .join(msp, msp.id == TenantLink.msp_tenant_id)
+        .join(customer, customer.id == TenantLink.customer_tenant_id)
+        .order_by(msp.slug, customer.slug, TenantLink.id)
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        stmt = stmt.where(
+            or_(TenantLink.msp_tenant_id == tenant_id, TenantLink.customer_tenant_id == tenant_id)
+        )
+    return [(link, m, c) for link, m, c in (await session.execute(stmt)).all()]

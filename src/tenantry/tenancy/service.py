@@ -411,3 +411,43 @@ async def customer_of(
 ) -> tuple[Tenant, TenantLink] | None:
     """One of the MSP's customers (slug or id) under an active link, with the link."""
     return await repository.customer_of(session, msp_id, ref)
+
+# --- used by audit and cli ---
+
+
+async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    """One tenant by id (NotFound when it is gone)."""
+    tenant = await repository.by_id(session, tenant_id)
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    return tenant
+
+
+async def tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    return await repository.by_slug(session, slug)
+
+
+async def all_tenants(
+    session: AsyncSession, *, query: str | None = None, limit: int = 1000
+) -> Sequence[Tenant]:
+    """The instance's tenants by slug (the operator's list), optionally searched."""
+    return await repository.all_tenants(session, query=query, limit=limit)
+
+
+async def set_audit_retention(
+    session: AsyncSession, tenant_id: uuid.UUID, days: int | None
+) -> tuple[Tenant, int | None]:
+    """Set how many days the tenant's audit events are kept; returns the tenant and the
+    previous value. The audit domain validates the value and records the change."""
+    tenant = await tenant_by_id(session, tenant_id)
+    before = tenant.audit_retention_days
+    tenant.audit_retention_days = days
+    return tenant, before
+
+
+async def links_with_parties(
+    session: AsyncSession, tenant_id: uuid.UUID | None = None
+) -> Sequence[tuple[TenantLink, Tenant, Tenant]]:
+    """Every link with its MSP and customer (the operator's list), or those with
+    ``tenant_id`` at either end."""
+    return await repository.all_links_with_parties(session, tenant_id)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from tenantry.access import recent
 from tenantry.access.switcher import MAX_QUERY_LENGTH, TenantSwitcher
 from tenantry.audit import service as audit
+from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import AuditAction
 from tenantry.errors import ValidationFailed
 from tenantry.http.deps import SelfWork, Work, in_tenant, signed_in
@@ -86,7 +87,7 @@ async def switch_to(
         target_type="tenant",
         target_id=ctx.tenant.id,
         target_label=ctx.tenant.slug,
-        changes={"page": [None, to or nav.OVERVIEW.key]},
+        changes=set_to(page=to or nav.OVERVIEW.key),
     )
     # The switcher lists it right after home from now on (only orders, never grants).
     await recent.remember(work.session, ctx.principal, ctx.tenant.id)

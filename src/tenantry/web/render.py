@@ -16,6 +16,7 @@ from markupsafe import Markup
 from starlette.types import Receive, Scope, Send
 
 from tenantry.config import Settings
+from tenantry.web.chrome import load_chrome
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 NOTICE_COOKIE = "tenantry_notice"
@@ -54,8 +55,6 @@ class Page(HTMLResponse):
         super().__init__(b"", status_code=status_code)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from tenantry.web.chrome import load_chrome
-
         notice = read_notice(self.request)
         self.context["chrome"] = await load_chrome(self.request, notice)
         template = TEMPLATES.get_template(self.template_name)
