@@ -54,8 +54,9 @@ from tenantry.db.engine import Database, async_url, build_engine
 from tenantry.db.migrate import upgrade
 from tenantry.db.roles import VERSION_TABLE
 
-# Shared harnesses (tests/harness/): ``cli`` runs the ``tenantry`` command.
-pytest_plugins = ["tests.harness.cli"]
+# Shared harnesses (tests/harness/): ``cli`` runs the ``tenantry`` command, ``browser``
+# is a headless Chromium (module scope).
+pytest_plugins = ["tests.harness.cli", "tests.harness.browser"]
 
 BACKENDS = ["sqlite", "postgres"]
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -64,9 +65,6 @@ TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
 
 # ---------------------------------------------------------------- anyio
 
-
-# One harness for every suite: the browser (``browser`` fixture) and the CLI.
-pytest_plugins = ["tests.harness.browser"]
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
