@@ -27,7 +27,7 @@ from tenantry.identity.models import User
 from tenantry.tenancy.models import Tenant
 from tests.factories import PASSWORD, api_token, client, make_tenant
 from tests.factories import make_user as _make_user
-from tests.web.conftest import add_customer
+from tests.harness.world import add_customer
 
 EMAILS = {
     "alex": "alex@northwind.example",

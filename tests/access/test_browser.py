@@ -11,38 +11,29 @@ SQLite only: the pages are the same on both databases (test_pages.py covers Post
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tenantry.access.admin import AccessAdmin
 from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.access.service import operator_scope, tenant_ref
-from tenantry.app import create_app
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
 from tenantry.db.engine import Database
-from tenantry.db.migrate import upgrade
 from tenantry.identity.service import principal_of
 from tenantry.psa.tickets.demo import seed_tickets
-from tests.browser.test_switch_and_create import (
-    ARGS,
-    CHROMIUM,
+from tests.factories import PASSWORD, make_tenant, make_user
+from tests.harness.browser import (
     LAPTOP,
     PHONE,
     SHOTS,
     overflows_sideways,
+    serve,
     unlabelled_inputs,
 )
-from tests.factories import PASSWORD, make_tenant, make_user
-from tests.web.conftest import add_customer
+from tests.harness.world import add_customer
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +42,6 @@ FINN = "finn@northwind.example"  # a technician who signs in himself
 
 
 async def _seed(settings: Settings) -> None:
-    await upgrade(settings)
     db = Database(settings)
     try:
         msp = await make_tenant(db, "northwind", is_msp=True, display_name="Northwind IT")
@@ -97,45 +87,8 @@ async def _seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("access-browser") / "tenantry.db"
-    settings = Settings(
-        database_url=f"sqlite:///{path}",
-        secret_key="browser-test-secret-0123456789abcdefghij",
-        log_level="WARNING",
-    )
-    seeding = threading.Thread(target=asyncio.run, args=(_seed(settings),))
-    seeding.start()
-    seeding.join()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    uv_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv_server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv_server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with serve(tmp_path_factory, _seed) as url:
+        yield url
 
 
 def sign_in(browser: Browser, url: str, viewport: dict[str, int], email: str = ADMIN) -> Page:

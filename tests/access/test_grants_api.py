@@ -16,7 +16,7 @@ from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.db.base import utcnow
 from tenantry.tenancy.models import TenantLink
 from tests.access.conftest import World, make_user, problem_field
-from tests.web.conftest import add_customer
+from tests.harness.world import add_customer
 
 MSP = "/api/v1/tenants/northwind"
 

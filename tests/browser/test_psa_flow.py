@@ -5,26 +5,19 @@ under its client. Screenshots at laptop and phone widths go to /tmp/shots/."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from tenantry.app import create_app
 from tenantry.config import Settings
 from tenantry.db.engine import Database
-from tenantry.db.migrate import upgrade
-from tests.browser.test_switch_and_create import LAPTOP, PHONE, SHOTS, Server
-from tests.browser.test_switch_and_create import browser as browser
+from tests.browser.test_switch_and_create import Server
 from tests.factories import PASSWORD, make_tenant, make_user
-from tests.web.conftest import add_customer, delegate
+from tests.harness.browser import LAPTOP, PHONE, SHOTS, serve
+from tests.harness.world import add_customer, delegate
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +28,6 @@ CLIENT = "/t/contoso-ltd"
 
 
 async def _seed(settings: Settings) -> None:
-    await upgrade(settings)
     db = Database(settings)
     try:
         msp = await make_tenant(db, "northwind-it", is_msp=True, display_name="Northwind IT")
@@ -51,34 +43,8 @@ async def _seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    path = tmp_path_factory.mktemp("psa-browser") / "tenantry.db"
-    settings = Settings(
-        database_url=f"sqlite:///{path}",
-        secret_key="browser-test-secret-0123456789abcdefghij",
-        log_level="WARNING",
-    )
-    seeding = threading.Thread(target=asyncio.run, args=(_seed(settings),))
-    seeding.start()
-    seeding.join()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    uv_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv_server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}")
-    finally:
-        uv_server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(tmp_path_factory, _seed) as url:
+        yield Server(url)
 
 
 def sign_in(browser: Browser, server: Server, email: str, viewport: dict[str, int]) -> Page:
