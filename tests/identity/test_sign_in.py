@@ -173,7 +173,7 @@ async def test_suspended_home_tenant_refuses_with_a_clear_message(
     assert wrong.status_code == 401
     assert wrong.json()["detail"] == INCORRECT
     reasons = [
-        e.changes["reason"] for e in await events(owner_engine, initech.id, "auth.sign_in_failed")
+        e.changes["reason"][1] for e in await events(owner_engine, initech.id, "auth.sign_in_failed")
     ]
     assert reasons == ["tenant_suspended", "password"]
 

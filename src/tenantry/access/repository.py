@@ -579,3 +579,19 @@ async def grants_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[
         return {}
     rows = await session.scalars(select(Grant).where(Grant.id.in_(wanted)))
     return {g.id: g for g in rows.all()}
+
+
+# --- used by tenancy ---
+
+
+async def delete_grants_touching(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> int:
+    """Grants held by ``user_ids``, issued in ``tenant_id`` or scoped to it (deletion)."""
+    conditions: list[ColumnElement[bool]] = [
+        Grant.tenant_id == tenant_id,
+        Grant.customer_tenant_id == tenant_id,
+    ]
+    if user_ids:
+        conditions.append(Grant.user_id.in_(list(user_ids)))
+    return _rowcount(await session.execute(delete(Grant).where(or_(*conditions))))

@@ -1542,3 +1542,13 @@ def _tenant_group_out(group: TenantGroup, members: int) -> schemas.TenantGroupOu
         created_at=group.created_at,
         member_count=members,
     )
+
+
+# --- used by tenancy ---
+
+
+async def delete_grants_touching(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> int:
+    """Deleting a tenant: every grant its users hold, it issued, or that reaches into it."""
+    return await repository.delete_grants_touching(session, tenant_id, user_ids)

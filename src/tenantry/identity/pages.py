@@ -75,7 +75,6 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-
 def _where_to(result: SignInResult, next_url: str) -> str:
     if result.status == "mfa_required":
         return f"/sign-in/totp?next={quote(next_url)}"
@@ -214,7 +213,7 @@ async def totp_step_submit(
 @router.post("/sign-out")
 async def sign_out(work: SelfPending, request: Request) -> Response:
     settings = get_settings(request)
-    await IdentityService(work.session, settings).sign_out(work.principal, work.actor)
+    await IdentityService(work.session, settings).sign_out(work.principal, actor=work.actor)
     response = RedirectResponse("/sign-in", status_code=303)
     clear_session_cookie(response, request, settings)
     return response
@@ -333,7 +332,7 @@ async def create_token(
 @router.post("/account/security/tokens/{token_id}/revoke")
 async def revoke_token(token_id: uuid.UUID, work: SelfOnly, request: Request) -> Response:
     await IdentityService(work.session, get_settings(request)).revoke_token(
-        work.principal, token_id, work.actor
+        work.principal, token_id, actor=work.actor
     )
     return redirect_with_notice(request, SECURITY_PAGE, "API token revoked.")
 
@@ -342,7 +341,7 @@ async def revoke_token(token_id: uuid.UUID, work: SelfOnly, request: Request) ->
 async def revoke_session(session_id: uuid.UUID, work: SelfOnly, request: Request) -> Response:
     settings = get_settings(request)
     await IdentityService(work.session, settings).revoke_session(
-        work.principal, session_id, work.actor
+        work.principal, session_id, actor=work.actor
     )
     if session_id == work.principal.session_id:
         response = RedirectResponse("/sign-in", status_code=303)
@@ -354,7 +353,9 @@ async def revoke_session(session_id: uuid.UUID, work: SelfOnly, request: Request
 @router.post("/account/security/sign-out-everywhere")
 async def sign_out_everywhere(work: SelfOnly, request: Request) -> Response:
     settings = get_settings(request)
-    await IdentityService(work.session, settings).sign_out_everywhere(work.principal, work.actor)
+    await IdentityService(work.session, settings).sign_out_everywhere(
+        work.principal, actor=work.actor
+    )
     response = RedirectResponse("/sign-in", status_code=303)
     clear_session_cookie(response, request, settings)
     return response
@@ -363,7 +364,7 @@ async def sign_out_everywhere(work: SelfOnly, request: Request) -> Response:
 @router.post("/account/security/recovery-codes")
 async def regenerate_recovery_codes(work: SelfOnly, request: Request) -> Response:
     codes = await IdentityService(work.session, get_settings(request)).regenerate_recovery_codes(
-        work.principal, work.actor
+        work.principal, actor=work.actor
     )
     return render(request, "identity/recovery_codes.html", {"codes": codes, "regenerated": True})
 
@@ -502,7 +503,7 @@ async def revoke_invitation(
     invitation_id: uuid.UUID, work: InviteWork, request: Request
 ) -> Response:
     invitation = await InvitationService(work.session, get_settings(request)).revoke(
-        work.ctx, invitation_id, work.actor
+        work.ctx, invitation_id, actor=work.actor
     )
     return redirect_with_notice(
         request,

@@ -163,7 +163,9 @@ async def second_step(
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT)
 async def sign_out(work: SelfPending, request: Request, response: Response) -> None:
     """Ends this browser session."""
-    await IdentityService(work.session, get_settings(request)).sign_out(work.principal, work.actor)
+    await IdentityService(work.session, get_settings(request)).sign_out(
+        work.principal, actor=work.actor
+    )
     clear_session_cookie(response, request, get_settings(request))
 
 
@@ -172,7 +174,7 @@ async def sign_out_everywhere(work: SelfOnly, request: Request, response: Respon
     """Ends every session of the caller, this one included. API tokens stay valid."""
     settings = get_settings(request)
     ended = await IdentityService(work.session, settings).sign_out_everywhere(
-        work.principal, work.actor
+        work.principal, actor=work.actor
     )
     if work.principal.session_id is not None:
         clear_session_cookie(response, request, settings)
@@ -201,7 +203,7 @@ async def revoke_session(
 ) -> None:
     settings = get_settings(request)
     await IdentityService(work.session, settings).revoke_session(
-        work.principal, session_id, work.actor
+        work.principal, session_id, actor=work.actor
     )
     if session_id == work.principal.session_id:
         clear_session_cookie(response, request, settings)
@@ -226,7 +228,7 @@ async def create_token(body: TokenCreateIn, work: SelfOnly, request: Request) ->
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_token(token_id: uuid.UUID, work: SelfOnly, request: Request) -> None:
     await IdentityService(work.session, get_settings(request)).revoke_token(
-        work.principal, token_id, work.actor
+        work.principal, token_id, actor=work.actor
     )
 
 
@@ -293,7 +295,7 @@ async def totp_disable(body: TotpDisableIn, work: SelfOnly, request: Request) ->
 async def regenerate_recovery_codes(work: SelfOnly, request: Request) -> RecoveryCodesOut:
     """Ten new recovery codes; the earlier ones stop working."""
     codes = await IdentityService(work.session, get_settings(request)).regenerate_recovery_codes(
-        work.principal, work.actor
+        work.principal, actor=work.actor
     )
     return RecoveryCodesOut(recovery_codes=codes)
 
@@ -346,7 +348,7 @@ async def revoke_invitation(
     request: Request,
 ) -> None:
     await InvitationService(work.session, get_settings(request)).revoke(
-        work.ctx, invitation_id, work.actor
+        work.ctx, invitation_id, actor=work.actor
     )
 
 
