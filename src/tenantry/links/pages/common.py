@@ -23,12 +23,12 @@ TABS = (
 )
 
 
-def _msp_only(work: Work) -> None:
+def msp_only(work: Work) -> None:
     if not work.ctx.tenant.is_msp:
         raise NotFound(f"{work.ctx.tenant.display_name} is not an MSP, so it has no client links.")
 
 
-def _field_errors_or_raise(exc: TenantryError) -> dict[str, str]:
+def field_errors_or_raise(exc: TenantryError) -> dict[str, str]:
     """Errors that belong next to a field; anything else (a link that is not there, a
     permission) is the whole page's answer and is raised again."""
     if isinstance(exc, ValidationFailed | Conflict) or (
@@ -38,12 +38,12 @@ def _field_errors_or_raise(exc: TenantryError) -> dict[str, str]:
     raise exc
 
 
-def _confirmed(value: str, field: str, message: str) -> None:
+def confirmed(value: str, field: str, message: str) -> None:
     if value != "yes":
         raise ValidationFailed(field, message)
 
 
-def _ceiling_words(view: LinkView) -> dict[str, Any]:
+def ceiling_words(view: LinkView) -> dict[str, Any]:
     link = view.link
     given = set(link.ceiling)
     withheld = set(link.requested_ceiling) - given if link.activated_at else set()
@@ -123,7 +123,7 @@ def describe(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-async def _history(
+async def history_context(
     service: LinkService, work: Work, view: LinkView | None, cursor: str | None
 ) -> dict[str, Any]:
     if view is None or not work.ctx.can("audit:read"):

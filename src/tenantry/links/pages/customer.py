@@ -14,10 +14,10 @@ from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
 from tenantry.links import auth
 from tenantry.links.pages.common import (
-    _ceiling_words,
-    _confirmed,
-    _field_errors_or_raise,
-    _history,
+    ceiling_words,
+    confirmed,
+    field_errors_or_raise,
+    history_context,
 )
 from tenantry.links.schemas import LinkView
 from tenantry.links.service import LinkService
@@ -90,8 +90,8 @@ async def _your_msp_page(
             "single": link_id is not None,
             "view": current,
             "link": link,
-            **(_ceiling_words(current) if current else {}),
-            **await _history(service, work, current, history),
+            **(ceiling_words(current) if current else {}),
+            **await history_context(service, work, current, history),
             "here": f"{url}/{link_id}" if link_id else url,
             "past": past,
             "past_next": past_next,
@@ -142,7 +142,7 @@ async def _decide(
     try:
         view: LinkView = await act()
     except TenantryError as exc:
-        errors = _field_errors_or_raise(exc)
+        errors = field_errors_or_raise(exc)
         await work.session.rollback()
         return await _your_msp_page(request, work, form=form, errors=errors, status=exc.status)
     return redirect_with_notice(
@@ -182,7 +182,7 @@ async def decline(
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     async def act() -> LinkView:
-        _confirmed(confirm, "decline_confirm", "Tick the box to confirm that you decline.")
+        confirmed(confirm, "decline_confirm", "Tick the box to confirm that you decline.")
         return await LinkService(work.session).decline(work.ctx, link_id, actor=work.actor)
 
     return await _decide(request, work, {"action": "decline"}, act, "You declined {msp}'s request.")
@@ -214,7 +214,7 @@ async def revoke(
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     async def act() -> LinkView:
-        _confirmed(confirm, "revoke_confirm", "Tick the box to confirm that you end the link.")
+        confirmed(confirm, "revoke_confirm", "Tick the box to confirm that you end the link.")
         return await LinkService(work.session).revoke(work.ctx, link_id, actor=work.actor)
 
     return await _decide(

@@ -18,11 +18,11 @@ from tenantry.links.pages.common import (
     LINKS,
     PAGE_SIZE,
     TABS,
-    _ceiling_words,
-    _confirmed,
-    _field_errors_or_raise,
-    _history,
-    _msp_only,
+    ceiling_words,
+    confirmed,
+    field_errors_or_raise,
+    history_context,
+    msp_only,
 )
 from tenantry.links.schemas import grouped
 from tenantry.links.service import LinkService
@@ -84,7 +84,7 @@ async def msp_links(
     state: Annotated[str, Query(max_length=16)] = "live",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    _msp_only(work)
+    msp_only(work)
     return await _links_page(request, work, state=state, cursor=cursor)
 
 
@@ -97,7 +97,7 @@ async def request_link(
     duration_days: Annotated[str, Form(max_length=10)] = "",
     auto_extend: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    _msp_only(work)
+    msp_only(work)
     form = {
         "customer": customer,
         "ceiling": ceiling,
@@ -115,7 +115,7 @@ async def request_link(
             actor=work.actor,
         )
     except TenantryError as exc:
-        errors = _field_errors_or_raise(exc)
+        errors = field_errors_or_raise(exc)
         await work.session.rollback()
         return await _links_page(
             request, work, state="live", cursor=None, form=form, errors=errors, status=exc.status
@@ -156,8 +156,8 @@ async def _msp_link_page(
         {
             "view": view,
             "link": view.link,
-            **_ceiling_words(view),
-            **await _history(service, work, view, history),
+            **ceiling_words(view),
+            **await history_context(service, work, view, history),
             "errors": errors or {},
             "can_manage": work.ctx.can("links:manage"),
             "live": view.link.state in (LinkState.PENDING, LinkState.ACTIVE),
@@ -173,7 +173,7 @@ async def msp_link(
     work: auth.MspLinksRead,
     history: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    _msp_only(work)
+    msp_only(work)
     return await _msp_link_page(request, work, link_id, history=history)
 
 
@@ -184,12 +184,12 @@ async def msp_revoke(
     work: auth.MspLinksManage,
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    _msp_only(work)
+    msp_only(work)
     service = LinkService(work.session)
     try:
         view = await service.get(work.ctx, link_id)
         pending = view.link.state == LinkState.PENDING
-        _confirmed(
+        confirmed(
             confirm,
             "confirm",
             "Tick the box to confirm: "
@@ -197,7 +197,7 @@ async def msp_revoke(
         )
         view = await service.revoke(work.ctx, link_id, actor=work.actor)
     except TenantryError as exc:
-        errors = _field_errors_or_raise(exc)
+        errors = field_errors_or_raise(exc)
         await work.session.rollback()
         return await _msp_link_page(request, work, link_id, errors=errors, status=exc.status)
     verb = "Request to" if pending else "Link with"
