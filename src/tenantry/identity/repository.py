@@ -275,6 +275,41 @@ async def claim_invitation(session: AsyncSession, invitation_id: uuid.UUID, now:
     return _rowcount(result) == 1
 
 
+# --- deleting a tenant ---------------------------------------------------------------------
+
+
+async def delete_credentials_of(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    """The users' recovery codes, sessions and API tokens."""
+    ids = list(user_ids)
+    counts: dict[str, int] = {}
+    for name, model in (
+        ("recovery_codes", RecoveryCode),
+        ("auth_sessions", AuthSession),
+        ("api_tokens", ApiToken),
+    ):
+        result = await session.execute(delete(model).where(model.user_id.in_(ids)))
+        counts[name] = _rowcount(result)
+    return counts
+
+
+async def delete_people_of_home(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    """The tenant's invitations (and those its users sent), then its users."""
+    invitations = await session.execute(
+        delete(Invitation).where(
+            or_(
+                Invitation.tenant_id == tenant_id,
+                Invitation.invited_by_user_id.in_(list(user_ids)),
+            )
+        )
+    )
+    users = await session.execute(delete(User).where(User.home_tenant_id == tenant_id))
+    return {"invitations": _rowcount(invitations), "users": _rowcount(users)}
+
+
 # --- sign-in throttles ---------------------------------------------------------------------
 
 
@@ -318,38 +353,3 @@ async def prune_throttles(
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)
-
-
-# --- deleting a tenant ---------------------------------------------------------------------
-
-
-async def delete_credentials_of(
-    session: AsyncSession, user_ids: Sequence[uuid.UUID]
-) -> dict[str, int]:
-    """The users' recovery codes, sessions and API tokens."""
-    ids = list(user_ids)
-    counts: dict[str, int] = {}
-    for name, model in (
-        ("recovery_codes", RecoveryCode),
-        ("auth_sessions", AuthSession),
-        ("api_tokens", ApiToken),
-    ):
-        result = await session.execute(delete(model).where(model.user_id.in_(ids)))
-        counts[name] = _rowcount(result)
-    return counts
-
-
-async def delete_people_of_home(
-    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
-) -> dict[str, int]:
-    """The tenant's invitations (and those its users sent), then its users."""
-    invitations = await session.execute(
-        delete(Invitation).where(
-            or_(
-                Invitation.tenant_id == tenant_id,
-                Invitation.invited_by_user_id.in_(list(user_ids)),
-            )
-        )
-    )
-    users = await session.execute(delete(User).where(User.home_tenant_id == tenant_id))
-    return {"invitations": _rowcount(invitations), "users": _rowcount(users)}

@@ -142,15 +142,6 @@ async def delete_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return _rowcount(await session.execute(delete(Tenant).where(Tenant.id == tenant_id)))
 
 
-async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
-    value = await session.scalar(
-        select(func.count())
-        .select_from(TenantLink)
-        .where(TenantLink.msp_tenant_id == msp_id, TenantLink.state == LinkState.ACTIVE)
-    )
-    return int(value or 0)
-
-
 # ---------------------------------------------------------------- links
 
 
@@ -258,3 +249,12 @@ async def due_link_ids(session: AsyncSession, before: datetime) -> Sequence[uuid
         .order_by(TenantLink.expires_at)
     )
     return result.all()
+
+
+async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
+    value = await session.scalar(
+        select(func.count())
+        .select_from(TenantLink)
+        .where(TenantLink.msp_tenant_id == msp_id, TenantLink.state == LinkState.ACTIVE)
+    )
+    return int(value or 0)
