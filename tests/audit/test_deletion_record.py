@@ -63,7 +63,7 @@ async def test_the_msp_export_keeps_the_deletion_with_its_counts(
     assert "customers:delete" in event["explanation"]
     assert event["changes"]["slug"] == ["contoso-ltd", None]
     assert event["changes"]["display_name"] == ["Contoso Ltd", None]
-    counts = event["changes"]["rows_deleted"]
+    counts = event["changes"]["rows_deleted"][1]
     assert counts["audit_events"] == deleted["events_before"] > 0
     assert counts["tenants"] == 1 and counts["tenant_links"] == 1
     # The other customer's trail is untouched.

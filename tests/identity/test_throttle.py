@@ -52,7 +52,7 @@ async def test_failures_slow_down_then_lock_the_account(
     assert 0 < locked.json()["retry_after"] <= 15 * 60
     assert "Try again in 15 minutes" in locked.json()["detail"]
     reasons = [
-        e.changes["reason"] for e in await events(owner_engine, msp.id, "auth.sign_in_failed")
+        e.changes["reason"][1] for e in await events(owner_engine, msp.id, "auth.sign_in_failed")
     ]
     assert reasons == ["password"] * 5 + ["locked"]
 

@@ -106,12 +106,12 @@ async def test_ask_approve_with_less_narrow_and_revoke(world: World) -> None:
     history = (await world.get("ian", f"{links_of('initech')}/{link_id}/history")).json()["items"]
     approved_event, narrowed = history[1], history[2]
     assert approved_event["changes"]["ceiling"] == [[], given]
-    assert approved_event["changes"]["withheld"] == ["compliance:write"]
+    assert approved_event["changes"]["withheld"] == [None, ["compliance:write"]]
     assert narrowed["changes"]["ceiling"] == [given, narrower]
-    assert narrowed["changes"]["removed"] == ["audit:read"]
+    assert narrowed["changes"]["removed"] == [None, ["audit:read"]]
     assert narrowed["actor_name"].startswith("Ian Initech")
     assert history[3]["changes"]["ceiling"] == [narrower, []]
-    assert history[3]["changes"]["by"] == "customer"
+    assert history[3]["changes"]["by"] == [None, "customer"]
 
 
 async def test_the_msp_ends_the_link_from_its_side(world: World) -> None:
@@ -123,7 +123,7 @@ async def test_the_msp_ends_the_link_from_its_side(world: World) -> None:
     for tenant in ("northwind", "initech"):
         assert (await world.actions(tenant, link_id))[-1] == "link.revoked"
     history = (await world.get("ian", f"{links_of('initech')}/{link_id}/history")).json()
-    assert history["items"][-1]["changes"]["by"] == "msp"
+    assert history["items"][-1]["changes"]["by"] == [None, "msp"]
     assert history["items"][-1]["actor_home_tenant_name"] == "Northwind IT"
     # Ended is ended: neither side can end it twice.
     again = await world.post("ian", f"{links_of('initech')}/{link_id}/revoke")

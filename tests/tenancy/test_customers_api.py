@@ -369,7 +369,7 @@ async def test_delete_removes_every_row_the_customer_owns(
         )
     assert event is not None
     assert event.actor_name.startswith("alex")
-    assert event.changes["rows_deleted"]["users"] == 1
+    assert event.changes["rows_deleted"][1]["users"] == 1
     # Its users can no longer sign in with their token either: the account is gone.
     async with database.platform_reader() as session:
         assert await IdentityService(session, settings).user_by_id(user.id) is None

@@ -151,3 +151,13 @@ async def extend_scope(session: AsyncSession, *tenant_ids: uuid.UUID) -> None:
 def operator_scope(tenant_ids: Iterable[uuid.UUID]) -> TenantScope:
     """Scope for the instance operator's CLI commands, which act outside any grant."""
     return TenantScope.of(tenant_ids)
+
+
+# --- used by tenancy ---
+
+
+async def delete_grants_touching(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> int:
+    """Deleting a tenant: every grant its users hold, it issued, or that reaches into it."""
+    return await repository.delete_grants_touching(session, tenant_id, user_ids)

@@ -140,7 +140,7 @@ async def set_retention(
 
 
 async def settings_of(session: AsyncSession, tenant_id: uuid.UUID) -> AuditSettingsOut:
-    tenant = await tenancy.tenant_by_id(session, tenant_id)
+    tenant = await tenancy.tenant(session, tenant_id)
     anchor = await repository.latest_anchor(session, tenant_id)
     return AuditSettingsOut(
         retention_days=tenant.audit_retention_days,

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tenantry.branding import auth
 from tenantry.branding.routes import logo_response
 from tenantry.branding.schemas import MAX_LOGO_BYTES
 from tenantry.branding.service import BrandingService
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
-from tenantry.http.deps import Work, in_home
+from tenantry.http.deps import Work
 from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
 BASE = "/settings/branding"
-
-Manage = Annotated[Work, Depends(in_home("settings:manage"), scope="function")]
 
 
 async def _page(
@@ -48,12 +47,12 @@ async def _page(
 
 
 @router.get("/settings/branding", response_class=HTMLResponse)
-async def branding_page(request: Request, work: Manage) -> HTMLResponse:
+async def branding_page(request: Request, work: auth.HomeBrandingManage) -> HTMLResponse:
     return await _page(request, work)
 
 
 @router.get("/settings/branding/logo", response_model=None)
-async def branding_logo(request: Request, work: Manage) -> Response:
+async def branding_logo(request: Request, work: auth.HomeBrandingManage) -> Response:
     row = await BrandingService(work.session).get(work.ctx.tenant.id)
     if row is None or row.logo is None or not row.logo_content_type or not row.logo_sha256:
         raise NotFound("No logo yet.")
@@ -62,14 +61,16 @@ async def branding_logo(request: Request, work: Manage) -> Response:
 
 @router.post("/settings/branding/logo", response_model=None)
 async def upload_logo(
-    request: Request, work: Manage, logo: Annotated[UploadFile | None, File()] = None
+    request: Request,
+    work: auth.HomeBrandingManage,
+    logo: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse | RedirectResponse:
     try:
         if logo is None or not logo.filename:
             raise ValidationFailed("logo", "is required: choose a PNG or JPEG file")
         # One byte past the limit is enough to say it is too large.
         data = await logo.read(MAX_LOGO_BYTES + 1)
-        await BrandingService(work.session).set_logo(work.ctx, data, work.actor)
+        await BrandingService(work.session).set_logo(work.ctx, data, actor=work.actor)
     except TenantryError as exc:
         if exc.status >= 500:
             raise
@@ -78,19 +79,19 @@ async def upload_logo(
 
 
 @router.post("/settings/branding/logo/remove", response_model=None)
-async def remove_logo(request: Request, work: Manage) -> RedirectResponse:
-    await BrandingService(work.session).remove_logo(work.ctx, work.actor)
+async def remove_logo(request: Request, work: auth.HomeBrandingManage) -> RedirectResponse:
+    await BrandingService(work.session).remove_logo(work.ctx, actor=work.actor)
     return redirect_with_notice(request, BASE, "Logo removed.")
 
 
 @router.post("/settings/branding", response_model=None)
 async def save_branding(
     request: Request,
-    work: Manage,
+    work: auth.HomeBrandingManage,
     accent_colour: Annotated[str, Form(max_length=20)] = "",
 ) -> HTMLResponse | RedirectResponse:
     try:
-        await BrandingService(work.session).set_accent(work.ctx, accent_colour, work.actor)
+        await BrandingService(work.session).set_accent(work.ctx, accent_colour, actor=work.actor)
     except TenantryError as exc:
         if exc.status >= 500:
             raise

@@ -5,20 +5,16 @@ are in BrandingService."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
+from tenantry.branding import auth
 from tenantry.branding.schemas import MAX_LOGO_BYTES, BrandingOut, BrandingPatch
 from tenantry.branding.service import BrandingService, branding_out
 from tenantry.errors import NotFound, ValidationFailed
-from tenantry.http.deps import Work, in_tenant
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["branding"])
 
-Read = Annotated[Work, Depends(in_tenant("tenant:read"), scope="function")]
-Manage = Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")]
 LOGO_CACHE = "private, max-age=300"
 
 
@@ -51,13 +47,15 @@ async def read_limited(request: Request, field: str = "logo") -> bytes:
 
 
 @router.get("/branding", response_model=BrandingOut)
-async def get_branding(work: Read) -> BrandingOut:
+async def get_branding(work: auth.BrandingRead) -> BrandingOut:
     return branding_out(await BrandingService(work.session).get(work.ctx.tenant.id))
 
 
 @router.patch("/branding", response_model=BrandingOut)
-async def patch_branding(body: BrandingPatch, work: Manage) -> BrandingOut:
-    row = await BrandingService(work.session).set_accent(work.ctx, body.accent_colour, work.actor)
+async def patch_branding(body: BrandingPatch, work: auth.BrandingManage) -> BrandingOut:
+    row = await BrandingService(work.session).set_accent(
+        work.ctx, body.accent_colour, actor=work.actor
+    )
     return branding_out(row)
 
 
@@ -66,7 +64,7 @@ async def patch_branding(body: BrandingPatch, work: Manage) -> BrandingOut:
     response_class=Response,
     responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, 404: {}},
 )
-async def get_logo(request: Request, work: Read) -> Response:
+async def get_logo(request: Request, work: auth.BrandingRead) -> Response:
     row = await BrandingService(work.session).get(work.ctx.tenant.id)
     if row is None or row.logo is None or not row.logo_content_type or not row.logo_sha256:
         raise NotFound("This tenant has no logo.")
@@ -86,15 +84,15 @@ async def get_logo(request: Request, work: Read) -> Response:
         }
     },
 )
-async def put_logo(request: Request, work: Manage) -> BrandingOut:
+async def put_logo(request: Request, work: auth.BrandingManage) -> BrandingOut:
     """Replace the logo: PNG or JPEG, at most 256 KiB, as the raw body. SVG is refused
     (it can carry script)."""
     data = await read_limited(request)
-    row = await BrandingService(work.session).set_logo(work.ctx, data, work.actor)
+    row = await BrandingService(work.session).set_logo(work.ctx, data, actor=work.actor)
     return branding_out(row)
 
 
 @router.delete("/branding/logo", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def delete_logo(work: Manage) -> Response:
-    await BrandingService(work.session).remove_logo(work.ctx, work.actor)
+async def delete_logo(work: auth.BrandingManage) -> Response:
+    await BrandingService(work.session).remove_logo(work.ctx, actor=work.actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

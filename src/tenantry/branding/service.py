@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
-from tenantry.access.service import extend_scope
+from tenantry.access.widening import Why, widen
+from tenantry.audit.changes import changed
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.audit.service import record
 from tenantry.branding import repository
@@ -62,7 +63,7 @@ class BrandingService:
             self.session.add(row)
         return row
 
-    async def set_logo(self, ctx: TenantContext, data: bytes, actor: Actor) -> TenantBranding:
+    async def set_logo(self, ctx: TenantContext, data: bytes, *, actor: Actor) -> TenantBranding:
         """Replace the tenant's logo. Checked before anything is written: PNG or JPEG by
         its magic bytes, at most 256 KiB (else a 422 on ``logo``)."""
         content_type = sniff_logo(data)
@@ -81,11 +82,11 @@ class BrandingService:
             target_type="tenant_branding",
             target_id=ctx.tenant.id,
             target_label="logo",
-            changes={"from": before, "to": _logo_facts(row)},
+            changes=changed("logo", before, _logo_facts(row)),
         )
         return row
 
-    async def remove_logo(self, ctx: TenantContext, actor: Actor) -> TenantBranding:
+    async def remove_logo(self, ctx: TenantContext, *, actor: Actor) -> TenantBranding:
         row = await repository.of_tenant(self.session, ctx.tenant.id)
         if row is None or row.logo is None:
             raise NotFound("There is no logo to remove.")
@@ -103,12 +104,12 @@ class BrandingService:
             target_type="tenant_branding",
             target_id=ctx.tenant.id,
             target_label="logo",
-            changes={"from": before, "to": None},
+            changes=changed("logo", before, None),
         )
         return row
 
     async def set_accent(
-        self, ctx: TenantContext, accent_colour: str | None, actor: Actor
+        self, ctx: TenantContext, accent_colour: str | None, *, actor: Actor
     ) -> TenantBranding:
         colour = check_accent(accent_colour)
         row = await self._row(ctx.tenant.id)
@@ -124,7 +125,7 @@ class BrandingService:
                 target_type="tenant_branding",
                 target_id=ctx.tenant.id,
                 target_label="branding",
-                changes={"accent_colour": [before, colour]},
+                changes=changed("accent_colour", before, colour),
             )
         return row
 
@@ -136,5 +137,5 @@ class BrandingService:
         if invoice.tenant_id != ctx.tenant.id:
             raise NotFound("No such invoice.")
         if invoice.msp_tenant_id != ctx.tenant.id:
-            await extend_scope(self.session, invoice.msp_tenant_id)
+            await widen(self.session, invoice.msp_tenant_id, why=Why.ISSUING_MSP)
         return await repository.of_tenant(self.session, invoice.msp_tenant_id)

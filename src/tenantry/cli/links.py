@@ -105,7 +105,7 @@ def list_links(
     async def work(db: Database, settings: Settings) -> list[LinkView]:
         only = (await tenant_named(db, tenant)).id if tenant else None
         async with db.platform_reader() as session:
-            rows = await tenancy.links_with_parties(session, only)
+            rows = await tenancy.TenantLinkService(session).every(only)
         return [LinkView(link, m, c, "msp") for link, m, c in rows]
 
     views = run(work)

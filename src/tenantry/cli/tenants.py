@@ -87,7 +87,9 @@ def tenants_license(
         tenant = await tenant_named(db, slug)
         async with db.unit_of_work(operator_scope([tenant.id])) as session:
             tenant = await session.merge(tenant)
-            return await TenancyService(session).set_msp_license(tenant, msp == "on", OPERATOR)
+            return await TenancyService(session).set_msp_license(
+                tenant, msp == "on", actor=OPERATOR
+            )
 
     tenant = run(work)
     emit(tenant_dict(tenant), as_json, f"{tenant.slug}: MSP licensing {msp}")
@@ -110,7 +112,9 @@ def _set_suspended(slug: str, suspended: bool, as_json: bool) -> None:
         tenant = await tenant_named(db, slug)
         async with db.unit_of_work(operator_scope([tenant.id])) as session:
             tenant = await session.merge(tenant)
-            await TenancyService(session).mark_suspended_by_operator(tenant, suspended, OPERATOR)
+            await TenancyService(session).mark_suspended_by_operator(
+                tenant, suspended, actor=OPERATOR
+            )
             return tenant
 
     tenant = run(work)

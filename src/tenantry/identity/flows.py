@@ -15,8 +15,10 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import Principal
-from tenantry.access.service import extend_scope, self_scope
+from tenantry.access.service import self_scope
+from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
+from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import AuditAction
 from tenantry.config import Settings
 from tenantry.db.engine import Database
@@ -44,6 +46,7 @@ from tenantry.identity.service import (
 )
 from tenantry.identity.throttle import Throttle
 from tenantry.logging import get_logger
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant, TenantStatus
 
 log = get_logger("tenantry.identity")
@@ -87,7 +90,7 @@ class AuthFlows:
         keys = throttle.keys_for(email, info.source_address)
         async with self.db.platform_reader() as session:
             state = await Throttle(session, self.settings).state(keys)
-            found = await repository.user_with_home(session, email)
+            found = await self._user_with_home(session, email)
         if state.locked_until is not None:
             await self._failed(email, found, keys, "locked", info, count=False)
             raise throttle.too_many(state.locked_until)
@@ -110,7 +113,7 @@ class AuthFlows:
         failure: TenantryError | None = None
         result: SignInResult | None = None
         async with self.db.unit_of_work(NO_SCOPE) as session:
-            await extend_scope(session, home.id)
+            await widen(session, home.id, why=Why.SIGN_IN)
             user, home = await IdentityService(session, self.settings).me_by_ids(user.id, home.id)
             factor = None
             if user.has_mfa and totp_code:
@@ -266,7 +269,7 @@ class AuthFlows:
                     target_type="user",
                     target_id=user.id,
                     target_label=user.email,
-                    changes={"confirmed_with": "password" if password else "code"},
+                    changes=set_to(confirmed_with="password" if password else "code"),
                 )
         if failure is not None:
             raise failure
@@ -298,6 +301,12 @@ class AuthFlows:
 
     # --- helpers -----------------------------------------------------------------------
 
+    @staticmethod
+    async def _user_with_home(session: AsyncSession, email: str) -> tuple[User, Tenant] | None:
+        user = await repository.user_by_email(session, email)
+        home = await tenancy.tenant_by_id(session, user.home_tenant_id) if user else None
+        return (user, home) if user is not None and home is not None else None
+
     async def _check_throttle(self, keys: Sequence[str]) -> None:
         async with self.db.platform_reader() as session:
             state = await Throttle(session, self.settings).state(keys)
@@ -321,7 +330,7 @@ class AuthFlows:
         async with self.db.unit_of_work(NO_SCOPE) as session:
             user = home = None
             if found is not None:
-                await extend_scope(session, found[1].id)
+                await widen(session, found[1].id, why=Why.SIGN_IN)
                 user, home = found
             await self._record_failure(session, email, user, home, keys, reason, info, count=count)
 
@@ -356,7 +365,7 @@ class AuthFlows:
             target_type="user",
             target_id=user.id,
             target_label=user.email,
-            changes={"reason": reason},
+            changes=set_to(reason=reason),
         )
 
     async def _record_sign_in(
@@ -385,7 +394,7 @@ class AuthFlows:
             target_type="session",
             target_id=new.auth_session.id,
             target_label=user.email,
-            changes={"method": method, "second_factor": second},
+            changes=set_to(method=method, second_factor=second),
         )
         if factor == "recovery_code":
             remaining = await MfaService(session).remaining_codes(user)
@@ -397,5 +406,5 @@ class AuthFlows:
                 target_type="user",
                 target_id=user.id,
                 target_label=user.email,
-                changes={"remaining": remaining},
+                changes=set_to(remaining=remaining),
             )

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.context import TenantContext
 from tenantry.access.models import GrantScope
 from tenantry.access.permissions import BUILTIN_ROLES
-from tenantry.access.service import create_grant, extend_scope, role_permissions
+from tenantry.access.service import create_grant, role_permissions
+from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
+from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.config import Settings
 from tenantry.db.base import utcnow
@@ -33,11 +35,15 @@ from tenantry.identity.service import (
     user_actor,
 )
 from tenantry.identity.tokens import digest, new_secret
+from tenantry.kit.pagination import Keyset, check_limit, page_of
 from tenantry.logging import get_logger
-from tenantry.pagination import check_limit, decode_cursor, encode_cursor
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant
 
 log = get_logger("tenantry.identity")
+
+# Pending invitations page newest first by id (ids are time-ordered).
+BY_ID = Keyset(uuid.UUID)
 
 Delivery = Literal["sent", "logged", "failed"]
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
@@ -143,7 +149,7 @@ class InvitationService:
             target_type="invitation",
             target_id=invitation.id,
             target_label=email,
-            changes={"email": [None, email], "role": [None, role]},
+            changes=set_to(email=email, role=role),
         )
         link = invitation_link(self.settings, token)
         delivery = await self._deliver(invitation, link, ctx, found.name)
@@ -183,23 +189,18 @@ class InvitationService:
         self, ctx: TenantContext, *, cursor: str | None, limit: int
     ) -> tuple[list[tuple[Invitation, User | None]], str | None]:
         check_limit(limit)
-        after = decode_cursor(cursor)
-        before_id = None
-        if after:
-            try:
-                before_id = uuid.UUID(str(after[0]))
-            except ValueError as exc:
-                raise ValidationFailed("cursor", "is not a cursor this API returned") from exc
-        rows = list(
-            await repository.pending_invitations(
-                self.session, ctx.tenant.id, utcnow(), before_id=before_id, limit=limit + 1
-            )
+        after = BY_ID.decode(cursor)
+        rows = await repository.pending_invitations(
+            self.session,
+            ctx.tenant.id,
+            utcnow(),
+            before_id=after[0] if after else None,
+            limit=limit + 1,
         )
-        next_cursor = encode_cursor([str(rows[limit - 1][0].id)]) if len(rows) > limit else None
-        return rows[:limit], next_cursor
+        return page_of(rows, limit, lambda row: [str(row[0].id)])
 
     async def revoke(
-        self, ctx: TenantContext, invitation_id: uuid.UUID, actor: Actor
+        self, ctx: TenantContext, invitation_id: uuid.UUID, *, actor: Actor
     ) -> Invitation:
         invitation = await repository.invitation_in_tenant(
             self.session, ctx.tenant.id, invitation_id
@@ -217,7 +218,7 @@ class InvitationService:
             target_type="invitation",
             target_id=invitation.id,
             target_label=invitation.email,
-            changes={"revoked_at": [None, invitation.revoked_at]},
+            changes=set_to(revoked_at=invitation.revoked_at),
         )
         return invitation
 
@@ -241,10 +242,10 @@ class InvitationService:
 
     async def preview(self, token: str) -> tuple[Invitation, Tenant]:
         """What the link offers, for the accept page; refused clearly when unusable."""
-        found = await repository.invitation_with_tenant(self.session, digest(token))
-        if found is None:
+        invitation = await repository.invitation_by_token_hash(self.session, digest(token))
+        if invitation is None:
             raise NotFound("This invitation link is not valid. Check that it was copied whole.")
-        invitation, tenant = found
+        tenant = await tenancy.tenant(self.session, invitation.tenant_id)
         ensure_usable(invitation)
         ensure_home_active(tenant)
         return invitation, tenant
@@ -259,7 +260,7 @@ class InvitationService:
             # Someone used the same link a moment ago.
             await self.session.refresh(invitation)
             ensure_usable(invitation)
-        await extend_scope(self.session, tenant.id)
+        await widen(self.session, tenant.id, why=Why.INVITATION)
         identity = IdentityService(self.session, self.settings)
         person = anonymous_actor(f"{display_name.strip()} <{invitation.email}> (invited)", info)
         user = await identity.create_user(
@@ -286,6 +287,6 @@ class InvitationService:
             target_type="invitation",
             target_id=invitation.id,
             target_label=invitation.email,
-            changes={"user_id": [None, str(user.id)], "role": [None, invitation.role]},
+            changes=set_to(user_id=str(user.id), role=invitation.role),
         )
         return await identity.new_session(user, tenant, info, mfa_passed=not tenant.require_mfa)

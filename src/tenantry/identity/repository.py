@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.db.upsert import insert_missing
 from tenantry.identity.models import (
     ApiToken,
     AuthSession,
@@ -20,7 +20,11 @@ from tenantry.identity.models import (
     SignInThrottle,
     User,
 )
-from tenantry.tenancy.models import Tenant
+from tenantry.tenancy import repository as _tenancy_repository
+
+# Kept for the PSA's tickets until it asks tenancy.service.tenant_by_id (identity does not
+# read tenants itself).
+tenant_by_id = _tenancy_repository.by_id
 
 
 def _rowcount(result: Any) -> int:
@@ -38,19 +42,15 @@ async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
-async def user_with_home(session: AsyncSession, email: str) -> tuple[User, Tenant] | None:
-    row = (
-        await session.execute(
-            select(User, Tenant)
-            .join(Tenant, Tenant.id == User.home_tenant_id)
-            .where(User.email == email.strip().lower())
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+async def users_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
-async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
-    return await session.get(Tenant, tenant_id)
+async def user_ids_of_home(session: AsyncSession, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(await session.scalars(select(User.id).where(User.home_tenant_id == tenant_id)))
 
 
 async def claim_totp_step(session: AsyncSession, user_id: uuid.UUID, step: int) -> bool:
@@ -73,17 +73,26 @@ async def claim_totp_step(session: AsyncSession, user_id: uuid.UUID, step: int) 
 
 async def session_with_user(
     session: AsyncSession, token_hash: str
-) -> tuple[AuthSession, User, Tenant] | None:
-    """One round trip: the session, its user and the user's home tenant."""
+) -> tuple[AuthSession, User] | None:
+    """One round trip: the session and its user."""
     row = (
         await session.execute(
-            select(AuthSession, User, Tenant)
+            select(AuthSession, User)
             .join(User, User.id == AuthSession.user_id)
-            .join(Tenant, Tenant.id == User.home_tenant_id)
             .where(AuthSession.token_hash == token_hash)
         )
     ).first()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1]) if row else None
+
+
+async def touch_session(session: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now)
+    )
+
+
+async def touch_token(session: AsyncSession, token_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 async def session_by_token_hash(session: AsyncSession, token_hash: str) -> AuthSession | None:
@@ -128,18 +137,15 @@ async def revoke_sessions_of(
 # --- API tokens ----------------------------------------------------------------------------
 
 
-async def token_with_user(
-    session: AsyncSession, token_hash: str
-) -> tuple[ApiToken, User, Tenant] | None:
+async def token_with_user(session: AsyncSession, token_hash: str) -> tuple[ApiToken, User] | None:
     row = (
         await session.execute(
-            select(ApiToken, User, Tenant)
+            select(ApiToken, User)
             .join(User, User.id == ApiToken.user_id)
-            .join(Tenant, Tenant.id == User.home_tenant_id)
             .where(ApiToken.token_hash == token_hash)
         )
     ).first()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1]) if row else None
 
 
 async def tokens_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[ApiToken]:
@@ -200,17 +206,8 @@ async def use_recovery_code(
 # --- invitations ---------------------------------------------------------------------------
 
 
-async def invitation_with_tenant(
-    session: AsyncSession, token_hash: str
-) -> tuple[Invitation, Tenant] | None:
-    row = (
-        await session.execute(
-            select(Invitation, Tenant)
-            .join(Tenant, Tenant.id == Invitation.tenant_id)
-            .where(Invitation.token_hash == token_hash)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+async def invitation_by_token_hash(session: AsyncSession, token_hash: str) -> Invitation | None:
+    return await session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
 
 
 async def invitation_in_tenant(
@@ -278,19 +275,48 @@ async def claim_invitation(session: AsyncSession, invitation_id: uuid.UUID, now:
     return _rowcount(result) == 1
 
 
+# --- deleting a tenant ---------------------------------------------------------------------
+
+
+async def delete_credentials_of(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    """The users' recovery codes, sessions and API tokens."""
+    ids = list(user_ids)
+    counts: dict[str, int] = {}
+    for name, model in (
+        ("recovery_codes", RecoveryCode),
+        ("auth_sessions", AuthSession),
+        ("api_tokens", ApiToken),
+    ):
+        result = await session.execute(delete(model).where(model.user_id.in_(ids)))
+        counts[name] = _rowcount(result)
+    return counts
+
+
+async def delete_people_of_home(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    """The tenant's invitations (and those its users sent), then its users."""
+    invitations = await session.execute(
+        delete(Invitation).where(
+            or_(
+                Invitation.tenant_id == tenant_id,
+                Invitation.invited_by_user_id.in_(list(user_ids)),
+            )
+        )
+    )
+    users = await session.execute(delete(User).where(User.home_tenant_id == tenant_id))
+    return {"invitations": _rowcount(invitations), "users": _rowcount(users)}
+
+
 # --- sign-in throttles ---------------------------------------------------------------------
 
 
 async def ensure_throttles(session: AsyncSession, keys: Sequence[str], now: datetime) -> None:
     """Create missing throttle rows without racing a concurrent attempt (ON CONFLICT)."""
     rows = [{"key": k, "failures": 0, "window_started_at": now} for k in keys]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(
-        insert(SignInThrottle).values(rows).on_conflict_do_nothing(index_elements=["key"])
-    )
+    await insert_missing(session, SignInThrottle, rows, keys=["key"])
 
 
 async def throttles(

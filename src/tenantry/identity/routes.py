@@ -13,16 +13,12 @@ from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.db.base import utcnow
 from tenantry.http.deps import (
     SESSION_COOKIE,
-    SelfWork,
-    Work,
     get_db,
     get_settings,
-    in_tenant,
     public,
     request_info,
-    signed_in,
-    signed_in_pending_mfa,
 )
+from tenantry.identity import auth, pages
 from tenantry.identity.cookies import clear_session_cookie, set_session_cookie
 from tenantry.identity.flows import AuthFlows, SignInResult
 from tenantry.identity.invitations import InvitationService, status_of
@@ -55,15 +51,13 @@ from tenantry.identity.schemas import (
     UserOut,
 )
 from tenantry.identity.service import IdentityService
-from tenantry.pagination import Page
+from tenantry.kit.pagination import Page
 from tenantry.tenancy.models import Tenant
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 # Markers run with scope="function": the unit of work commits when the route returns,
 # before the response leaves (FastAPI's default would commit after it was sent).
-SelfOnly = Annotated[SelfWork, Depends(signed_in, scope="function")]
-SelfPending = Annotated[SelfWork, Depends(signed_in_pending_mfa, scope="function")]
 
 
 # --- shapes ----------------------------------------------------------------------------
@@ -150,7 +144,7 @@ async def sign_in(body: SignInIn, request: Request, response: Response) -> SignI
 
 @router.post("/auth/totp", response_model=SignInOut)
 async def second_step(
-    body: CodeIn, work: SelfPending, request: Request, response: Response
+    body: CodeIn, work: auth.SelfPending, request: Request, response: Response
 ) -> SignInOut:
     """The second step of signing in: an authenticator code or a recovery code. The
     session is replaced by a new one (new cookie)."""
@@ -161,18 +155,22 @@ async def second_step(
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT)
-async def sign_out(work: SelfPending, request: Request, response: Response) -> None:
+async def sign_out(work: auth.SelfPending, request: Request, response: Response) -> None:
     """Ends this browser session."""
-    await IdentityService(work.session, get_settings(request)).sign_out(work.principal, work.actor)
+    await IdentityService(work.session, get_settings(request)).sign_out(
+        work.principal, actor=work.actor
+    )
     clear_session_cookie(response, request, get_settings(request))
 
 
 @router.post("/auth/sign-out-everywhere", response_model=CountOut)
-async def sign_out_everywhere(work: SelfOnly, request: Request, response: Response) -> CountOut:
+async def sign_out_everywhere(
+    work: auth.SelfOnly, request: Request, response: Response
+) -> CountOut:
     """Ends every session of the caller, this one included. API tokens stay valid."""
     settings = get_settings(request)
     ended = await IdentityService(work.session, settings).sign_out_everywhere(
-        work.principal, work.actor
+        work.principal, actor=work.actor
     )
     if work.principal.session_id is not None:
         clear_session_cookie(response, request, settings)
@@ -183,13 +181,13 @@ async def sign_out_everywhere(work: SelfOnly, request: Request, response: Respon
 
 
 @router.get("/me", response_model=MeOut)
-async def me(work: SelfPending, request: Request) -> MeOut:
+async def me(work: auth.SelfPending, request: Request) -> MeOut:
     """Who is calling: the user, the home tenant and the state of the second factor."""
     return await me_out(IdentityService(work.session, get_settings(request)), work.principal)
 
 
 @router.get("/me/sessions", response_model=Page[SessionOut])
-async def list_sessions(work: SelfOnly, request: Request) -> Page[SessionOut]:
+async def list_sessions(work: auth.SelfOnly, request: Request) -> Page[SessionOut]:
     """Live sessions, most recently used first; `current` marks the calling one."""
     rows = await IdentityService(work.session, get_settings(request)).list_sessions(work.principal)
     return Page[SessionOut](items=[session_out(s, current) for s, current in rows])
@@ -197,25 +195,27 @@ async def list_sessions(work: SelfOnly, request: Request) -> Page[SessionOut]:
 
 @router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_session(
-    session_id: uuid.UUID, work: SelfOnly, request: Request, response: Response
+    session_id: uuid.UUID, work: auth.SelfOnly, request: Request, response: Response
 ) -> None:
     settings = get_settings(request)
     await IdentityService(work.session, settings).revoke_session(
-        work.principal, session_id, work.actor
+        work.principal, session_id, actor=work.actor
     )
     if session_id == work.principal.session_id:
         clear_session_cookie(response, request, settings)
 
 
 @router.get("/me/tokens", response_model=Page[TokenOut])
-async def list_tokens(work: SelfOnly, request: Request) -> Page[TokenOut]:
+async def list_tokens(work: auth.SelfOnly, request: Request) -> Page[TokenOut]:
     """Personal API tokens that were not revoked (expired ones marked)."""
     tokens = await IdentityService(work.session, get_settings(request)).list_tokens(work.principal)
     return Page[TokenOut](items=[token_out(t) for t in tokens])
 
 
 @router.post("/me/tokens", response_model=TokenCreatedOut, status_code=status.HTTP_201_CREATED)
-async def create_token(body: TokenCreateIn, work: SelfOnly, request: Request) -> TokenCreatedOut:
+async def create_token(
+    body: TokenCreateIn, work: auth.SelfOnly, request: Request
+) -> TokenCreatedOut:
     """A personal API token acting as you; the secret is in this response only."""
     secret, token = await IdentityService(work.session, get_settings(request)).create_own_token(
         work.principal, name=body.name, expires_in_days=body.expires_in_days, actor=work.actor
@@ -224,15 +224,15 @@ async def create_token(body: TokenCreateIn, work: SelfOnly, request: Request) ->
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_token(token_id: uuid.UUID, work: SelfOnly, request: Request) -> None:
+async def revoke_token(token_id: uuid.UUID, work: auth.SelfOnly, request: Request) -> None:
     await IdentityService(work.session, get_settings(request)).revoke_token(
-        work.principal, token_id, work.actor
+        work.principal, token_id, actor=work.actor
     )
 
 
 @router.post("/me/password", response_model=PasswordChangedOut)
 async def change_password(
-    body: PasswordChangeIn, work: SelfOnly, request: Request
+    body: PasswordChangeIn, work: auth.SelfOnly, request: Request
 ) -> PasswordChangedOut:
     """Needs the current password; every other session ends."""
     ended = await AuthFlows(get_db(request), get_settings(request)).change_password(
@@ -245,14 +245,14 @@ async def change_password(
 
 
 @router.get("/me/totp", response_model=MfaStateOut)
-async def totp_state(work: SelfPending, request: Request) -> MfaStateOut:
+async def totp_state(work: auth.SelfPending, request: Request) -> MfaStateOut:
     state = await IdentityService(work.session, get_settings(request)).mfa_state(work.principal)
     return MfaStateOut.model_validate(state)
 
 
 @router.post("/me/totp/enrol", response_model=TotpEnrolmentOut)
 async def totp_enrol(
-    work: SelfPending, request: Request, body: TotpEnrolIn | None = None
+    work: auth.SelfPending, request: Request, body: TotpEnrolIn | None = None
 ) -> TotpEnrolmentOut:
     """A secret to add to an authenticator app (URI and QR code). Nothing changes until
     it is confirmed with a code."""
@@ -266,7 +266,7 @@ async def totp_enrol(
 
 @router.post("/me/totp/confirm", response_model=RecoveryCodesOut)
 async def totp_confirm(
-    body: CodeIn, work: SelfPending, request: Request, response: Response
+    body: CodeIn, work: auth.SelfPending, request: Request, response: Response
 ) -> RecoveryCodesOut:
     """Turns the second factor on; returns ten recovery codes, shown this once. A browser
     session is replaced by one that has passed the second factor (new cookie)."""
@@ -282,7 +282,7 @@ async def totp_confirm(
 
 
 @router.post("/me/totp/disable", status_code=status.HTTP_204_NO_CONTENT)
-async def totp_disable(body: TotpDisableIn, work: SelfOnly, request: Request) -> None:
+async def totp_disable(body: TotpDisableIn, work: auth.SelfOnly, request: Request) -> None:
     """Needs the password or a current code; refused when the home tenant requires MFA."""
     await AuthFlows(get_db(request), get_settings(request)).disable_totp(
         work.principal, password=body.password, code=body.code, info=work.info
@@ -290,10 +290,10 @@ async def totp_disable(body: TotpDisableIn, work: SelfOnly, request: Request) ->
 
 
 @router.post("/me/totp/recovery-codes", response_model=RecoveryCodesOut)
-async def regenerate_recovery_codes(work: SelfOnly, request: Request) -> RecoveryCodesOut:
+async def regenerate_recovery_codes(work: auth.SelfOnly, request: Request) -> RecoveryCodesOut:
     """Ten new recovery codes; the earlier ones stop working."""
     codes = await IdentityService(work.session, get_settings(request)).regenerate_recovery_codes(
-        work.principal, work.actor
+        work.principal, actor=work.actor
     )
     return RecoveryCodesOut(recovery_codes=codes)
 
@@ -303,7 +303,7 @@ async def regenerate_recovery_codes(work: SelfOnly, request: Request) -> Recover
 
 @router.get("/tenants/{tenant}/invitations", response_model=Page[InvitationOut])
 async def list_invitations(
-    work: Annotated[Work, Depends(in_tenant("users:manage"), scope="function")],
+    work: auth.UsersManage,
     request: Request,
     limit: Annotated[int, Query()] = 50,
     cursor: Annotated[str | None, Query()] = None,
@@ -324,7 +324,7 @@ async def list_invitations(
 )
 async def invite(
     body: InvitationCreateIn,
-    work: Annotated[Work, Depends(in_tenant("users:manage"), scope="function")],
+    work: auth.UsersManage,
     request: Request,
 ) -> InvitationCreatedOut:
     """Invite someone by email with a built-in role. The single-use link is returned,
@@ -342,11 +342,11 @@ async def invite(
 )
 async def revoke_invitation(
     invitation_id: uuid.UUID,
-    work: Annotated[Work, Depends(in_tenant("users:manage"), scope="function")],
+    work: auth.UsersManage,
     request: Request,
 ) -> None:
     await InvitationService(work.session, get_settings(request)).revoke(
-        work.ctx, invitation_id, work.actor
+        work.ctx, invitation_id, actor=work.actor
     )
 
 
@@ -393,9 +393,7 @@ async def accept_invitation(
 
 
 @router.get("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
-async def get_security_policy(
-    work: Annotated[Work, Depends(in_tenant("tenant:read"), scope="function")], request: Request
-) -> SecurityPolicyOut:
+async def get_security_policy(work: auth.TenantRead, request: Request) -> SecurityPolicyOut:
     settings = get_settings(request)
     tenant = await IdentityService(work.session, settings).tenant(work.ctx.tenant.id)
     return policy_out(tenant, settings.session_lifetime_minutes)
@@ -404,7 +402,7 @@ async def get_security_policy(
 @router.put("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
 async def set_security_policy(
     body: SecurityPolicyIn,
-    work: Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")],
+    work: auth.SettingsManage,
     request: Request,
 ) -> SecurityPolicyOut:
     """The home tenant's policy for its own users (MFA required, session lifetime). Only
@@ -422,6 +420,4 @@ async def set_security_policy(
 
 def routers() -> list[APIRouter]:
     """The identity API router, then its pages (mounted by tenantry.routers)."""
-    from tenantry.identity import pages
-
     return [router, pages.router]

@@ -1,163 +1,69 @@
-"""Identity rules: accounts, sessions, API tokens, the second factor and the home
-security policy. Session-bound: the caller's unit of work commits. The sign-in steps that
-must keep a record of failures even when they refuse live in ``flows.py``."""
+"""Identity rules: accounts, the second factor and the home security policy; sessions
+(``sessions.py``) and API tokens (``api_tokens.py``) are parts of ``IdentityService``.
+Session-bound: the caller's unit of work commits. The sign-in steps that must keep a
+record of failures even when they refuse live in ``flows.py``.
+
+Identity is the only owner of users and their credentials: other domains read them with
+the functions at the end of this module."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anyio
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import Principal, TenantContext
 from tenantry.audit import service as audit
+from tenantry.audit.changes import Changes, set_to
 from tenantry.audit.schemas import Actor, AuditAction
-from tenantry.config import Settings
 from tenantry.db.base import utcnow
-from tenantry.errors import (
-    Conflict,
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    TenantSuspended,
-    ValidationFailed,
-)
+from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
 from tenantry.identity import repository
+from tenantry.identity.api_tokens import TokenService
+from tenantry.identity.common import (
+    NewSession,
+    RequestInfo,
+    actor_of,
+    anonymous_actor,
+    ensure_home_active,
+    principal_of,
+    require_browser_session,
+    require_enrolment_allowed,
+    session_is_live,
+    user_actor,
+)
 from tenantry.identity.mfa import Enrolment, MfaService
-from tenantry.identity.models import ApiToken, AuthSession, User
+from tenantry.identity.models import User
 from tenantry.identity.passwords import check_policy, hash_password
 from tenantry.identity.schemas import normalise_email
-from tenantry.identity.tokens import digest, new_api_token, new_secret
-from tenantry.tenancy.models import Tenant, TenantStatus
+from tenantry.identity.sessions import PENDING_SESSION_MINUTES, SessionService
+from tenantry.tenancy import service as tenancy
+from tenantry.tenancy.models import Tenant
 
-# Refresh last_seen_at at most this often: one write per minute, not per request.
-_TOUCH_EVERY = timedelta(minutes=1)
-# A session still waiting for its second factor (or for enrolment) lives this long at most.
-PENDING_SESSION_MINUTES = 30
+__all__ = [
+    "PENDING_SESSION_MINUTES",
+    "SESSION_LIFETIME_RANGE",
+    "IdentityService",
+    "NewSession",
+    "RequestInfo",
+    "actor_of",
+    "anonymous_actor",
+    "ensure_home_active",
+    "principal_of",
+    "require_browser_session",
+    "require_enrolment_allowed",
+    "session_is_live",
+    "user_actor",
+]
+
 # Bounds of a tenant's own session lifetime: five minutes to thirty days.
 SESSION_LIFETIME_RANGE = (5, 30 * 24 * 60)
 
 
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
-    """Where a request came from, for sessions and audit events."""
-
-    request_id: str | None = None
-    source_address: str | None = None
-    user_agent: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewSession:
-    """A session just started: the cookie value is only ever seen here."""
-
-    token: str
-    auth_session: AuthSession
-    principal: Principal
-
-
-def principal_of(
-    user: User,
-    home: Tenant,
-    *,
-    auth_method: str,
-    auth_session: AuthSession | None = None,
-    token: ApiToken | None = None,
-) -> Principal:
-    return Principal(
-        user_id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        home_tenant_id=home.id,
-        home_tenant_slug=home.slug,
-        home_tenant_name=home.display_name,
-        home_is_msp=home.is_msp,
-        home_requires_mfa=home.require_mfa,
-        has_mfa=user.has_mfa,
-        auth_method=auth_method,  # type: ignore[arg-type]
-        session_id=auth_session.id if auth_session else None,
-        token_id=token.id if token else None,
-        csrf_token=auth_session.csrf_token if auth_session else None,
-        mfa_passed=auth_session.mfa_passed if auth_session else True,
-    )
-
-
-def actor_of(principal: Principal, info: RequestInfo | None = None) -> Actor:
-    info = info or RequestInfo()
-    return Actor(
-        user_id=principal.user_id,
-        name=f"{principal.display_name} <{principal.email}>",
-        home_tenant_id=principal.home_tenant_id,
-        home_tenant_name=principal.home_tenant_name,
-        request_id=info.request_id,
-        source_address=info.source_address,
-        user_agent=info.user_agent,
-    )
-
-
-def user_actor(user: User, home: Tenant, info: RequestInfo | None = None) -> Actor:
-    info = info or RequestInfo()
-    return Actor(
-        user_id=user.id,
-        name=f"{user.display_name} <{user.email}>",
-        home_tenant_id=home.id,
-        home_tenant_name=home.display_name,
-        request_id=info.request_id,
-        source_address=info.source_address,
-        user_agent=info.user_agent,
-    )
-
-
-def anonymous_actor(label: str, info: RequestInfo) -> Actor:
-    """Someone not (yet) signed in: a failed sign-in, a person accepting an invitation."""
-    return Actor(
-        user_id=None,
-        name=label[:254],
-        request_id=info.request_id,
-        source_address=info.source_address,
-        user_agent=info.user_agent,
-    )
-
-
-def ensure_home_active(home: Tenant) -> None:
-    if home.status != TenantStatus.ACTIVE:
-        raise TenantSuspended(
-            f"{home.display_name} is suspended: its users cannot sign in until it is resumed."
-        )
-
-
-def require_browser_session(principal: Principal) -> None:
-    """Credentials are changed from a signed-in browser, never with an API token: a leaked
-    token must not be able to mint more tokens or turn off the second factor."""
-    if principal.auth_method != "session":
-        raise PermissionDenied(
-            "Passwords, second factors and API tokens are managed from a signed-in "
-            "browser session, not with an API token.",
-            permission="self",
-        )
-
-
-def require_enrolment_allowed(principal: Principal) -> None:
-    """A half-signed-in session (password only) of a user who has a second factor may only
-    give that factor: it must not enrol another or change anything."""
-    if not principal.mfa_passed and principal.has_mfa:
-        raise NotAuthenticated("Enter the code from your authenticator app to finish signing in.")
-
-
-def session_is_live(auth_session: AuthSession, settings: Settings, now: datetime) -> bool:
-    idle_limit = auth_session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
-    return auth_session.revoked_at is None and auth_session.expires_at > now and idle_limit > now
-
-
-class IdentityService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
-        self.session = session
-        self.settings = settings
-
+class IdentityService(SessionService, TokenService):
     # --- accounts ----------------------------------------------------------------------
 
     async def create_user(
@@ -203,27 +109,12 @@ class IdentityService:
             target_type="user",
             target_id=user.id,
             target_label=email,
-            changes={"email": [None, email], "display_name": [None, display_name]},
+            changes=set_to(email=email, display_name=display_name),
         )
         return user
 
     async def user_by_id(self, user_id: uuid.UUID) -> User | None:
         return await repository.user_by_id(self.session, user_id)
-
-    async def me(self, principal: Principal) -> tuple[User, Tenant]:
-        """The caller's own user row and home tenant (they may have gone since)."""
-        user = await repository.user_by_id(self.session, principal.user_id)
-        home = await repository.tenant_by_id(self.session, principal.home_tenant_id)
-        if user is None or home is None or user.disabled_at is not None:
-            raise NotAuthenticated("Your account is no longer available; sign in again.")
-        return user, home
-
-    async def me_by_ids(self, user_id: uuid.UUID, home_id: uuid.UUID) -> tuple[User, Tenant]:
-        user = await repository.user_by_id(self.session, user_id)
-        home = await repository.tenant_by_id(self.session, home_id)
-        if user is None or home is None:
-            raise NotAuthenticated("Email or password is incorrect.")
-        return user, home
 
     async def set_password(
         self, user: User, home: Tenant, new_password: str, *, actor: Actor, keep: uuid.UUID | None
@@ -234,240 +125,9 @@ class IdentityService:
         user.password_changed_at = utcnow()
         ended = await repository.revoke_sessions_of(self.session, user.id, utcnow(), keep=keep)
         await self._audit_user(
-            home, actor, AuditAction.PASSWORD_CHANGED, user, {"other_sessions_ended": ended}
+            home, actor, AuditAction.PASSWORD_CHANGED, user, set_to(other_sessions_ended=ended)
         )
         return ended
-
-    # --- sessions ----------------------------------------------------------------------
-
-    def session_expiry(self, home: Tenant, now: datetime) -> datetime:
-        minutes = home.session_lifetime_minutes or self.settings.session_lifetime_minutes
-        return now + timedelta(minutes=minutes)
-
-    async def start_session(
-        self, user: User, home: Tenant, info: RequestInfo, *, mfa_passed: bool
-    ) -> tuple[str, AuthSession]:
-        """A fresh session (new token at every sign-in: no fixation)."""
-        ensure_home_active(home)
-        now = utcnow()
-        token = new_secret()
-        expires_at = self.session_expiry(home, now)
-        if not mfa_passed:
-            expires_at = min(expires_at, now + timedelta(minutes=PENDING_SESSION_MINUTES))
-        auth_session = AuthSession(
-            user_id=user.id,
-            token_hash=digest(token),
-            csrf_token=new_secret(24),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=expires_at,
-            mfa_passed=mfa_passed,
-            source_address=info.source_address,
-            user_agent=(info.user_agent or "")[:400] or None,
-        )
-        self.session.add(auth_session)
-        user.last_sign_in_at = now
-        await self.session.flush()
-        return token, auth_session
-
-    async def new_session(
-        self, user: User, home: Tenant, info: RequestInfo, *, mfa_passed: bool
-    ) -> NewSession:
-        token, auth_session = await self.start_session(user, home, info, mfa_passed=mfa_passed)
-        principal = principal_of(user, home, auth_method="session", auth_session=auth_session)
-        return NewSession(token, auth_session, principal)
-
-    async def replace_session(
-        self, principal: Principal, user: User, home: Tenant, info: RequestInfo
-    ) -> NewSession:
-        """After the second factor: the password-only session ends and a full one starts,
-        with a new token (privilege changed, so the cookie changes too)."""
-        if principal.session_id is not None:
-            old = await repository.session_of_user(self.session, user.id, principal.session_id)
-            if old is not None and old.revoked_at is None:
-                old.revoked_at = utcnow()
-        return await self.new_session(user, home, info, mfa_passed=True)
-
-    async def revoke_by_token(self, token: str) -> None:
-        """The browser's previous session ends when it signs in again."""
-        old = await repository.session_by_token_hash(self.session, digest(token))
-        if old is not None and old.revoked_at is None:
-            old.revoked_at = utcnow()
-
-    async def principal_from_session_token(self, token: str) -> tuple[Principal, AuthSession]:
-        found = await repository.session_with_user(self.session, digest(token))
-        if found is None:
-            raise NotAuthenticated("Your session has ended; sign in again.")
-        auth_session, user, home = found
-        if not session_is_live(auth_session, self.settings, utcnow()) or user.disabled_at:
-            raise NotAuthenticated("Your session has ended; sign in again.")
-        ensure_home_active(home)
-        principal = principal_of(user, home, auth_method="session", auth_session=auth_session)
-        return principal, auth_session
-
-    @staticmethod
-    def needs_touch(used: AuthSession | ApiToken | None) -> bool:
-        if isinstance(used, AuthSession):
-            return utcnow() - used.last_seen_at >= _TOUCH_EVERY
-        if isinstance(used, ApiToken):
-            return used.last_used_at is None or utcnow() - used.last_used_at >= _TOUCH_EVERY
-        return False
-
-    async def touch(self, used: AuthSession | ApiToken) -> None:
-        """Record last use (sessions' idle timeout, tokens' last-used time)."""
-        now = utcnow()
-        if isinstance(used, AuthSession):
-            await self.session.execute(
-                update(AuthSession).where(AuthSession.id == used.id).values(last_seen_at=now)
-            )
-        else:
-            await self.session.execute(
-                update(ApiToken).where(ApiToken.id == used.id).values(last_used_at=now)
-            )
-
-    async def list_sessions(self, principal: Principal) -> list[tuple[AuthSession, bool]]:
-        """The caller's live sessions, most recently used first; True marks this one."""
-        now = utcnow()
-        return [
-            (s, s.id == principal.session_id)
-            for s in await repository.live_sessions_of(self.session, principal.user_id)
-            if session_is_live(s, self.settings, now)
-        ]
-
-    async def revoke_session(
-        self, principal: Principal, session_id: uuid.UUID, actor: Actor
-    ) -> AuthSession:
-        found = await repository.session_of_user(self.session, principal.user_id, session_id)
-        if found is None or not session_is_live(found, self.settings, utcnow()):
-            raise NotFound("No such session.")
-        found.revoked_at = utcnow()
-        await audit.record(
-            self.session,
-            tenant_id=principal.home_tenant_id,
-            actor=actor,
-            action=AuditAction.SESSION_REVOKED,
-            target_type="session",
-            target_id=found.id,
-            target_label=found.user_agent or found.source_address,
-            changes={"current": [None, found.id == principal.session_id]},
-        )
-        return found
-
-    async def sign_out(self, principal: Principal, actor: Actor) -> None:
-        if principal.session_id is None:
-            raise Conflict("Signing out ends a browser session; API tokens are revoked instead.")
-        found = await repository.session_of_user(
-            self.session, principal.user_id, principal.session_id
-        )
-        if found is not None and found.revoked_at is None:
-            found.revoked_at = utcnow()
-        await audit.record(
-            self.session,
-            tenant_id=principal.home_tenant_id,
-            actor=actor,
-            action=AuditAction.SIGN_OUT,
-            target_type="session",
-            target_id=principal.session_id,
-        )
-
-    async def sign_out_everywhere(self, principal: Principal, actor: Actor) -> int:
-        """Every session of the caller ends, this one included (API tokens stay)."""
-        ended = await repository.revoke_sessions_of(self.session, principal.user_id, utcnow())
-        await audit.record(
-            self.session,
-            tenant_id=principal.home_tenant_id,
-            actor=actor,
-            action=AuditAction.SIGN_OUT_EVERYWHERE,
-            target_type="user",
-            target_id=principal.user_id,
-            target_label=principal.email,
-            changes={"sessions_ended": ended},
-        )
-        return ended
-
-    # --- API tokens --------------------------------------------------------------------
-
-    async def principal_from_api_token(self, token: str) -> tuple[Principal, ApiToken]:
-        found = await repository.token_with_user(self.session, digest(token))
-        if found is None:
-            raise NotAuthenticated("The API token is not valid.")
-        api_token, user, home = found
-        now = utcnow()
-        if (
-            api_token.revoked_at is not None
-            or (api_token.expires_at is not None and api_token.expires_at <= now)
-            or user.disabled_at is not None
-        ):
-            raise NotAuthenticated("The API token has expired or was revoked.")
-        ensure_home_active(home)
-        return principal_of(user, home, auth_method="token", token=api_token), api_token
-
-    async def create_api_token(
-        self,
-        user: User,
-        *,
-        name: str,
-        expires_in_days: int | None,
-        actor: Actor,
-    ) -> tuple[str, ApiToken]:
-        """A new personal API token; the secret is returned once and stored hashed."""
-        name = " ".join(name.split())
-        if not name:
-            raise ValidationFailed("name", "must not be empty")
-        if len(name) > 100:
-            raise ValidationFailed("name", "must be at most 100 characters long")
-        if expires_in_days is not None and not 1 <= expires_in_days <= 366:
-            raise ValidationFailed("expires_in_days", "must be between 1 and 366")
-        secret = new_api_token()
-        now = utcnow()
-        api_token = ApiToken(
-            user_id=user.id,
-            name=name,
-            prefix=secret[:10],
-            token_hash=digest(secret),
-            created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
-        )
-        self.session.add(api_token)
-        await self.session.flush()
-        await audit.record(
-            self.session,
-            tenant_id=user.home_tenant_id,
-            actor=actor,
-            action=AuditAction.TOKEN_CREATED,
-            target_type="api_token",
-            target_id=api_token.id,
-            target_label=name,
-            changes={"name": [None, name], "expires_at": [None, api_token.expires_at]},
-        )
-        return secret, api_token
-
-    async def create_own_token(
-        self, principal: Principal, *, name: str, expires_in_days: int | None, actor: Actor
-    ) -> tuple[str, ApiToken]:
-        require_browser_session(principal)
-        user, _home = await self.me(principal)
-        days = self.settings.api_token_default_days if expires_in_days is None else expires_in_days
-        return await self.create_api_token(user, name=name, expires_in_days=days, actor=actor)
-
-    async def list_tokens(self, principal: Principal) -> list[ApiToken]:
-        return list(await repository.tokens_of(self.session, principal.user_id))
-
-    async def revoke_token(self, principal: Principal, token_id: uuid.UUID, actor: Actor) -> None:
-        found = await repository.token_of_user(self.session, principal.user_id, token_id)
-        if found is None or found.revoked_at is not None:
-            raise NotFound("No such API token.")
-        found.revoked_at = utcnow()
-        await audit.record(
-            self.session,
-            tenant_id=principal.home_tenant_id,
-            actor=actor,
-            action=AuditAction.TOKEN_REVOKED,
-            target_type="api_token",
-            target_id=found.id,
-            target_label=found.name,
-            changes={"revoked_at": [None, found.revoked_at]},
-        )
 
     # --- second factor -----------------------------------------------------------------
 
@@ -490,19 +150,19 @@ class IdentityService:
         user, home = await self.me(principal)
         codes = await MfaService(self.session).confirm_enrolment(user, code)
         actor = user_actor(user, home, info)
-        await self._audit_user(home, actor, AuditAction.MFA_ENROLLED, user, {"method": "totp"})
+        await self._audit_user(home, actor, AuditAction.MFA_ENROLLED, user, set_to(method="totp"))
         replaced = None
         if principal.session_id is not None:
             replaced = await self.replace_session(principal, user, home, info)
         return codes, replaced
 
-    async def regenerate_recovery_codes(self, principal: Principal, actor: Actor) -> list[str]:
+    async def regenerate_recovery_codes(self, principal: Principal, *, actor: Actor) -> list[str]:
         require_browser_session(principal)
         user, home = await self.me(principal)
         if not user.has_mfa:
             raise Conflict("Set up an authenticator app first; recovery codes come with it.")
         codes = await MfaService(self.session).new_recovery_codes(user)
-        await self._audit_user(home, actor, AuditAction.RECOVERY_CODES_REGENERATED, user, {})
+        await self._audit_user(home, actor, AuditAction.RECOVERY_CODES_REGENERATED, user, Changes())
         return codes
 
     async def mfa_state(self, principal: Principal) -> dict[str, Any]:
@@ -535,9 +195,6 @@ class IdentityService:
                 f"The security policy of {ctx.tenant.display_name} is set by its own admins.",
                 permission="settings:manage",
             )
-        tenant = await repository.tenant_by_id(self.session, ctx.tenant.id)
-        if tenant is None:
-            raise NotFound("No such tenant.")
         low, high = SESSION_LIFETIME_RANGE
         if (
             lifetime_given
@@ -547,16 +204,13 @@ class IdentityService:
             raise ValidationFailed(
                 "session_lifetime_minutes", f"must be between {low} and {high} minutes"
             )
-        changes: dict[str, Any] = {}
-        if require_mfa is not None and require_mfa != tenant.require_mfa:
-            changes["require_mfa"] = [tenant.require_mfa, require_mfa]
-            tenant.require_mfa = require_mfa
-        if lifetime_given and session_lifetime_minutes != tenant.session_lifetime_minutes:
-            changes["session_lifetime_minutes"] = [
-                tenant.session_lifetime_minutes,
-                session_lifetime_minutes,
-            ]
-            tenant.session_lifetime_minutes = session_lifetime_minutes
+        tenant, changes = await tenancy.set_security_policy(
+            self.session,
+            ctx.tenant.id,
+            require_mfa=require_mfa,
+            session_lifetime_minutes=session_lifetime_minutes,
+            lifetime_given=lifetime_given,
+        )
         if changes:
             await audit.record(
                 self.session,
@@ -571,31 +225,41 @@ class IdentityService:
         return tenant
 
     async def tenant(self, tenant_id: uuid.UUID) -> Tenant:
-        tenant = await repository.tenant_by_id(self.session, tenant_id)
-        if tenant is None:
-            raise NotFound("No such tenant.")
-        return tenant
+        return await tenancy.tenant(self.session, tenant_id)
 
-    # --- helpers -----------------------------------------------------------------------
 
-    async def _audit_user(
-        self,
-        home: Tenant,
-        actor: Actor,
-        action: AuditAction,
-        user: User,
-        changes: dict[str, Any],
-    ) -> None:
-        await audit.record(
-            self.session,
-            tenant_id=home.id,
-            actor=actor,
-            action=action,
-            target_type="user",
-            target_id=user.id,
-            target_label=user.email,
-            changes=changes,
-        )
+# ---------------------------------------------------------------- reads for other domains
+
+
+async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await repository.user_by_id(session, user_id)
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await repository.user_by_email(session, email)
+
+
+async def users_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
+    return await repository.users_by_ids(session, ids)
+
+
+async def user_ids_of_home(session: AsyncSession, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every user whose home is ``tenant_id``."""
+    return await repository.user_ids_of_home(session, tenant_id)
+
+
+async def delete_credentials_of(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    """Deleting a tenant: its users' recovery codes, sessions and API tokens (counts)."""
+    return await repository.delete_credentials_of(session, user_ids)
+
+
+async def delete_people_of_home(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    """Deleting a tenant: its invitations (and its users' ones), then its users (counts)."""
+    return await repository.delete_people_of_home(session, tenant_id, user_ids)
 
 
 # --- used by access ---
@@ -618,7 +282,7 @@ async def principal_for(session: AsyncSession, user_id: uuid.UUID) -> Principal 
     user = await repository.user_by_id(session, user_id)
     if user is None or user.disabled_at is not None:
         return None
-    home = await repository.tenant_by_id(session, user.home_tenant_id)
+    home = await tenancy.tenant_by_id(session, user.home_tenant_id)
     if home is None:
         return None
     return principal_of(user, home, auth_method="cli")
@@ -628,10 +292,3 @@ async def user_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | Non
     """The id of the user with this (lower-case) email address, if any."""
     user = await repository.user_by_email(session, email)
     return user.id if user is not None else None
-
-# --- used by cli ---
-
-
-async def user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The account with this email (the operator names users by email), or None."""
-    return await repository.user_by_email(session, email)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
-from tenantry.http.deps import Work, in_tenant
+from tenantry.kit.pagination import Page
+from tenantry.links import auth
 from tenantry.links.schemas import (
     LinkApproveIn,
     LinkEventOut,
@@ -23,7 +24,6 @@ from tenantry.links.schemas import (
     link_out,
 )
 from tenantry.links.service import LinkService
-from tenantry.pagination import Page
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}/links", tags=["links"])
 
@@ -32,7 +32,7 @@ StateFilter = Literal["pending", "active", "live", "ended", "revoked", "expired"
 
 @router.get("", response_model=Page[LinkOut])
 async def list_links(
-    work: Annotated[Work, Depends(in_tenant("tenant:read"), scope="function")],
+    work: auth.LinksRead,
     state: Annotated[StateFilter | None, Query(description="Only links in this state")] = None,
     limit: Annotated[int, Query()] = 50,
     cursor: Annotated[str | None, Query()] = None,
@@ -48,7 +48,7 @@ async def list_links(
 @router.post("", response_model=LinkOut, status_code=status.HTTP_201_CREATED)
 async def request_link(
     body: LinkRequestIn,
-    work: Annotated[Work, Depends(in_tenant("links:manage"), scope="function")],
+    work: auth.LinksManage,
 ) -> LinkOut:
     """Ask to manage an existing tenant, by slug: a pending link for its admins to
     approve. Refused for the MSP itself, another MSP, or a tenant already linked."""
@@ -66,7 +66,7 @@ async def request_link(
 @router.get("/{link_id}", response_model=LinkOut)
 async def get_link(
     link_id: uuid.UUID,
-    work: Annotated[Work, Depends(in_tenant("tenant:read"), scope="function")],
+    work: auth.LinksRead,
 ) -> LinkOut:
     return link_out(await LinkService(work.session).get(work.ctx, link_id))
 
@@ -74,7 +74,7 @@ async def get_link(
 @router.get("/{link_id}/history", response_model=Page[LinkEventOut])
 async def link_history(
     link_id: uuid.UUID,
-    work: Annotated[Work, Depends(in_tenant("audit:read"), scope="function")],
+    work: auth.HistoryRead,
     limit: Annotated[int, Query()] = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[LinkEventOut]:
@@ -91,7 +91,7 @@ async def link_history(
 async def approve_link(
     link_id: uuid.UUID,
     body: LinkApproveIn,
-    work: Annotated[Work, Depends(in_tenant("links:manage"), scope="function")],
+    work: auth.LinksManage,
 ) -> LinkOut:
     """The customer's own admins consent, possibly giving less than was asked."""
     view = await LinkService(work.session).approve(
@@ -103,16 +103,16 @@ async def approve_link(
 @router.post("/{link_id}/decline", response_model=LinkOut)
 async def decline_link(
     link_id: uuid.UUID,
-    work: Annotated[Work, Depends(in_tenant("links:manage"), scope="function")],
+    work: auth.LinksManage,
 ) -> LinkOut:
-    return link_out(await LinkService(work.session).decline(work.ctx, link_id, work.actor))
+    return link_out(await LinkService(work.session).decline(work.ctx, link_id, actor=work.actor))
 
 
 @router.post("/{link_id}/narrow", response_model=LinkOut)
 async def narrow_link(
     link_id: uuid.UUID,
     body: LinkNarrowIn,
-    work: Annotated[Work, Depends(in_tenant("links:manage"), scope="function")],
+    work: auth.LinksManage,
 ) -> LinkOut:
     """Give the MSP less, from its next request on. Never more."""
     view = await LinkService(work.session).narrow(
@@ -124,7 +124,7 @@ async def narrow_link(
 @router.post("/{link_id}/revoke", response_model=LinkOut)
 async def revoke_link(
     link_id: uuid.UUID,
-    work: Annotated[Work, Depends(in_tenant("links:manage"), scope="function")],
+    work: auth.LinksManage,
 ) -> LinkOut:
     """End the link from either side; the MSP's access stops on its next request."""
-    return link_out(await LinkService(work.session).revoke(work.ctx, link_id, work.actor))
+    return link_out(await LinkService(work.session).revoke(work.ctx, link_id, actor=work.actor))

@@ -3,19 +3,20 @@ TenancyService; these routes turn forms into calls and errors into fields."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tenantry.access.context import TenantContext
 from tenantry.errors import Conflict, NotFound, TenantryError, ValidationFailed
-from tenantry.http.deps import Work, in_home, in_tenant
-from tenantry.pagination import MAX_LIMIT
-from tenantry.tenancy import repository
+from tenantry.http.deps import Work
+from tenantry.kit.csv import CsvWriter
+from tenantry.kit.pagination import MAX_LIMIT
+from tenantry.tenancy import auth
+from tenantry.tenancy import service as tenancy
+from tenantry.tenancy.deletion import CustomerDeletion
 from tenantry.tenancy.schemas import slugify
 from tenantry.tenancy.service import TenancyService
 from tenantry.web.chrome import role_name
@@ -23,12 +24,8 @@ from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
 router = APIRouter(include_in_schema=False)
-# Every marker is used with scope="function": the unit of work commits when the route
-# returns, before the response leaves. With FastAPI's default ("request") the commit runs
-# after the response is sent, so a browser following a POST's redirect could miss it.
 PAGE_SIZE = 50
 CUSTOMERS = "/msp/customers"
-
 
 
 def access_summary(ctx: TenantContext) -> list[dict[str, Any]]:
@@ -72,16 +69,12 @@ def _require_msp(ctx: TenantContext) -> None:
 @router.get("/t/{tenant}/", response_class=HTMLResponse)
 async def overview(
     request: Request,
-    work: Annotated[
-        Work, Depends(in_tenant("tenant:read", allow_suspended=True), scope="function")
-    ],
+    work: auth.OverviewRead,
 ) -> HTMLResponse:
     ctx = work.ctx
-    tenant = await repository.by_id(work.session, ctx.tenant.id)
-    if tenant is None:
-        raise NotFound("No such tenant.")
+    tenant = await tenancy.tenant(work.session, ctx.tenant.id)
     customer_count = (
-        await repository.count_customers(work.session, tenant.id) if tenant.is_msp else None
+        await tenancy.count_customers(work.session, tenant.id) if tenant.is_msp else None
     )
     return render(
         request,
@@ -147,7 +140,7 @@ async def _customers_page(
 @router.get(CUSTOMERS, response_class=HTMLResponse)
 async def customers(
     request: Request,
-    work: Annotated[Work, Depends(in_home("customers:read"), scope="function")],
+    work: auth.HomeCustomersRead,
     q: Annotated[str, Query(max_length=100)] = "",
     cursor: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
@@ -155,35 +148,29 @@ async def customers(
     return await _customers_page(request, work, q=q.strip(), cursor=cursor)
 
 
-def _csv_cell(value: str) -> str:
-    """Spreadsheets run a cell that starts with = + - @ as a formula; names are input."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @router.get(CUSTOMERS + ".csv", response_model=None)
 async def customers_csv(
-    work: Annotated[Work, Depends(in_home("customers:read"), scope="function")],
+    work: auth.HomeCustomersRead,
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     """Every customer (matching ``q``) as CSV, for moving the list elsewhere."""
     _require_msp(work.ctx)
     service = TenancyService(work.session)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["slug", "display_name", "status", "created_at"])
+    writer = CsvWriter()
+    parts = [writer.row(["slug", "display_name", "status", "created_at"])]
     cursor: str | None = None
     while True:
         batch, cursor = await service.list_customers(
             work.ctx, query=q.strip() or None, cursor=cursor, limit=MAX_LIMIT
         )
-        for t in batch:
-            writer.writerow(
-                [t.slug, _csv_cell(t.display_name), t.status.value, t.created_at.isoformat()]
-            )
+        parts.extend(
+            writer.row([t.slug, t.display_name, t.status.value, t.created_at.isoformat()])
+            for t in batch
+        )
         if cursor is None:
             break
     return Response(
-        buffer.getvalue(),
+        "".join(parts),
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": f'attachment; filename="{work.ctx.tenant.slug}-customers.csv"'
@@ -194,7 +181,7 @@ async def customers_csv(
 @router.post(CUSTOMERS, response_model=None)
 async def create_customer(
     request: Request,
-    work: Annotated[Work, Depends(in_home("customers:create"), scope="function")],
+    work: auth.HomeCustomersCreate,
     name: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     slug: Annotated[str, Form(max_length=63)] = "",
@@ -262,7 +249,7 @@ async def _manage_page(
 async def manage_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:read"), scope="function")],
+    work: auth.HomeCustomersRead,
 ) -> HTMLResponse:
     _require_msp(work.ctx)
     return await _manage_page(request, work, customer)
@@ -272,13 +259,13 @@ async def manage_customer(
 async def rename_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:manage"), scope="function")],
+    work: auth.HomeCustomersManage,
     display_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     _require_msp(work.ctx)
     try:
         renamed = await TenancyService(work.session).rename(
-            work.ctx, customer, display_name, work.actor
+            work.ctx, customer, display_name, actor=work.actor
         )
     except ValidationFailed as exc:
         await work.session.rollback()
@@ -300,7 +287,7 @@ async def _set_suspended(
 ) -> RedirectResponse:
     _require_msp(work.ctx)
     changed = await TenancyService(work.session).set_suspended(
-        work.ctx, customer, suspended, work.actor
+        work.ctx, customer, suspended, actor=work.actor
     )
     verb = "suspended: its data is kept, and nobody can work in it" if suspended else "resumed"
     return redirect_with_notice(request, _back(back), f"{changed.display_name} {verb}.")
@@ -310,7 +297,7 @@ async def _set_suspended(
 async def suspend_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:manage"), scope="function")],
+    work: auth.HomeCustomersManage,
     back: Annotated[str, Form(max_length=500)] = CUSTOMERS,
 ) -> RedirectResponse:
     return await _set_suspended(request, work, customer, True, back)
@@ -320,7 +307,7 @@ async def suspend_customer(
 async def resume_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:manage"), scope="function")],
+    work: auth.HomeCustomersManage,
     back: Annotated[str, Form(max_length=500)] = CUSTOMERS,
 ) -> RedirectResponse:
     return await _set_suspended(request, work, customer, False, back)
@@ -330,7 +317,7 @@ async def resume_customer(
 async def delete_customer(
     request: Request,
     customer: str,
-    work: Annotated[Work, Depends(in_home("customers:delete"), scope="function")],
+    work: auth.HomeCustomersDelete,
     confirm_slug: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     _require_msp(work.ctx)
@@ -338,7 +325,9 @@ async def delete_customer(
     target = await service.customer(work.ctx, customer)
     name, slug = target.display_name, target.slug
     try:
-        counts = await service.delete_customer(work.ctx, customer, confirm_slug, work.actor)
+        counts = await CustomerDeletion(work.session).delete_customer(
+            work.ctx, customer, confirm_slug, actor=work.actor
+        )
     except ValidationFailed as exc:
         await work.session.rollback()
         return await _manage_page(

@@ -1,9 +1,10 @@
-"""Queries of tenants and links (platform tables)."""
+"""Every query of tenants and tenant links (platform tables): tenancy is their only
+owner, and other domains reach them through ``tenancy.service``."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     and_,
     cast,
+    delete,
     func,
     or_,
     select,
@@ -25,6 +27,16 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
 
+LIVE = (LinkState.PENDING, LinkState.ACTIVE)
+ENDED = (LinkState.REVOKED, LinkState.EXPIRED)
+
+Msp = aliased(Tenant, name="msp")
+Customer = aliased(Tenant, name="customer")
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
 
 async def by_slug(session: AsyncSession, slug: str) -> Tenant | None:
     return await session.scalar(select(Tenant).where(Tenant.slug == slug.lower()))
@@ -32,6 +44,27 @@ async def by_slug(session: AsyncSession, slug: str) -> Tenant | None:
 
 async def by_id(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
     return await session.get(Tenant, tenant_id)
+
+
+async def by_ref(session: AsyncSession, ref: str) -> Tenant | None:
+    """A tenant by slug or by id (the API accepts either in the path)."""
+    try:
+        tenant_id = uuid.UUID(ref)
+    except ValueError:
+        return await by_slug(session, ref)
+    return await session.get(Tenant, tenant_id)
+
+
+async def by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Tenant]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Tenant).where(Tenant.id.in_(wanted)))
+    return {t.id: t for t in rows}
+
+
+async def oldest_first(session: AsyncSession) -> Sequence[Tenant]:
+    return (await session.scalars(select(Tenant).order_by(Tenant.created_at))).all()
 
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
@@ -99,6 +132,134 @@ async def all_tenants(
 ) -> Sequence[Tenant]:
     result = await session.scalars(
         select(Tenant).where(*_search(query)).order_by(Tenant.slug).limit(limit)
+    )
+    return result.all()
+
+
+async def delete_owned_rows(session: AsyncSession, model: Any, tenant_id: uuid.UUID) -> int:
+    """Every row of a tenant-owned ``model`` that ``tenant_id`` owns (deletion)."""
+    return _rowcount(await session.execute(delete(model).where(model.tenant_id == tenant_id)))
+
+
+async def delete_links_of(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """Every link with ``tenant_id`` at either end (deletion)."""
+    result = await session.execute(
+        delete(TenantLink).where(
+            or_(TenantLink.customer_tenant_id == tenant_id, TenantLink.msp_tenant_id == tenant_id)
+        )
+    )
+    return _rowcount(result)
+
+
+async def delete_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    return _rowcount(await session.execute(delete(Tenant).where(Tenant.id == tenant_id)))
+
+
+# ---------------------------------------------------------------- links
+
+
+async def active_link(
+    session: AsyncSession, msp_tenant_id: uuid.UUID, customer_tenant_id: uuid.UUID
+) -> TenantLink | None:
+    return await session.scalar(
+        select(TenantLink).where(
+            TenantLink.msp_tenant_id == msp_tenant_id,
+            TenantLink.customer_tenant_id == customer_tenant_id,
+            TenantLink.state == LinkState.ACTIVE,
+        )
+    )
+
+
+async def live_link_of(session: AsyncSession, customer_id: uuid.UUID) -> TenantLink | None:
+    """The customer's pending or active link (at most one: a partial unique index)."""
+    return await session.scalar(
+        select(TenantLink).where(
+            TenantLink.customer_tenant_id == customer_id, TenantLink.state.in_(LIVE)
+        )
+    )
+
+
+async def link_with_parties(
+    session: AsyncSession, link_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[TenantLink, Tenant, Tenant] | None:
+    """A link with its MSP and customer. ``for_update`` locks the link row so that two
+    decisions on it (approve and revoke, two sweeps) run one after the other."""
+    stmt = (
+        select(TenantLink, Msp, Customer)
+        .join(Msp, Msp.id == TenantLink.msp_tenant_id)
+        .join(Customer, Customer.id == TenantLink.customer_tenant_id)
+        .where(TenantLink.id == link_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=TenantLink)
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def links_page(
+    session: AsyncSession,
+    *,
+    msp_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    party_id: uuid.UUID | None = None,
+    states: Sequence[LinkState] = (),
+    before_id: uuid.UUID | None = None,
+    limit: int,
+) -> Sequence[tuple[TenantLink, Tenant, Tenant]]:
+    """Links of an MSP, of a customer, or with ``party_id`` at either end, newest first
+    (ids are time-ordered UUIDs, so keyset paging on the id alone is stable)."""
+    conditions: list[ColumnElement[bool]] = []
+    if msp_id is not None:
+        conditions.append(TenantLink.msp_tenant_id == msp_id)
+    if customer_id is not None:
+        conditions.append(TenantLink.customer_tenant_id == customer_id)
+    if party_id is not None:
+        conditions.append(
+            or_(TenantLink.msp_tenant_id == party_id, TenantLink.customer_tenant_id == party_id)
+        )
+    if states:
+        conditions.append(TenantLink.state.in_(list(states)))
+    if before_id is not None:
+        conditions.append(TenantLink.id < before_id)
+    stmt = (
+        select(TenantLink, Msp, Customer)
+        .join(Msp, Msp.id == TenantLink.msp_tenant_id)
+        .join(Customer, Customer.id == TenantLink.customer_tenant_id)
+        .where(*conditions)
+        .order_by(TenantLink.id.desc())
+        .limit(limit)
+    )
+    return [(link, msp, customer) for link, msp, customer in (await session.execute(stmt)).all()]
+
+
+async def all_links(
+    session: AsyncSession, tenant_id: uuid.UUID | None = None, limit: int = 10_000
+) -> Sequence[tuple[TenantLink, Tenant, Tenant]]:
+    """Every link (the operator's list), or those with ``tenant_id`` at either end."""
+    stmt = (
+        select(TenantLink, Msp, Customer)
+        .join(Msp, Msp.id == TenantLink.msp_tenant_id)
+        .join(Customer, Customer.id == TenantLink.customer_tenant_id)
+        .order_by(Msp.slug, Customer.slug, TenantLink.id)
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        stmt = stmt.where(
+            or_(TenantLink.msp_tenant_id == tenant_id, TenantLink.customer_tenant_id == tenant_id)
+        )
+    return [(link, msp, customer) for link, msp, customer in (await session.execute(stmt)).all()]
+
+
+async def due_link_ids(session: AsyncSession, before: datetime) -> Sequence[uuid.UUID]:
+    """Active links whose expiry is at or before ``before`` (the sweep's work list)."""
+    result = await session.scalars(
+        select(TenantLink.id)
+        .where(
+            TenantLink.state == LinkState.ACTIVE,
+            TenantLink.expires_at.is_not(None),
+            TenantLink.expires_at <= before,
+        )
+        .order_by(TenantLink.expires_at)
     )
     return result.all()
 
@@ -221,24 +382,3 @@ async def linked_customers_in_order(
             table, and_(member_customer_id == Tenant.id, member_filter)
         )
     return list((await session.execute(stmt)).all())
-
-# --- used by audit and cli ---
-
-
-async def all_links_with_parties(
-    session: AsyncSession, tenant_id: uuid.UUID | None = None, limit: int = 10_000
-) -> Sequence[tuple[TenantLink, Tenant, Tenant]]:
-    """Every link with its MSP and customer, or those with ``tenant_id`` at either end."""
-    msp, customer = aliased(Tenant, name="msp"), aliased(Tenant, name="customer")
-    stmt = (
-        select(TenantLink, msp, customer)
-        .join(msp, msp.id == TenantLink.msp_tenant_id)
-        .join(customer, customer.id == TenantLink.customer_tenant_id)
-        .order_by(msp.slug, customer.slug, TenantLink.id)
-        .limit(limit)
-    )
-    if tenant_id is not None:
-        stmt = stmt.where(
-            or_(TenantLink.msp_tenant_id == tenant_id, TenantLink.customer_tenant_id == tenant_id)
-        )
-    return [(link, m, c) for link, m, c in (await session.execute(stmt)).all()]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
-from tenantry.http.deps import Work, in_tenant
-from tenantry.pagination import Page
+from tenantry.kit.pagination import Page
+from tenantry.tenancy import auth
+from tenantry.tenancy import service as tenancy
+from tenantry.tenancy.deletion import CustomerDeletion
 from tenantry.tenancy.schemas import (
     CustomerCreate,
     CustomerUpdate,
@@ -21,18 +23,15 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["customers"])
 
 @router.get("", response_model=TenantOut)
 async def get_tenant(
-    work: Annotated[Work, Depends(in_tenant("tenant:read"), scope="function")],
+    work: auth.TenantRead,
 ) -> TenantOut:
     """The tenant itself (by slug or id)."""
-    from tenantry.tenancy import repository
-
-    tenant = await repository.by_id(work.session, work.ctx.tenant.id)
-    return TenantOut.model_validate(tenant)
+    return TenantOut.model_validate(await tenancy.tenant(work.session, work.ctx.tenant.id))
 
 
 @router.get("/customers", response_model=Page[TenantOut])
 async def list_customers(
-    work: Annotated[Work, Depends(in_tenant("customers:read"), scope="function")],
+    work: auth.CustomersRead,
     q: Annotated[str | None, Query(description="Search slug and display name")] = None,
     limit: Annotated[int, Query()] = 50,
     cursor: Annotated[str | None, Query()] = None,
@@ -48,7 +47,7 @@ async def list_customers(
 @router.post("/customers", response_model=TenantOut, status_code=status.HTTP_201_CREATED)
 async def create_customer(
     body: CustomerCreate,
-    work: Annotated[Work, Depends(in_tenant("customers:create"), scope="function")],
+    work: auth.CustomersCreate,
 ) -> TenantOut:
     customer = await TenancyService(work.session).create_customer(
         work.ctx, name=body.name, display_name=body.display_name, slug=body.slug, actor=work.actor
@@ -57,9 +56,7 @@ async def create_customer(
 
 
 @router.get("/customers/{customer}", response_model=TenantOut)
-async def get_customer(
-    customer: str, work: Annotated[Work, Depends(in_tenant("customers:read"), scope="function")]
-) -> TenantOut:
+async def get_customer(customer: str, work: auth.CustomersRead) -> TenantOut:
     return TenantOut.model_validate(await TenancyService(work.session).customer(work.ctx, customer))
 
 
@@ -67,28 +64,26 @@ async def get_customer(
 async def rename_customer(
     customer: str,
     body: CustomerUpdate,
-    work: Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")],
+    work: auth.CustomersManage,
 ) -> TenantOut:
     renamed = await TenancyService(work.session).rename(
-        work.ctx, customer, body.display_name, work.actor
+        work.ctx, customer, body.display_name, actor=work.actor
     )
     return TenantOut.model_validate(renamed)
 
 
 @router.post("/customers/{customer}/suspend", response_model=TenantOut)
-async def suspend_customer(
-    customer: str, work: Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")]
-) -> TenantOut:
-    changed = await TenancyService(work.session).set_suspended(work.ctx, customer, True, work.actor)
+async def suspend_customer(customer: str, work: auth.CustomersManage) -> TenantOut:
+    changed = await TenancyService(work.session).set_suspended(
+        work.ctx, customer, True, actor=work.actor
+    )
     return TenantOut.model_validate(changed)
 
 
 @router.post("/customers/{customer}/resume", response_model=TenantOut)
-async def resume_customer(
-    customer: str, work: Annotated[Work, Depends(in_tenant("customers:manage"), scope="function")]
-) -> TenantOut:
+async def resume_customer(customer: str, work: auth.CustomersManage) -> TenantOut:
     changed = await TenancyService(work.session).set_suspended(
-        work.ctx, customer, False, work.actor
+        work.ctx, customer, False, actor=work.actor
     )
     return TenantOut.model_validate(changed)
 
@@ -99,11 +94,13 @@ async def delete_customer(
     confirm_slug: Annotated[
         str, Query(description="The customer's slug, typed again to confirm the deletion.")
     ],
-    work: Annotated[Work, Depends(in_tenant("customers:delete"), scope="function")],
+    work: auth.CustomersDelete,
 ) -> DeletionReport:
     """Deletes the customer and every row it owns. Cannot be undone."""
     service = TenancyService(work.session)
     target = await service.customer(work.ctx, customer)
     tenant_id, slug = target.id, target.slug
-    counts = await service.delete_customer(work.ctx, customer, confirm_slug, work.actor)
+    counts = await CustomerDeletion(work.session).delete_customer(
+        work.ctx, customer, confirm_slug, actor=work.actor
+    )
     return DeletionReport(tenant_id=tenant_id, slug=slug, rows_deleted=counts)

@@ -1,4 +1,6 @@
-"""Tenancy rules: creating tenants and customers, renaming, suspending, deleting."""
+"""Tenancy rules: creating tenants and customers, renaming, suspending; and the reads of
+tenants and links that other domains ask for (tenancy is the only owner of both tables).
+Deleting a customer is in ``deletion.py``, the link rows in ``tenant_links.py``."""
 
 from __future__ import annotations
 
@@ -7,23 +9,101 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, or_, select
+from sqlalchemy import ColumnElement, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
-from tenantry.access.models import Grant
 from tenantry.access.permissions import ALL
-from tenantry.access.service import extend_scope
+from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
+from tenantry.audit.changes import Changes, changed, of_pairs, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import Base, TenantOwned, utcnow
-from tenantry.db.rls import allow_audit_deletion
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tenantry.identity.models import ApiToken, AuthSession, Invitation, RecoveryCode, User
-from tenantry.pagination import check_limit, decode_cursor, encode_cursor
+from tenantry.kit.pagination import Keyset, check_limit, page_of
 from tenantry.tenancy import repository
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink, TenantStatus
 from tenantry.tenancy.schemas import check_display_name, check_slug, check_time_zone, slugify
+from tenantry.tenancy.tenant_links import TenantLinkService
+
+__all__ = [
+    "LinkState",
+    "TenancyService",
+    "TenantLinkService",
+    "active_link",
+    "all_tenants",
+    "count_customers",
+    "customer_of",
+    "set_time_zone",
+    "tenant",
+    "tenant_by_id",
+    "tenant_by_ref",
+    "tenant_by_slug",
+    "tenant_owned_models",
+    "tenants_by_ids",
+    "tenants_oldest_first",
+]
+
+# The customers list pages by slug.
+BY_SLUG = Keyset(str)
+
+
+# ---------------------------------------------------------------- reads for every domain
+
+
+async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
+    return await repository.by_id(session, tenant_id)
+
+
+async def tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    """The tenant, or 404."""
+    found = await repository.by_id(session, tenant_id)
+    if found is None:
+        raise NotFound("No such tenant.")
+    return found
+
+
+async def tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    return await repository.by_slug(session, slug)
+
+
+async def tenant_by_ref(session: AsyncSession, ref: str) -> Tenant | None:
+    """A tenant by slug or by id (the API accepts either in the path)."""
+    return await repository.by_ref(session, ref)
+
+
+async def tenants_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID] | set[uuid.UUID]
+) -> dict[uuid.UUID, Tenant]:
+    return await repository.by_ids(session, ids)
+
+
+async def all_tenants(
+    session: AsyncSession, *, query: str | None = None, limit: int = 1000
+) -> Sequence[Tenant]:
+    """The instance's tenants by slug, optionally matching ``query`` (the operator's list)."""
+    return await repository.all_tenants(session, query=query, limit=limit)
+
+
+async def tenants_oldest_first(session: AsyncSession) -> Sequence[Tenant]:
+    return await repository.oldest_first(session)
+
+
+async def customer_of(
+    session: AsyncSession, msp_id: uuid.UUID, ref: str
+) -> tuple[Tenant, TenantLink] | None:
+    """One customer of the MSP (by slug or id) with its active link; None otherwise."""
+    return await repository.customer_of(session, msp_id, ref)
+
+
+async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
+    return await repository.count_customers(session, msp_id)
+
+
+async def active_link(
+    session: AsyncSession, msp_id: uuid.UUID, customer_id: uuid.UUID
+) -> TenantLink | None:
+    return await repository.active_link(session, msp_id, customer_id)
 
 
 async def set_time_zone(session: AsyncSession, tenant_id: uuid.UUID, time_zone: str) -> str:
@@ -31,12 +111,33 @@ async def set_time_zone(session: AsyncSession, tenant_id: uuid.UUID, time_zone: 
     the previous one. The caller records the change in the action's own audit event
     (the SLA policy page and API are where it is edited)."""
     zone = check_time_zone(time_zone)
-    tenant = await repository.by_id(session, tenant_id)
-    if tenant is None:
-        raise NotFound("No such tenant.")
-    before = tenant.time_zone
-    tenant.time_zone = zone
+    found = await tenant(session, tenant_id)
+    before = found.time_zone
+    found.time_zone = zone
     return before
+
+
+async def set_security_policy(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    require_mfa: bool | None,
+    session_lifetime_minutes: int | None,
+    lifetime_given: bool,
+) -> tuple[Tenant, Changes]:
+    """Store the home security policy (identity checks and records it); returns the
+    tenant and what changed."""
+    found = await tenant(session, tenant_id)
+    pairs: list[tuple[str, object, object]] = []
+    if require_mfa is not None and require_mfa != found.require_mfa:
+        pairs.append(("require_mfa", found.require_mfa, require_mfa))
+        found.require_mfa = require_mfa
+    if lifetime_given and session_lifetime_minutes != found.session_lifetime_minutes:
+        pairs.append(
+            ("session_lifetime_minutes", found.session_lifetime_minutes, session_lifetime_minutes)
+        )
+        found.session_lifetime_minutes = session_lifetime_minutes
+    return found, of_pairs(pairs)
 
 
 def tenant_owned_models() -> list[type[TenantOwned]]:
@@ -85,7 +186,7 @@ class TenancyService:
         )
         self.session.add(tenant)
         await self.session.flush()
-        await extend_scope(self.session, tenant.id)
+        await widen(self.session, tenant.id, why=Why.NEW_TENANT)
         await audit.record(
             self.session,
             tenant_id=tenant.id,
@@ -94,18 +195,14 @@ class TenancyService:
             target_type="tenant",
             target_id=tenant.id,
             target_label=tenant.slug,
-            changes={
-                "slug": [None, tenant.slug],
-                "display_name": [None, display],
-                "is_msp": [None, is_msp],
-            },
+            changes=set_to(slug=tenant.slug, display_name=display, is_msp=is_msp),
         )
         return tenant
 
-    async def set_msp_license(self, tenant: Tenant, licensed: bool, actor: Actor) -> Tenant:
+    async def set_msp_license(self, tenant: Tenant, licensed: bool, *, actor: Actor) -> Tenant:
         if tenant.is_msp == licensed:
             return tenant
-        await extend_scope(self.session, tenant.id)
+        await widen(self.session, tenant.id, why=Why.OPERATOR)
         before = tenant.is_msp
         tenant.is_msp = licensed
         await audit.record(
@@ -116,7 +213,7 @@ class TenancyService:
             target_type="tenant",
             target_id=tenant.id,
             target_label=tenant.slug,
-            changes={"is_msp": [before, licensed]},
+            changes=changed("is_msp", before, licensed),
         )
         return tenant
 
@@ -144,19 +241,13 @@ class TenancyService:
         customer = Tenant(slug=await self._new_slug(name, slug, "name"), display_name=display)
         self.session.add(customer)
         await self.session.flush()
-        now = utcnow()
-        link = TenantLink(
-            msp_tenant_id=ctx.tenant.id,
-            customer_tenant_id=customer.id,
-            state=LinkState.ACTIVE,
+        link = await TenantLinkService(self.session).open(
+            msp_id=ctx.tenant.id,
+            customer_id=customer.id,
             ceiling=sorted(ALL),
-            created_at=now,
-            activated_at=now,
-            created_by_user_id=ctx.principal.user_id,
+            created_by=ctx.principal.user_id,
         )
-        self.session.add(link)
-        await self.session.flush()
-        await extend_scope(self.session, customer.id)
+        await widen(self.session, customer.id, why=Why.NEW_TENANT)
         # In the new customer's trail the MSP acts under the link it has just made.
         in_customer = replace(actor, via_link_id=link.id)
         await audit.record(
@@ -164,7 +255,7 @@ class TenancyService:
             tenant_id=ctx.tenant.id,
             actor=actor,
             action=AuditAction.CUSTOMER_CREATED,
-            changes={"slug": [None, customer.slug], "display_name": [None, display]},
+            changes=set_to(slug=customer.slug, display_name=display),
             target_type="tenant",
             target_id=customer.id,
             target_label=customer.slug,
@@ -174,11 +265,7 @@ class TenancyService:
             tenant_id=customer.id,
             actor=in_customer,
             action=AuditAction.TENANT_CREATED,
-            changes={
-                "slug": [None, customer.slug],
-                "display_name": [None, display],
-                "msp": [None, ctx.tenant.slug],
-            },
+            changes=set_to(slug=customer.slug, display_name=display, msp=ctx.tenant.slug),
             target_type="tenant",
             target_id=customer.id,
             target_label=customer.slug,
@@ -191,7 +278,7 @@ class TenancyService:
             target_type="link",
             target_id=link.id,
             target_label=f"{ctx.tenant.slug} → {customer.slug}",
-            changes={"state": [None, link.state.value], "ceiling": [None, "all permissions"]},
+            changes=set_to(state=link.state.value, ceiling="all permissions"),
         )
         return customer
 
@@ -201,17 +288,15 @@ class TenancyService:
         check_limit(limit)
         if query is not None and len(query) > 100:
             raise ValidationFailed("q", "must be at most 100 characters long")
-        after = decode_cursor(cursor)
+        after = BY_SLUG.decode(cursor)
         rows = await repository.customers_of(
             self.session,
             ctx.tenant.id,
             query=query,
-            after_slug=str(after[0]) if after else None,
+            after_slug=after[0] if after else None,
             limit=limit + 1,
         )
-        tenants = [t for t, _link in rows]
-        next_cursor = encode_cursor([tenants[limit - 1].slug]) if len(tenants) > limit else None
-        return tenants[:limit], next_cursor
+        return page_of([t for t, _link in rows], limit, lambda t: [t.slug])
 
     async def customer(self, ctx: TenantContext, ref: str) -> Tenant:
         return (await self._customer_and_link(ctx, ref))[0]
@@ -222,7 +307,9 @@ class TenancyService:
             raise NotFound("No such customer.")
         return found
 
-    async def rename(self, ctx: TenantContext, ref: str, display_name: str, actor: Actor) -> Tenant:
+    async def rename(
+        self, ctx: TenantContext, ref: str, display_name: str, *, actor: Actor
+    ) -> Tenant:
         customer, link = await self._customer_and_link(ctx, ref)
         display = check_display_name(display_name)
         if display == customer.display_name:
@@ -235,12 +322,12 @@ class TenancyService:
             link,
             actor,
             AuditAction.TENANT_RENAMED,
-            {"display_name": [before, display]},
+            changed("display_name", before, display),
         )
         return customer
 
     async def set_suspended(
-        self, ctx: TenantContext, ref: str, suspended: bool, actor: Actor
+        self, ctx: TenantContext, ref: str, suspended: bool, *, actor: Actor
     ) -> Tenant:
         """Suspending refuses sign-ins and requests in the customer; nothing is lost."""
         customer, link = await self._customer_and_link(ctx, ref)
@@ -252,7 +339,7 @@ class TenancyService:
         customer.suspended_at = utcnow() if suspended else None
         action = AuditAction.TENANT_SUSPENDED if suspended else AuditAction.TENANT_RESUMED
         await self._record_on_both(
-            ctx, customer, link, actor, action, {"status": [before.value, target.value]}
+            ctx, customer, link, actor, action, changed("status", before.value, target.value)
         )
         return customer
 
@@ -263,10 +350,10 @@ class TenancyService:
         link: TenantLink,
         actor: Actor,
         action: AuditAction,
-        changes: dict[str, list[object]],
+        changes: Changes,
     ) -> None:
         """Changes to a customer show in the MSP's trail and in the customer's own."""
-        await extend_scope(self.session, customer.id)
+        await widen(self.session, customer.id, why=Why.CUSTOMER_OF_MSP)
         # The customer's copy names the link under which the MSP acted.
         for tenant_id, by in (
             (ctx.tenant.id, actor),
@@ -283,91 +370,10 @@ class TenancyService:
                 changes=changes,
             )
 
-    async def delete_customer(
-        self, ctx: TenantContext, ref: str, confirm_slug: str, actor: Actor
-    ) -> dict[str, int]:
-        """Remove every row the customer owns, in every table; cannot be undone.
-
-        The MSP keeps one event recording who deleted what and how many rows went.
-        """
-        customer = await self.customer(ctx, ref)
-        if confirm_slug.strip().lower() != customer.slug:
-            raise ValidationFailed(
-                "confirm_slug", f"type the customer's slug '{customer.slug}' to confirm"
-            )
-        await extend_scope(self.session, customer.id)
-        counts = await self.purge_tenant(customer)
-        await audit.record(
-            self.session,
-            tenant_id=ctx.tenant.id,
-            actor=actor,
-            action=AuditAction.CUSTOMER_DELETED,
-            target_type="tenant",
-            target_id=customer.id,
-            target_label=customer.slug,
-            changes={
-                "slug": [customer.slug, None],
-                "display_name": [customer.display_name, None],
-                "rows_deleted": counts,
-            },
-        )
-        return counts
-
-    async def purge_tenant(self, tenant: Tenant) -> dict[str, int]:
-        """Delete the tenant and everything it owns. The session's scope must cover it."""
-        counts: dict[str, int] = {}
-        # Lets the append-only trigger accept deleting this tenant's events, in this
-        # transaction only.
-        await allow_audit_deletion(self.session)
-        for model in tenant_owned_models():
-            result = await self.session.execute(delete(model).where(model.tenant_id == tenant.id))
-            counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
-        user_ids = select(User.id).where(User.home_tenant_id == tenant.id).scalar_subquery()
-        platform: Sequence[tuple[str, object]] = (
-            ("recovery_codes", delete(RecoveryCode).where(RecoveryCode.user_id.in_(user_ids))),
-            ("auth_sessions", delete(AuthSession).where(AuthSession.user_id.in_(user_ids))),
-            ("api_tokens", delete(ApiToken).where(ApiToken.user_id.in_(user_ids))),
-            (
-                "grants",
-                delete(Grant).where(
-                    or_(
-                        Grant.user_id.in_(user_ids),
-                        Grant.tenant_id == tenant.id,
-                        Grant.customer_tenant_id == tenant.id,
-                    )
-                ),
-            ),
-            (
-                "invitations",
-                delete(Invitation).where(
-                    or_(
-                        Invitation.tenant_id == tenant.id,
-                        Invitation.invited_by_user_id.in_(user_ids),
-                    )
-                ),
-            ),
-            ("users", delete(User).where(User.home_tenant_id == tenant.id)),
-            (
-                "tenant_links",
-                delete(TenantLink).where(
-                    or_(
-                        TenantLink.customer_tenant_id == tenant.id,
-                        TenantLink.msp_tenant_id == tenant.id,
-                    )
-                ),
-            ),
-            ("tenants", delete(Tenant).where(Tenant.id == tenant.id)),
-        )
-        for name, statement in platform:
-            result = await self.session.execute(statement)  # type: ignore[call-overload]
-            counts[name] = int(getattr(result, "rowcount", 0) or 0)
-        self.session.expunge(tenant)
-        return counts
-
     async def mark_suspended_by_operator(
-        self, tenant: Tenant, suspended: bool, actor: Actor
+        self, tenant: Tenant, suspended: bool, *, actor: Actor
     ) -> None:
-        await extend_scope(self.session, tenant.id)
+        await widen(self.session, tenant.id, why=Why.OPERATOR)
         before = tenant.status
         tenant.status = TenantStatus.SUSPENDED if suspended else TenantStatus.ACTIVE
         tenant.suspended_at = utcnow() if suspended else None
@@ -379,7 +385,7 @@ class TenancyService:
             target_type="tenant",
             target_id=tenant.id,
             target_label=tenant.slug,
-            changes={"status": [before.value, tenant.status.value]},
+            changes=changed("status", before.value, tenant.status.value),
         )
 
 
@@ -406,32 +412,7 @@ async def linked_customers_by_name(
     return await repository.linked_customers_by_name(session, conditions, after=after, limit=limit)
 
 
-async def customer_of(
-    session: AsyncSession, msp_id: uuid.UUID, ref: str
-) -> tuple[Tenant, TenantLink] | None:
-    """One of the MSP's customers (slug or id) under an active link, with the link."""
-    return await repository.customer_of(session, msp_id, ref)
-
 # --- used by audit and cli ---
-
-
-async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
-    """One tenant by id (NotFound when it is gone)."""
-    tenant = await repository.by_id(session, tenant_id)
-    if tenant is None:
-        raise NotFound("No such tenant.")
-    return tenant
-
-
-async def tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
-    return await repository.by_slug(session, slug)
-
-
-async def all_tenants(
-    session: AsyncSession, *, query: str | None = None, limit: int = 1000
-) -> Sequence[Tenant]:
-    """The instance's tenants by slug (the operator's list), optionally searched."""
-    return await repository.all_tenants(session, query=query, limit=limit)
 
 
 async def set_audit_retention(
@@ -439,15 +420,7 @@ async def set_audit_retention(
 ) -> tuple[Tenant, int | None]:
     """Set how many days the tenant's audit events are kept; returns the tenant and the
     previous value. The audit domain validates the value and records the change."""
-    tenant = await tenant_by_id(session, tenant_id)
-    before = tenant.audit_retention_days
-    tenant.audit_retention_days = days
-    return tenant, before
-
-
-async def links_with_parties(
-    session: AsyncSession, tenant_id: uuid.UUID | None = None
-) -> Sequence[tuple[TenantLink, Tenant, Tenant]]:
-    """Every link with its MSP and customer (the operator's list), or those with
-    ``tenant_id`` at either end."""
-    return await repository.all_links_with_parties(session, tenant_id)
+    found = await tenant(session, tenant_id)
+    before = found.audit_retention_days
+    found.audit_retention_days = days
+    return found, before

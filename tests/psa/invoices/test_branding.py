@@ -219,6 +219,6 @@ async def test_logo_api_and_who_may_change_it(settings: Settings, database: Data
             f"/api/v1/tenants/{w.msp.slug}/audit-events", params={"action": "branding.logo_updated"}
         )
         assert len(events.json()["items"]) == 1
-        change = events.json()["items"][0]["changes"]["to"]
+        change = events.json()["items"][0]["changes"]["logo"][1]
         assert change["content_type"] == "image/jpeg" and "logo" not in change
         assert await _branding(database, msp) == (0, 2)

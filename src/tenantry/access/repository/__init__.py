@@ -3,6 +3,7 @@ recently used tenants), one module per kind; importable from here as before."""
 
 from tenantry.access.repository.grants import (
     GrantFilter,
+    delete_grants_touching,
     grant_in,
     grants_by_id,
     list_grants,
@@ -69,6 +70,7 @@ __all__ = [
     "custom_roles_by_id",
     "custom_roles_of",
     "customers_in_groups",
+    "delete_grants_touching",
     "delete_tenant_group",
     "delete_user_group",
     "grant_in",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.models import Grant, GrantScope, UserGroupMember
@@ -212,3 +212,17 @@ async def grants_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[
         return {}
     rows = await session.scalars(select(Grant).where(Grant.id.in_(wanted)))
     return {g.id: g for g in rows.all()}
+
+
+async def delete_grants_touching(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+) -> int:
+    """Grants held by ``user_ids``, issued in ``tenant_id`` or scoped to it (deletion)."""
+    conditions: list[ColumnElement[bool]] = [
+        Grant.tenant_id == tenant_id,
+        Grant.customer_tenant_id == tenant_id,
+    ]
+    if user_ids:
+        conditions.append(Grant.user_id.in_(list(user_ids)))
+    result = await session.execute(delete(Grant).where(or_(*conditions)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

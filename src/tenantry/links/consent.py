@@ -1,0 +1,235 @@
+"""The customer's consent, and a link's end: approving (possibly giving less), declining,
+narrowing, revoking from either side, and expiry or renewal when it is due."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from tenantry.access.context import TenantContext
+from tenantry.audit.changes import changed, of_pairs, set_to
+from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
+from tenantry.links.schemas import LinkView, expand_ceiling
+from tenantry.links.views import LinkReads
+from tenantry.tenancy.models import LinkState
+from tenantry.tenancy.tenant_links import LIVE
+
+
+class LinkConsent(LinkReads):
+    # ------------------------------------------------------------ the customer decides
+
+    async def _for_customer_decision(
+        self, ctx: TenantContext, link_id: uuid.UUID, verb: str
+    ) -> LinkView:
+        """The link, locked, if the caller is one of the customer's own people."""
+        view = await self._view(ctx, link_id, for_update=True)
+        customer = view.customer.display_name
+        if view.side == "msp":
+            raise PermissionDenied(
+                f"Only {customer}'s own people can {verb} this link: an MSP cannot consent "
+                "on its customer's behalf.",
+                permission="links:manage",
+                reason="customer-consent",
+            )
+        if ctx.relation != "home":
+            # The MSP's technicians reach the customer through this very link: letting
+            # them approve or change it would let them grant themselves access.
+            raise PermissionDenied(
+                f"Only {customer}'s own people can {verb} this link. You act in {customer} "
+                f"through it for {view.msp.display_name}, and nobody consents to, or "
+                "widens, their own access.",
+                permission="links:manage",
+                reason="not-own-user",
+            )
+        return view
+
+    async def approve(
+        self,
+        ctx: TenantContext,
+        link_id: uuid.UUID,
+        *,
+        ceiling: list[str] | None,
+        auto_extend: bool,
+        actor: Actor,
+    ) -> LinkView:
+        view = await self._for_customer_decision(ctx, link_id, "approve")
+        link = view.link
+        _expect(view, (LinkState.PENDING,), "approved")
+        if not view.msp.is_msp:
+            raise Conflict(
+                f"{view.msp.display_name} is no longer licensed as an MSP; decline the request."
+            )
+        asked = sorted(link.requested_ceiling)
+        granted = asked if ceiling is None else expand_ceiling(ceiling)
+        not_asked = sorted(set(granted) - set(asked))
+        if not_asked:
+            raise ValidationFailed(
+                "ceiling",
+                f"can only give what {view.msp.display_name} asked for, or less; not asked: "
+                + ", ".join(not_asked),
+            )
+        await self.links.activate(
+            link,
+            ceiling=granted,
+            customer_auto_extend=auto_extend,
+            decided_by=ctx.principal.user_id,
+        )
+        await self._record(
+            view,
+            actor,
+            AuditAction.LINK_APPROVED,
+            of_pairs(
+                [
+                    ("state", LinkState.PENDING.value, LinkState.ACTIVE.value),
+                    ("ceiling", [], granted),
+                    ("expires_at", None, link.expires_at),
+                    ("customer_auto_extend", False, auto_extend),
+                ]
+            )
+            | set_to(withheld=sorted(set(asked) - set(granted))),
+        )
+        return view
+
+    async def decline(self, ctx: TenantContext, link_id: uuid.UUID, *, actor: Actor) -> LinkView:
+        view = await self._for_customer_decision(ctx, link_id, "decline")
+        _expect(view, (LinkState.PENDING,), "declined")
+        await self._end(view, ctx, actor, AuditAction.LINK_DECLINED)
+        return view
+
+    async def narrow(
+        self, ctx: TenantContext, link_id: uuid.UUID, *, ceiling: list[str], actor: Actor
+    ) -> LinkView:
+        """Give the MSP less, at once. Never more: widening needs a new request from the
+        MSP and the customer's consent to it."""
+        view = await self._for_customer_decision(ctx, link_id, "narrow")
+        link = view.link
+        if link.state == LinkState.PENDING:
+            raise Conflict(
+                "The request is still pending: approve it with a narrower ceiling, or decline it."
+            )
+        _expect(view, (LinkState.ACTIVE,), "narrowed")
+        before = sorted(link.ceiling)
+        after = expand_ceiling(ceiling)
+        wider = sorted(set(after) - set(before))
+        if wider:
+            raise ValidationFailed(
+                "ceiling",
+                "can only be narrowed; not in the current ceiling: "
+                + ", ".join(wider)
+                + f". To give more, {view.msp.display_name} sends a new request for you "
+                "to approve",
+            )
+        if after == before:
+            return view
+        await self.links.narrow(link, ceiling=after, decided_by=ctx.principal.user_id)
+        await self._record(
+            view,
+            actor,
+            AuditAction.LINK_NARROWED,
+            changed("ceiling", before, after) | set_to(removed=sorted(set(before) - set(after))),
+        )
+        return view
+
+    # ------------------------------------------------------------ ending
+
+    async def revoke(self, ctx: TenantContext, link_id: uuid.UUID, *, actor: Actor) -> LinkView:
+        """End a live link from either side: the customer's own people, or the MSP's
+        (which also withdraws a request still pending). Technicians acting in the
+        customer end it from their MSP, where the decision is on record as the MSP's."""
+        view = await self._view(ctx, link_id, for_update=True)
+        if view.side == "customer":
+            if ctx.relation != "home":
+                raise PermissionDenied(
+                    f"Only {view.customer.display_name}'s own people can revoke this link "
+                    f"here; {view.msp.display_name} ends it from its own side (Client links).",
+                    permission="links:manage",
+                    reason="not-own-user",
+                )
+            if view.link.state == LinkState.PENDING:
+                # Refusing a request is declining it, whatever the button said.
+                return await self.decline(ctx, link_id, actor=actor)
+        _expect(view, LIVE, "revoked")
+        await self._end(view, ctx, actor, AuditAction.LINK_REVOKED)
+        return view
+
+    async def _end(
+        self, view: LinkView, ctx: TenantContext, actor: Actor, action: AuditAction
+    ) -> None:
+        link = view.link
+        before_state, before_ceiling = link.state.value, sorted(link.ceiling)
+        await self.links.end(
+            link, decided_by=ctx.principal.user_id if view.side == "customer" else None
+        )
+        await self._record(
+            view,
+            actor,
+            action,
+            # The row keeps what was consented (history); what the MSP may do is none.
+            of_pairs(
+                [
+                    ("state", before_state, LinkState.REVOKED.value),
+                    ("ceiling", before_ceiling, []),
+                ]
+            )
+            | set_to(by=view.side),
+        )
+
+    # ------------------------------------------------------------ expiry
+
+    async def settle(
+        self, link_id: uuid.UUID, now: datetime, ahead: timedelta, *, actor: Actor
+    ) -> str | None:
+        """Expire or renew one due link; None when there is nothing (left) to do.
+
+        Renewing: when both sides agreed, by whole periods until the link runs past
+        ``now + ahead``. Expiring: once ``expires_at`` has passed (the access decision
+        already refuses from that instant; this records it and frees the customer for
+        another MSP).
+        """
+        found = await self.links.with_parties(link_id, for_update=True)
+        if found is None:
+            return None
+        link, msp, customer = found
+        horizon = now + ahead
+        # Re-checked under the lock: another process's sweep may have settled it.
+        if link.state != LinkState.ACTIVE or link.expires_at is None or link.expires_at > horizon:
+            return None
+        view = LinkView(link, msp, customer, "msp")
+        old = link.expires_at
+        if view.auto_extends and link.duration_days:
+            period = timedelta(days=link.duration_days)
+            periods = (horizon - old) // period + 1
+            await self.links.extend(link, old + periods * period)
+            await self._record(
+                view,
+                actor,
+                AuditAction.LINK_EXTENDED,
+                changed("expires_at", old, link.expires_at) | set_to(periods=periods),
+            )
+            return "extended"
+        if old > now:
+            return None  # in the look-ahead window only; it lapses at its time
+        await self.links.expire(link)
+        await self._record(
+            view,
+            actor,
+            AuditAction.LINK_EXPIRED,
+            of_pairs(
+                [
+                    ("state", LinkState.ACTIVE.value, LinkState.EXPIRED.value),
+                    ("ceiling", sorted(link.ceiling), []),
+                ]
+            )
+            | set_to(expires_at=old),
+        )
+        return "expired"
+
+
+def _expect(view: LinkView, states: tuple[LinkState, ...], verb: str) -> None:
+    state = view.link.state
+    if state not in states:
+        raise Conflict(
+            f"The link is {state.value}, so it cannot be {verb}.",
+            state=state.value,
+        )

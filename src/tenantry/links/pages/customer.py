@@ -1,0 +1,226 @@
+"""The customer's side: "Your MSP" (``/t/<slug>/msp``), where its own people approve,
+narrow, decline or revoke."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tenantry.errors import NotFound, TenantryError, ValidationFailed
+from tenantry.http.deps import Work
+from tenantry.links import auth
+from tenantry.links.pages.common import (
+    ceiling_words,
+    confirmed,
+    field_errors_or_raise,
+    history_context,
+)
+from tenantry.links.schemas import LinkView
+from tenantry.links.service import LinkService
+from tenantry.tenancy.models import LinkState
+from tenantry.web.render import redirect_with_notice, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _your_msp_url(slug: str) -> str:
+    return f"/t/{slug}/msp"
+
+
+async def _your_msp_page(
+    request: Request,
+    work: Work,
+    *,
+    link_id: uuid.UUID | None = None,
+    history: str | None = None,
+    past_cursor: str | None = None,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The live link (or, with ``link_id``, one earlier link) as the customer sees it."""
+    ctx = work.ctx
+    if ctx.relation == "home" and ctx.tenant.is_msp:
+        # An MSP is not managed by one; its own links are on the MSP page. A link id
+        # here names nothing of this tenant's (any id, its own links' included): 404.
+        if link_id is not None:
+            raise NotFound("No such link.")
+        return render(request, "links/your_msp.html", {"is_msp": True}, status=status)
+    service = LinkService(work.session)
+    past: list[LinkView] = []
+    past_next = None
+    if link_id is not None:
+        current: LinkView | None = await service.get(ctx, link_id)
+        if current is not None and current.side != "customer":
+            raise NotFound("No such link.")
+    else:
+        live, _ = await service.list_links(ctx, state="live", cursor=None, limit=1)
+        current = live[0] if live else None
+        try:
+            past, past_next = await service.list_links(
+                ctx, state="ended", cursor=past_cursor, limit=20
+            )
+        except ValidationFailed:
+            past, past_next = await service.list_links(ctx, state="ended", cursor=None, limit=20)
+    own = ctx.relation == "home"
+    decides = own and ctx.can("links:manage")
+    link = current.link if current else None
+    people = (
+        await service.people_acting_for(current)
+        if current is not None and link is not None and link.activated_at and ctx.can("audit:read")
+        else []
+    )
+    form = form or {}
+    if "ceiling" in form:
+        chosen = set(form["ceiling"])  # what was ticked when the page came back with errors
+    elif link is not None:
+        chosen = set(link.requested_ceiling if link.state == LinkState.PENDING else link.ceiling)
+    else:
+        chosen = set()
+    url = _your_msp_url(ctx.tenant.slug)
+    return render(
+        request,
+        "links/your_msp.html",
+        {
+            "is_msp": False,
+            "single": link_id is not None,
+            "view": current,
+            "link": link,
+            **(ceiling_words(current) if current else {}),
+            **await history_context(service, work, current, history),
+            "here": f"{url}/{link_id}" if link_id else url,
+            "past": past,
+            "past_next": past_next,
+            "people": people,
+            "own": own,
+            "decides": decides,
+            "pending": link is not None and link.state == LinkState.PENDING,
+            "active": link is not None and link.state == LinkState.ACTIVE,
+            "form": form,
+            "chosen": chosen,
+            "errors": errors or {},
+            "url": url,
+        },
+        status=status,
+    )
+
+
+@router.get("/t/{tenant}/msp", response_class=HTMLResponse)
+async def your_msp(
+    request: Request,
+    work: auth.LinksRead,
+    history: Annotated[str | None, Query(max_length=200)] = None,
+    past: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    return await _your_msp_page(request, work, history=history, past_cursor=past)
+
+
+@router.get("/t/{tenant}/msp/{link_id}", response_class=HTMLResponse)
+async def your_msp_link(
+    request: Request,
+    link_id: uuid.UUID,
+    work: auth.LinksRead,
+    history: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """One link of the tenant's, earlier ones included, with its history."""
+    return await _your_msp_page(request, work, link_id=link_id, history=history)
+
+
+async def _decide(
+    request: Request,
+    work: Work,
+    form: dict[str, Any],
+    act: Callable[[], Awaitable[LinkView]],
+    notice: str,
+) -> Response:
+    """Run one of the customer's decisions; on bad input, the page again with the
+    errors next to their fields and what was ticked still ticked."""
+    try:
+        view: LinkView = await act()
+    except TenantryError as exc:
+        errors = field_errors_or_raise(exc)
+        await work.session.rollback()
+        return await _your_msp_page(request, work, form=form, errors=errors, status=exc.status)
+    return redirect_with_notice(
+        request, _your_msp_url(work.ctx.tenant.slug), notice.format(msp=view.msp.display_name)
+    )
+
+
+@router.post("/t/{tenant}/msp/{link_id}/approve", response_model=None)
+async def approve(
+    request: Request,
+    link_id: uuid.UUID,
+    work: auth.LinksManage,
+    ceiling: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    auto_extend: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    async def act() -> LinkView:
+        # An empty list is a choice ("nothing"), refused by the rules: never "everything".
+        return await LinkService(work.session).approve(
+            work.ctx, link_id, ceiling=ceiling, auto_extend=bool(auto_extend), actor=work.actor
+        )
+
+    form = {"action": "approve", "ceiling": ceiling, "auto_extend": bool(auto_extend)}
+    return await _decide(
+        request,
+        work,
+        form,
+        act,
+        "You approved {msp}'s request: it can now work here within the permissions you gave.",
+    )
+
+
+@router.post("/t/{tenant}/msp/{link_id}/decline", response_model=None)
+async def decline(
+    request: Request,
+    link_id: uuid.UUID,
+    work: auth.LinksManage,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    async def act() -> LinkView:
+        confirmed(confirm, "decline_confirm", "Tick the box to confirm that you decline.")
+        return await LinkService(work.session).decline(work.ctx, link_id, actor=work.actor)
+
+    return await _decide(request, work, {"action": "decline"}, act, "You declined {msp}'s request.")
+
+
+@router.post("/t/{tenant}/msp/{link_id}/narrow", response_model=None)
+async def narrow(
+    request: Request,
+    link_id: uuid.UUID,
+    work: auth.LinksManage,
+    ceiling: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+) -> Response:
+    async def act() -> LinkView:
+        return await LinkService(work.session).narrow(
+            work.ctx, link_id, ceiling=ceiling, actor=work.actor
+        )
+
+    form = {"action": "narrow", "ceiling": ceiling}
+    return await _decide(
+        request, work, form, act, "Saved: {msp} can do only what is ticked, from now on."
+    )
+
+
+@router.post("/t/{tenant}/msp/{link_id}/revoke", response_model=None)
+async def revoke(
+    request: Request,
+    link_id: uuid.UUID,
+    work: auth.LinksManage,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    async def act() -> LinkView:
+        confirmed(confirm, "revoke_confirm", "Tick the box to confirm that you end the link.")
+        return await LinkService(work.session).revoke(work.ctx, link_id, actor=work.actor)
+
+    return await _decide(
+        request,
+        work,
+        {"action": "revoke"},
+        act,
+        "Link ended: {msp}'s people can no longer work here.",
+    )
