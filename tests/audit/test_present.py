@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tenantry.audit.changes import Changes, changed, set_to
+from tenantry.audit.changes import Changes, changed, new_value, set_to, stored
 from tenantry.audit.present import change_lines, change_text
-from tenantry.audit.service import new_value, scrub
 
 
 def test_the_pair_shape_shows_old_and_new() -> None:
-    stored = scrub(changed("display_name", "Contoso Ltd", "Contoso Group").as_json())
-    assert change_lines(stored) == ["display_name: Contoso Ltd → Contoso Group"]
-    assert change_lines(scrub(set_to(email="a@b.example").as_json())) == ["email: — → a@b.example"]
+    kept = stored(changed("display_name", "Contoso Ltd", "Contoso Group"))
+    assert change_lines(kept) == ["display_name: Contoso Ltd → Contoso Group"]
+    assert change_lines(stored(set_to(email="a@b.example"))) == ["email: — → a@b.example"]
     assert change_lines({"status": ["active", "active"]}) == []  # nothing changed
 
 
@@ -38,7 +37,7 @@ def test_long_lines_are_cut_for_a_cell_but_not_for_the_export() -> None:
 
 def test_an_old_or_new_pruned_event_names_its_anchor() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    new = scrub(Changes({"pruned_through_seq": (None, 3), "pruned_before": (None, at)}).as_json())
+    new = stored(Changes({"pruned_through_seq": (None, 3), "pruned_before": (None, at)}))
     assert new_value(new, "pruned_through_seq") == 3
     assert new_value({"pruned_through_seq": 3}, "pruned_through_seq") == 3
     assert new_value({}, "anchor_hash") is None

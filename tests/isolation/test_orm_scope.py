@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tenantry.access.service import extend_scope
+from tenantry.access.widening import Why, widen
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.schemas import OPERATOR, AuditAction
 from tenantry.audit.service import record
@@ -287,7 +287,7 @@ async def test_one_tenant_sets_the_tenant_several_switch_to_the_multi_role(
 # ---------------------------------------------------------------- widening
 
 
-async def test_extend_scope_mid_transaction_admits_the_new_tenant_only(
+async def test_widen_mid_transaction_admits_the_new_tenant_only(
     backend: str,
     database: Database,
     settings: Settings,
@@ -303,7 +303,7 @@ async def test_extend_scope_mid_transaction_admits_the_new_tenant_only(
         assert set(await tenants_of(session, AuditEvent)) == {a}  # the transaction runs
         if pg:
             assert await pg_scope(session) == (settings.app_db_role, str(a), "")
-        await extend_scope(session, b)
+        await widen(session, b, why=Why.OPERATOR)
         if pg:
             user, _, tenant_ids = await pg_scope(session)
             assert (user, tenant_ids) == (rls.MULTI_ROLE, listed(a, b))
@@ -323,8 +323,8 @@ async def test_extend_scope_mid_transaction_admits_the_new_tenant_only(
                 async with session.begin_nested():
                     connection = await session.connection()
                     await connection.execute(insert(AuditEvent.__table__).values(row))
-        await extend_scope(session, a, b)  # nothing new: nothing to do
-        await extend_scope(session, c)  # several to more: the list grows
+        await widen(session, a, b, why=Why.OPERATOR)  # nothing new: nothing to do
+        await widen(session, c, why=Why.OPERATOR)  # several to more: the list grows
         if pg:
             assert (await pg_scope(session))[2] == listed(a, b, c)
             assert await raw_count(session) == 5
@@ -332,13 +332,13 @@ async def test_extend_scope_mid_transaction_admits_the_new_tenant_only(
     assert await count_by_tenant(owner_engine, "audit_events") == {a: 2, b: 2, c: 2}
 
 
-async def test_extend_scope_from_no_tenant_to_one(
+async def test_widen_from_no_tenant_to_one(
     backend: str, database: Database, settings: Settings, two_tenants: TwoTenants
 ) -> None:
     a = two_tenants.a.tenant_id
     async with database.unit_of_work(NO_SCOPE) as session:
         assert await tenants_of(session, AuditEvent) == []
-        await extend_scope(session, a)
+        await widen(session, a, why=Why.OPERATOR)
         assert await tenants_of(session, AuditEvent) == [a]
         if backend == "postgres":
             assert await pg_scope(session) == (settings.app_db_role, str(a), "")

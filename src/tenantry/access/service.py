@@ -23,8 +23,7 @@ from tenantry.access.grants import revoke_grant as revoke_grant
 from tenantry.access.models import Grant
 from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
-from tenantry.db.engine import widen_scope
-from tenantry.db.scope import TenantScope, session_scope
+from tenantry.db.scope import TenantScope
 from tenantry.errors import NotFound, TenantSuspended
 from tenantry.tenancy.models import Tenant, TenantLink, TenantStatus
 
@@ -139,13 +138,6 @@ class AccessService:
 def self_scope(principal: Principal) -> TenantScope:
     """A user acting on their own account: their events go to their home tenant."""
     return TenantScope.of([principal.home_tenant_id])
-
-
-async def extend_scope(session: AsyncSession, *tenant_ids: uuid.UUID) -> None:
-    """Kept for the callers in other domains until they move to
-    ``access.widening.widen(..., why=...)``; access itself no longer calls it."""
-    current = session_scope(session.sync_session)
-    await widen_scope(session, TenantScope.of(current.tenant_ids | set(tenant_ids)))
 
 
 def operator_scope(tenant_ids: Iterable[uuid.UUID]) -> TenantScope:

@@ -7,9 +7,14 @@ away is ``[value, None]``. The audit pages and exports read every event the same
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+# Keys whose values are never stored, whatever the caller passes.
+SECRET_KEYS = frozenset({"password", "password_hash", "token", "token_hash", "totp_secret", "code"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +52,24 @@ def changed(name: str, old: Any, new: Any) -> Changes:
 
 def of_pairs(pairs: Iterable[tuple[str, Any, Any]]) -> Changes:
     return Changes({name: (old, new) for name, old, new in pairs})
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def stored(changes: Changes) -> dict[str, Any]:
+    """What an event keeps: secrets redacted, values made plain JSON (what is hashed is
+    what is read back)."""
+    pairs = changes.as_json()
+    redacted = {k: ("[redacted]" if k in SECRET_KEYS else v) for k, v in pairs.items()}
+    plain: dict[str, Any] = json.loads(json.dumps(redacted, default=_plain))
+    return plain
+
+
+def new_value(kept: Mapping[str, Any], name: str) -> Any:
+    """What an event set ``name`` to, in the pair shape (``[old, new]``) or as the plain
+    value events were written with before it (an ``audit.pruned`` event of either age
+    still vouches for its anchor)."""
+    value = kept.get(name)
+    return value[1] if isinstance(value, list) and len(value) == 2 else value

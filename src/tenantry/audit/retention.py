@@ -93,7 +93,7 @@ async def prune(
         action=AuditAction.AUDIT_PRUNED,
         target_type="audit_trail",
         target_id=tenant_id,
-        # verify_chain reads the anchor's seq and hash back from here (service.new_value).
+        # verify_chain reads the anchor's seq and hash back from here (changes.new_value).
         changes=set_to(
             pruned_through_seq=last.seq,
             anchor_hash=last.hash,

@@ -11,41 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit import repository
-from tenantry.audit.changes import Changes
+from tenantry.audit.changes import Changes, new_value, stored
 from tenantry.audit.models import AuditChainHead, AuditEvent
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
 
 GENESIS = "0" * 64
-# Keys whose values are never stored, whatever the caller passes.
-SECRET_KEYS = frozenset({"password", "password_hash", "token", "token_hash", "totp_secret", "code"})
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def scrub(changes: dict[str, Any]) -> dict[str, Any]:
-    """Secrets redacted, values made plain JSON (what is hashed is what is read back)."""
-    redacted = {k: ("[redacted]" if k in SECRET_KEYS else v) for k, v in changes.items()}
-    plain: dict[str, Any] = json.loads(json.dumps(redacted, default=_plain))
-    return plain
-
-
-def new_value(stored: Mapping[str, Any], name: str) -> Any:
-    """What an event set ``name`` to, in the pair shape (``[old, new]``) or as the plain
-    value events were written with before it (an ``audit.pruned`` event of either age
-    still vouches for its anchor)."""
-    value = stored.get(name)
-    return value[1] if isinstance(value, list) and len(value) == 2 else value
 
 
 def event_digest(event: AuditEvent) -> str:
@@ -85,7 +61,7 @@ async def record(
     target_type: str | None = None,
     target_id: uuid.UUID | str | None = None,
     target_label: str | None = None,
-    changes: Changes | dict[str, Any] | None = None,
+    changes: Changes | None = None,
 ) -> AuditEvent:
     """Append one event to ``tenant_id``'s chain. The session's scope must cover it."""
     head = await repository.head(session, tenant_id, for_update=True)
@@ -108,7 +84,7 @@ async def record(
         target_type=target_type,
         target_id=str(target_id) if target_id is not None else None,
         target_label=target_label,
-        changes=scrub(changes.as_json() if isinstance(changes, Changes) else changes or {}),
+        changes=stored(changes or Changes()),
         request_id=actor.request_id,
         source_address=actor.source_address,
         user_agent=actor.user_agent,
