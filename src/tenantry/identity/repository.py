@@ -20,11 +20,6 @@ from tenantry.identity.models import (
     SignInThrottle,
     User,
 )
-from tenantry.tenancy import repository as _tenancy_repository
-
-# Kept for the PSA's tickets until it asks tenancy.service.tenant_by_id (identity does not
-# read tenants itself).
-tenant_by_id = _tenancy_repository.by_id
 
 
 def _rowcount(result: Any) -> int:

@@ -11,11 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
-from tenantry.tenancy import repository as _tenancy_repository
-
-# Kept for the CLI's `links list` until it asks tenancy.service.TenantLinkService.every.
-all_links = _tenancy_repository.all_links
-
 
 # ---------------------------------------------------------------- the audit trail
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenantry.psa.invoices import money
+from tenantry.kit import money
 from tenantry.psa.time.schemas import parse_duration
 
 minutes = st.integers(min_value=1, max_value=24 * 60)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from tenantry.kit.csv import to_csv
+from tenantry.kit.money import format_amount
 from tenantry.psa.invoices.models import Invoice, InvoiceLine
-from tenantry.psa.invoices.money import format_amount
 
 HEADER = ("invoice", "position", "kind", "date", "description", "minutes", "quantity",
           "unit_price", "amount", "amount_minor", "currency")  # fmt: skip

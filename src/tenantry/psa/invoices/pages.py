@@ -16,16 +16,16 @@ from tenantry.branding.routes import logo_response
 from tenantry.branding.service import BrandingService
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
-from tenantry.psa.invoices import auth
-from tenantry.psa.invoices.export import invoice_csv
-from tenantry.psa.invoices.models import InvoiceStatus
-from tenantry.psa.invoices.money import (
+from tenantry.kit.money import (
     CURRENCY,
     format_amount,
     format_money,
     parse_amount,
     parse_rate_percent,
 )
+from tenantry.psa.invoices import auth
+from tenantry.psa.invoices.export import invoice_csv
+from tenantry.psa.invoices.models import InvoiceStatus
 from tenantry.psa.invoices.service import InvoiceService
 from tenantry.psa.time.schemas import format_duration
 from tenantry.psa.time.service import TimeService, tenant_today

@@ -13,7 +13,7 @@
   same transaction: a rolled-back issue gives its number back, so numbers are gap-free
   per MSP and year. A void invoice keeps its number; its time is released for a new
   invoice.
-* Rounding: money.py (per line half-up; tax on the subtotal half-up).
+* Rounding: kit/money.py (per line half-up; tax on the subtotal half-up).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from tenantry.audit.changes import Changes, changed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tenantry.kit import money
 from tenantry.kit.pagination import Keyset, check_limit, page_of
-from tenantry.psa.invoices import money, repository, rules
+from tenantry.psa.invoices import repository, rules
 from tenantry.psa.invoices.models import (
     Invoice,
     InvoiceLine,

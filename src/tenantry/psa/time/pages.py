@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
-from tenantry.psa.invoices.money import (
+from tenantry.kit.money import (
     CURRENCY,
     format_amount,
     format_money,
