@@ -26,11 +26,12 @@ from tenantry.tenancy import service as tenancy
 
 class TokenService(IdentityBase):
     async def principal_from_api_token(self, token: str) -> tuple[Principal, ApiToken]:
-        found = await repository.token_with_user(self.session, digest(token))
+        found = await repository.token_with_user(
+            self.session, digest(token), tenancy.joined_tenant(User.home_tenant_id)
+        )
         if found is None:
             raise NotAuthenticated("The API token is not valid.")
-        api_token, user = found
-        home = await tenancy.tenant(self.session, user.home_tenant_id)
+        api_token, user, home = found
         now = utcnow()
         if (
             api_token.revoked_at is not None

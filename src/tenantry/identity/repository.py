@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.upsert import insert_missing
@@ -66,18 +66,24 @@ async def claim_totp_step(session: AsyncSession, user_id: uuid.UUID, step: int) 
 # --- sessions ------------------------------------------------------------------------------
 
 
+# The user's home tenant, joined in the same statement (tenancy supplies the join).
+HomeJoin = tuple[Any, ColumnElement[bool]]
+
+
 async def session_with_user(
-    session: AsyncSession, token_hash: str
-) -> tuple[AuthSession, User] | None:
-    """One round trip: the session and its user."""
+    session: AsyncSession, token_hash: str, home: HomeJoin
+) -> tuple[AuthSession, User, Any] | None:
+    """One round trip: the session, its user and the user's home tenant."""
+    tenants, on = home
     row = (
         await session.execute(
-            select(AuthSession, User)
+            select(AuthSession, User, tenants)
             .join(User, User.id == AuthSession.user_id)
+            .join(tenants, on)
             .where(AuthSession.token_hash == token_hash)
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 async def touch_session(session: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
@@ -132,15 +138,20 @@ async def revoke_sessions_of(
 # --- API tokens ----------------------------------------------------------------------------
 
 
-async def token_with_user(session: AsyncSession, token_hash: str) -> tuple[ApiToken, User] | None:
+async def token_with_user(
+    session: AsyncSession, token_hash: str, home: HomeJoin
+) -> tuple[ApiToken, User, Any] | None:
+    """One round trip: the token, its user and the user's home tenant."""
+    tenants, on = home
     row = (
         await session.execute(
-            select(ApiToken, User)
+            select(ApiToken, User, tenants)
             .join(User, User.id == ApiToken.user_id)
+            .join(tenants, on)
             .where(ApiToken.token_hash == token_hash)
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 async def tokens_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[ApiToken]:

@@ -88,11 +88,12 @@ class SessionService(IdentityBase):
             old.revoked_at = utcnow()
 
     async def principal_from_session_token(self, token: str) -> tuple[Principal, AuthSession]:
-        found = await repository.session_with_user(self.session, digest(token))
+        found = await repository.session_with_user(
+            self.session, digest(token), tenancy.joined_tenant(User.home_tenant_id)
+        )
         if found is None:
             raise NotAuthenticated("Your session has ended; sign in again.")
-        auth_session, user = found
-        home = await tenancy.tenant(self.session, user.home_tenant_id)
+        auth_session, user, home = found
         if not session_is_live(auth_session, self.settings, utcnow()) or user.disabled_at:
             raise NotAuthenticated("Your session has ended; sign in again.")
         ensure_home_active(home)

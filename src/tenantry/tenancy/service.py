@@ -389,7 +389,9 @@ class TenancyService:
         )
 
 
-# --- used by access ---
+# --- used by identity and access ---
+joined_tenant = repository.joined_tenant
+
 # The switcher's and the MSP-wide scopes' reads of linked customers (hot paths at
 # 10,000 clients: one statement each, as access builds its narrowing).
 linked_customer_conditions = repository.linked_customer_conditions
