@@ -1,4 +1,5 @@
-"""Demo data for ``tenantry serve --demo``: an MSP with three clients and three people."""
+"""Demo data for ``tenantry serve --demo``: an MSP with three clients, the MSP's admin and
+two technicians, and one client's own admin (so a newcomer sees both sides)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.access.grants import create_grant
 from tenantry.access.models import GrantScope
-from tenantry.access.service import AccessService, create_grant, operator_scope
+from tenantry.access.service import AccessService, operator_scope
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
 from tenantry.db.engine import Database
+from tenantry.identity.models import User
 from tenantry.identity.service import IdentityService, principal_of
 from tenantry.psa.invoices.demo import seed_time_and_invoice
 from tenantry.psa.tickets.demo import seed_tickets
-from tenantry.tenancy import repository as tenants
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.service import TenancyService
 
@@ -31,6 +34,7 @@ class DemoUser:
     name: str
     role: str
     note: str
+    home: str = "northwind-it"  # the slug of the user's home tenant
 
 
 USERS = (
@@ -46,6 +50,13 @@ USERS = (
         "Sam Support",
         "technician",
         "technician, delegated to Fabrikam Inc as 1st Level Support",
+    ),
+    DemoUser(
+        "carol.owner@contoso.example",
+        "Carol Owner",
+        "owner",
+        "Contoso Ltd's own admin: the client's side",
+        home="contoso-ltd",
     ),
 )
 # Which customer each non-admin technician is delegated to, and with which role.
@@ -64,11 +75,28 @@ def credentials_file(settings: Settings) -> Path:
     return Path("tenantry-demo-credentials.json")
 
 
+async def _person(
+    session: AsyncSession, settings: Settings, home: Tenant, who: DemoUser, password: str
+) -> User:
+    user = await IdentityService(session, settings).create_user(
+        home=home, email=who.email, display_name=who.name, password=password, actor=OPERATOR
+    )
+    await create_grant(
+        session,
+        issuer_tenant_id=home.id,
+        user_id=user.id,
+        role=who.role,
+        scope=GrantScope.HOME,
+        actor=OPERATOR,
+    )
+    return user
+
+
 async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
     """Create the demo once; later starts keep it (and its passwords) as they are."""
     path = credentials_file(settings)
     async with db.platform_reader() as session:
-        existing = await tenants.by_slug(session, "northwind-it")
+        existing = await tenancy.tenant_by_slug(session, "northwind-it")
     if existing is not None:
         if path.exists():
             stored: dict[str, str] = json.loads(path.read_text())
@@ -80,27 +108,13 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
         msp = await service.create_tenant(
             name=MSP_NAME, display_name=MSP_NAME, is_msp=True, actor=OPERATOR
         )
-        identity = IdentityService(session, settings)
-        users = {}
-        for demo_user in USERS:
-            user = await identity.create_user(
-                home=msp,
-                email=demo_user.email,
-                display_name=demo_user.name,
-                password=passwords[demo_user.email],
-                actor=OPERATOR,
-            )
-            await create_grant(
-                session,
-                issuer_tenant_id=msp.id,
-                user_id=user.id,
-                role=demo_user.role,
-                scope=GrantScope.HOME,
-                actor=OPERATOR,
-            )
-            users[demo_user.email] = user
+        staff = {
+            u.email: await _person(session, settings, msp, u, passwords[u.email])
+            for u in USERS
+            if u.home == msp.slug
+        }
         await session.flush()
-        admin = users[USERS[0].email]
+        admin = staff[USERS[0].email]
         principal = principal_of(admin, msp, auth_method="cli")
         ctx = await AccessService(session).context_in(principal, msp)
         customers: dict[str, Tenant] = {}
@@ -113,15 +127,19 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
             await create_grant(
                 session,
                 issuer_tenant_id=msp.id,
-                user_id=users[email].id,
+                user_id=staff[email].id,
                 role=role,
                 scope=GrantScope.CUSTOMER,
                 customer_tenant_id=customers[slug].id,
                 actor=OPERATOR,
             )
+        for client_user in USERS:
+            if client_user.home in customers:
+                home = customers[client_user.home]
+                await _person(session, settings, home, client_user, passwords[client_user.email])
         for customer in customers.values():
             await seed_tickets(session, customer, principal)
-        await seed_time_and_invoice(session, msp, customers.values(), users.values())
+        await seed_time_and_invoice(session, msp, customers.values(), staff.values())
     path.write_text(json.dumps(passwords, indent=2))
     path.chmod(0o600)
     return passwords
@@ -129,5 +147,5 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
 
 async def demo_summary(db: Database) -> list[str]:
     async with db.platform_reader() as session:
-        rows = (await session.scalars(select(Tenant).order_by(Tenant.created_at))).all()
+        rows = await tenancy.tenants_oldest_first(session)
     return [f"{t.display_name} ({t.slug}){' — MSP' if t.is_msp else ''}" for t in rows]

@@ -34,3 +34,22 @@ async def test_each_demo_client_has_time_and_an_invoice(
         "NW-0002",
         "NW-0003",
     ]
+
+
+async def test_the_demo_lets_a_newcomer_see_the_clients_side(
+    settings: Settings, database: Database
+) -> None:
+    """Carol, Contoso's own admin, signs in at home in Contoso: she sees its tickets and
+    its invoice from Northwind IT, and nothing of the MSP or of the other clients."""
+    passwords = await ensure_demo(database, settings)
+    (carol,) = [u for u in USERS if u.home == "contoso-ltd"]
+    app = create_app(settings, database)
+    async with await signed_in_client(app, carol.email, passwords[carol.email]) as c:
+        me = (await c.get("/api/v1/me/tenants")).json()["items"]
+        assert [t["slug"] for t in me] == ["contoso-ltd"]
+        assert (await c.get("/api/v1/tenants/contoso-ltd/tickets")).json()["items"]
+        (invoice,) = (await c.get("/api/v1/tenants/contoso-ltd/invoices")).json()["items"]
+        assert invoice["status"] == "issued"
+        for elsewhere in ("northwind-it", "fabrikam-inc"):
+            r = await c.get(f"/api/v1/tenants/{elsewhere}/tickets")
+            assert r.status_code == 404, elsewhere
