@@ -7,45 +7,26 @@ SQLite only: the same pages run on PostgreSQL in test_pages.py."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyotp
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tenantry.app import create_app
 from tenantry.config import Settings
 from tenantry.db.engine import Database
-from tenantry.db.migrate import upgrade
 from tests.factories import PASSWORD, make_tenant, make_user
+
+# The real browser, not tests/identity/conftest.py's HTTP client of the same name.
+from tests.harness.browser import LAPTOP, PHONE, SHOTS, serve
+from tests.harness.browser import browser as browser
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-SHOTS = Path("/tmp/shots")
 USER = "mia@identity.example"
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 768}
 
 
 async def _seed(settings: Settings) -> None:
-    await upgrade(settings)
     db = Database(settings)
     try:
         home = await make_tenant(db, "identity-msp", is_msp=True, display_name="Identity MSP")
@@ -56,45 +37,8 @@ async def _seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("identity-browser") / "tenantry.db"
-    settings = Settings(
-        database_url=f"sqlite:///{path}",
-        secret_key="identity-browser-secret-0123456789abcdef",
-        log_level="WARNING",
-    )
-    seeding = threading.Thread(target=asyncio.run, args=(_seed(settings),))
-    seeding.start()
-    seeding.join()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    uv_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv_server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv_server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with serve(tmp_path_factory, _seed) as url:
+        yield url
 
 
 def fits(page: Page) -> None:

@@ -6,46 +6,25 @@ SQLite only: the pages are the same on both databases (tests/links covers Postgr
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tenantry.app import create_app
 from tenantry.config import Settings
 from tenantry.db.engine import Database
-from tenantry.db.migrate import upgrade
-from tests.factories import PASSWORD, make_tenant, make_user
+from tests.factories import make_tenant, make_user
+from tests.harness import browser as harness
+from tests.harness.browser import LAPTOP, PHONE, check_layout, serve, sign_in
 from tests.links.conftest import add_customer, delegate
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-SHOTS = Path("/tmp/shots")
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 ALEX = "alex@northwind.example"
 IAN = "ian@initech.example"
 
 
 async def _seed(settings: Settings) -> None:
-    await upgrade(settings)
     db = Database(settings)
     try:
         msp = await make_tenant(db, "northwind", is_msp=True, display_name="Northwind IT")
@@ -63,80 +42,12 @@ async def _seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("links-browser") / "tenantry.db"
-    settings = Settings(
-        database_url=f"sqlite:///{path}",
-        secret_key="links-browser-secret-0123456789abcdefghij",
-        log_level="WARNING",
-    )
-    # Its own thread: Playwright's sync API keeps an event loop running in this one.
-    seeding = threading.Thread(target=asyncio.run, args=(_seed(settings),))
-    seeding.start()
-    seeding.join()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv_server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv_server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv_server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def sign_in(browser: Browser, url: str, email: str, viewport: dict[str, int]) -> Page:
-    page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url + "/sign-in")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("main h1")).to_be_visible()
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
-
-
-def check_layout(page: Page) -> None:
-    """No sideways scrolling, and a label on every visible input."""
-    wide: bool = page.evaluate(
-        "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1"
-    )
-    assert not wide, page.url
-    unlabelled: list[str] = page.evaluate(
-        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-            .filter(el => el.offsetParent !== null)
-            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-            .map(el => el.outerHTML)"""
-    )
-    assert unlabelled == [], unlabelled
+    with serve(tmp_path_factory, _seed) as url:
+        yield url
 
 
 def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"links-{name}.png"), full_page=True)
+    harness.shot(page, f"links-{name}")
 
 
 def test_consent_from_request_to_the_end(browser: Browser, server: str) -> None:
