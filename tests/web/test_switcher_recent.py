@@ -155,7 +155,7 @@ async def test_a_tenant_no_longer_reachable_does_not_come_back(
 
 
 def _recent_cursor(shown: int) -> str:
-    from tenantry.pagination import encode_cursor
+    from tenantry.kit.pagination import encode_cursor
 
     return encode_cursor(["r", shown])
 
