@@ -125,3 +125,40 @@ async def head(
 ) -> AuditChainHead | None:
     stmt = select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id)
     return await session.scalar(stmt.with_for_update() if for_update else stmt)
+
+
+async def events_about(
+    session: AsyncSession,
+    target_type: str,
+    target_id: str,
+    *,
+    after_seq: int | None,
+    limit: int,
+) -> Sequence[AuditEvent]:
+    """Events about one target in the scope's (the caller's own) trail, oldest first."""
+    stmt = select(AuditEvent).where(
+        AuditEvent.target_type == target_type, AuditEvent.target_id == target_id
+    )
+    if after_seq is not None:
+        stmt = stmt.where(AuditEvent.seq > after_seq)
+    return (await session.scalars(stmt.order_by(AuditEvent.seq).limit(limit))).all()
+
+
+async def people_from(
+    session: AsyncSession, home_tenant_id: uuid.UUID, limit: int = 50
+) -> Sequence[tuple[str, datetime, int]]:
+    """People from ``home_tenant_id`` who acted in the scope's tenant, from its own trail:
+    (name as recorded, last time, how many events), most recent first. This is how a
+    customer sees the technicians who act for its MSP without reading the MSP's data."""
+    last = func.max(AuditEvent.occurred_at)
+    rows = await session.execute(
+        select(AuditEvent.actor_name, last, func.count())
+        .where(
+            AuditEvent.actor_home_tenant_id == home_tenant_id,
+            AuditEvent.actor_user_id.is_not(None),
+        )
+        .group_by(AuditEvent.actor_name)
+        .order_by(last.desc())
+        .limit(limit)
+    )
+    return [(str(name), when, int(count)) for name, when, count in rows.all()]

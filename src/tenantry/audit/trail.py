@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,3 +67,26 @@ async def read_page(
     before = position(cursor, forgiving=forgiving)
     events = await repository.page(session, f, before=before, limit=limit + 1)
     return page_of(events, limit, lambda e: (e.occurred_at, e.id))
+
+
+async def events_about(
+    session: AsyncSession,
+    target_type: str,
+    target_id: str,
+    *,
+    after_seq: int | None,
+    limit: int,
+) -> Sequence[AuditEvent]:
+    """One target's events in the unit of work's trail, oldest first (a link's history)."""
+    return await repository.events_about(
+        session, target_type, target_id, after_seq=after_seq, limit=limit
+    )
+
+
+async def people_from(
+    session: AsyncSession, home_tenant_id: uuid.UUID, limit: int = 50
+) -> Sequence[tuple[str, datetime, int]]:
+    """People from ``home_tenant_id`` who acted in the scope's tenant, read from its own
+    trail: (name as recorded, last time, how many events), most recent first. This is how
+    a customer sees the technicians who act for its MSP without reading the MSP's data."""
+    return await repository.people_from(session, home_tenant_id, limit)

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.context import TenantContext
 from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
+from tenantry.audit import trail
 from tenantry.audit.changes import Changes
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.errors import NotFound, PermissionDenied, ValidationFailed
 from tenantry.kit.pagination import Keyset, check_limit, page_of
-from tenantry.links import repository
 from tenantry.links.schemas import LinkView, Side
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
 from tenantry.tenancy.service import TenantLinkService
@@ -130,14 +130,18 @@ class LinkReads:
         check_limit(limit)
         await self._view(ctx, link_id)
         after = BY_SEQ.decode(cursor)
-        events = await repository.link_events(
-            self.session, link_id, after_seq=after[0] if after else None, limit=limit + 1
+        events = await trail.events_about(
+            self.session,
+            "link",
+            str(link_id),
+            after_seq=after[0] if after else None,
+            limit=limit + 1,
         )
         return page_of(events, limit, lambda e: [e.seq])
 
     async def people_acting_for(self, view: LinkView) -> list[tuple[str, datetime, int]]:
         """The MSP's people who acted in the customer, read from the customer's own trail."""
-        return list(await repository.people_of(self.session, view.msp.id))
+        return list(await trail.people_from(self.session, view.msp.id))
 
     # ------------------------------------------------------------ the record
 
