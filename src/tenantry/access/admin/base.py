@@ -22,6 +22,7 @@ from tenantry.audit.changes import Changes
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tenantry.identity import service as identity
 from tenantry.identity.models import User
 from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant, TenantLink
@@ -251,7 +252,7 @@ class AdminBase:
 
     async def home_users(self) -> Sequence[User]:
         """The tenant's own users by name (for pickers; the API takes an id or email)."""
-        return await repository.users_of_tenant(self.session, self.tenant.id)
+        return await identity.users_of_home(self.session, self.tenant.id)
 
     async def delegation_candidates(self) -> list[User]:
         """The users a delegation can go to: not the home admins, who own every

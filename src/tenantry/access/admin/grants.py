@@ -25,6 +25,7 @@ from tenantry.access.presenters import (
 )
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
+from tenantry.identity import service as identity
 from tenantry.identity.models import User
 from tenantry.kit.pagination import Keyset, check_limit
 from tenantry.tenancy import service as tenancy
@@ -65,7 +66,7 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
             include_revoked=query.include_revoked,
         )
         if query.user:
-            user = await repository.user_in_tenant(self.session, self.tenant.id, query.user)
+            user = await identity.user_at_home(self.session, self.tenant.id, query.user)
             if user is None:
                 raise ValidationFailed(
                     "user", f"no user with that id or email at home in {self.tenant.display_name}"
@@ -112,7 +113,7 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
         user: User | None = None
         group: UserGroup | None = None
         if request.user:
-            user = await repository.user_in_tenant(self.session, self.tenant.id, request.user)
+            user = await identity.user_at_home(self.session, self.tenant.id, request.user)
             if user is None:
                 raise ValidationFailed(
                     "user", f"no user with that id or email at home in {self.tenant.display_name}"
@@ -228,7 +229,7 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
             if grant.scope == GrantScope.HOME and grant.role in ADMIN_ROLES:
                 await self._check_admins_left(without_grant=grant.id)
             link = (
-                await repository.active_link(self.session, self.tenant.id, grant.customer_tenant_id)
+                await tenancy.active_link(self.session, self.tenant.id, grant.customer_tenant_id)
                 if grant.customer_tenant_id
                 else None
             )

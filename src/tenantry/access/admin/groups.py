@@ -23,7 +23,9 @@ from tenantry.audit.changes import Changes, changed, removed, set_to
 from tenantry.audit.schemas import AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
+from tenantry.identity import service as identity
 from tenantry.kit.pagination import Keyset, check_limit
+from tenantry.tenancy import service as tenancy
 
 # By name, ties by id.
 NAME_ORDER = Keyset(str, uuid.UUID)
@@ -64,7 +66,9 @@ class GroupsAdmin(AdminBase):
 
     async def user_group(self, ref: str) -> schemas.UserGroupDetail:
         group = await self._user_group(ref)
-        members = await repository.user_group_members(self.session, group.id)
+        members = await identity.users_among(
+            self.session, repository.user_group_member_ids(group.id)
+        )
         return schemas.UserGroupDetail(
             **_user_group_out(group, len(members)).model_dump(),
             members=[user_ref(u) for u in members],
@@ -133,7 +137,9 @@ class GroupsAdmin(AdminBase):
                 errors=[{"field": "group", "message": "still holds active grants"}],
                 grants=[g.model_dump(mode="json") for g in listed],
             )
-        members = await repository.user_group_members(self.session, group.id)
+        members = await identity.users_among(
+            self.session, repository.user_group_member_ids(group.id)
+        )
         out = _user_group_out(group, len(members))
         dead_grants = await repository.delete_user_group(self.session, group)
         await self.session.flush()
@@ -155,8 +161,8 @@ class GroupsAdmin(AdminBase):
         now = utcnow()
         grants = await repository.live_grants_to_user_group(self.session, group.id, now)
         book = await AccessService(self.session).role_book(grants)
-        customers = await repository.tenants_by_id(
-            self.session, (g.customer_tenant_id for g in grants if g.customer_tenant_id)
+        customers = await tenancy.tenants_by_ids(
+            self.session, {g.customer_tenant_id for g in grants if g.customer_tenant_id}
         )
         for grant in grants:
             permissions = book.permissions(grant.role)
@@ -177,7 +183,7 @@ class GroupsAdmin(AdminBase):
 
     async def add_user_group_member(self, ref: str, user: str) -> schemas.UserGroupDetail:
         group = await self._user_group(ref)
-        member = await repository.user_in_tenant(self.session, self.tenant.id, user)
+        member = await identity.user_at_home(self.session, self.tenant.id, user)
         if member is None:
             raise ValidationFailed(
                 "user", f"no user with that id or email at home in {self.tenant.display_name}"
@@ -197,7 +203,7 @@ class GroupsAdmin(AdminBase):
 
     async def remove_user_group_member(self, ref: str, user: str) -> schemas.UserGroupDetail:
         group = await self._user_group(ref)
-        member = await repository.user_in_tenant(self.session, self.tenant.id, user)
+        member = await identity.user_at_home(self.session, self.tenant.id, user)
         membership = (
             await repository.user_group_membership(self.session, group.id, member.id)
             if member
@@ -258,7 +264,9 @@ class GroupsAdmin(AdminBase):
 
     async def tenant_group(self, ref: str) -> schemas.TenantGroupDetail:
         group = await self._tenant_group(ref)
-        members = await repository.tenant_group_members(self.session, group.id)
+        members = await tenancy.tenants_among(
+            self.session, repository.tenant_group_member_ids(group.id)
+        )
         return schemas.TenantGroupDetail(
             **_tenant_group_out(group, len(members)).model_dump(),
             members=[tenant_brief(t) for t in members],
@@ -328,7 +336,9 @@ class GroupsAdmin(AdminBase):
                 errors=[{"field": "group", "message": "is the scope of active grants"}],
                 grants=[g.model_dump(mode="json") for g in listed],
             )
-        members = await repository.tenant_group_members(self.session, group.id)
+        members = await tenancy.tenants_among(
+            self.session, repository.tenant_group_member_ids(group.id)
+        )
         out = _tenant_group_out(group, len(members))
         dead_grants = await repository.delete_tenant_group(self.session, group)
         await self.session.flush()
@@ -373,7 +383,7 @@ class GroupsAdmin(AdminBase):
         self, ref: str, customer: str
     ) -> schemas.TenantGroupDetail:
         group = await self._tenant_group(ref)
-        target = await repository.tenant_by_ref(self.session, customer.strip())
+        target = await tenancy.tenant_by_ref(self.session, customer.strip())
         membership = (
             await repository.tenant_group_membership(self.session, group.id, target.id)
             if target

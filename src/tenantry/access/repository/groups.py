@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.models import (
@@ -16,8 +16,6 @@ from tenantry.access.models import (
     UserGroup,
     UserGroupMember,
 )
-from tenantry.identity.models import User
-from tenantry.tenancy.models import Tenant
 
 
 async def groups_containing(
@@ -80,14 +78,9 @@ async def user_groups_by_id(
     return {g.id: g for g in rows.all()}
 
 
-async def user_group_members(session: AsyncSession, group_id: uuid.UUID) -> Sequence[User]:
-    result = await session.scalars(
-        select(User)
-        .join(UserGroupMember, UserGroupMember.user_id == User.id)
-        .where(UserGroupMember.group_id == group_id)
-        .order_by(User.email)
-    )
-    return result.all()
+def user_group_member_ids(group_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The ids of the group's members, as a subquery for identity's read of them."""
+    return select(UserGroupMember.user_id).where(UserGroupMember.group_id == group_id)
 
 
 async def user_group_member_counts(
@@ -185,14 +178,11 @@ async def tenant_groups_by_id(
     return {g.id: g for g in rows.all()}
 
 
-async def tenant_group_members(session: AsyncSession, group_id: uuid.UUID) -> Sequence[Tenant]:
-    result = await session.scalars(
-        select(Tenant)
-        .join(TenantGroupMember, TenantGroupMember.customer_tenant_id == Tenant.id)
-        .where(TenantGroupMember.group_id == group_id)
-        .order_by(func.lower(Tenant.display_name), Tenant.id)
+def tenant_group_member_ids(group_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The ids of the group's customers, as a subquery for tenancy's read of them."""
+    return select(TenantGroupMember.customer_tenant_id).where(
+        TenantGroupMember.group_id == group_id
     )
-    return result.all()
 
 
 async def tenant_group_member_counts(
