@@ -199,11 +199,15 @@ async def load_names(
     return Names(
         home=home,
         users=await identity.users_by_ids(session, (g.user_id for g in grants if g.user_id)),
-        user_groups=await repository.user_groups_by_id(
-            session, (g.user_group_id for g in grants if g.user_group_id)
+        user_groups=await repository.groups_by_id(
+            session,
+            repository.USER_GROUP_TABLES,
+            (g.user_group_id for g in grants if g.user_group_id),
         ),
-        tenant_groups=await repository.tenant_groups_by_id(
-            session, (g.tenant_group_id for g in grants if g.tenant_group_id)
+        tenant_groups=await repository.groups_by_id(
+            session,
+            repository.TENANT_GROUP_TABLES,
+            (g.tenant_group_id for g in grants if g.tenant_group_id),
         ),
         tenants=await tenancy.tenants_by_ids(session, tenant_ids),
         book=book or await role_book(session, grants),

@@ -76,8 +76,10 @@ class WhyService:
             self.session, (s.grant_id for s in every if s.grant_id)
         )
         names = await load_names(self.session, home, grants.values())
-        names.user_groups |= await repository.user_groups_by_id(
-            self.session, (s.user_group_id for s in every if s.user_group_id)
+        names.user_groups |= await repository.groups_by_id(
+            self.session,
+            repository.USER_GROUP_TABLES,
+            (s.user_group_id for s in every if s.user_group_id),
         )
         link = await self._link_out(decision.link)
         rows = []

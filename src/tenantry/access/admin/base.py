@@ -80,24 +80,20 @@ def _listed(values: Iterable[str]) -> str:
 
 
 class AdminBase:
-    """Access management in one tenant. ``ctx`` is the actor's decision there; None for
-    the instance operator, who acts outside any grant."""
+    """Access management in one tenant. ``ctx`` is the decision of whoever acts there;
+    None for the instance operator, who acts outside any grant. Every change takes the
+    ``actor`` its audit event names."""
 
     def __init__(
-        self,
-        session: AsyncSession,
-        tenant: TenantRef,
-        actor: Actor,
-        ctx: TenantContext | None = None,
+        self, session: AsyncSession, tenant: TenantRef, ctx: TenantContext | None = None
     ) -> None:
         self.session = session
         self.tenant = tenant
-        self.actor = actor
         self.ctx = ctx
 
     @classmethod
-    def acting(cls, ctx: TenantContext, session: AsyncSession, actor: Actor) -> Self:
-        return cls(session, ctx.tenant, actor, ctx)
+    def acting(cls, ctx: TenantContext, session: AsyncSession) -> Self:
+        return cls(session, ctx.tenant, ctx)
 
     # ------------------------------------------------------------ limits on the actor
 
@@ -231,6 +227,7 @@ class AdminBase:
 
     async def _record(
         self,
+        actor: Actor,
         action: AuditAction,
         target_type: str,
         target_id: uuid.UUID | None,
@@ -240,7 +237,7 @@ class AdminBase:
         await audit.record(
             self.session,
             tenant_id=self.tenant.id,
-            actor=self.actor,
+            actor=actor,
             action=action,
             target_type=target_type,
             target_id=target_id,
