@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tenantry.access.admin import AccessAdmin
+from tenantry.access.admin import CLIENT_GROUPS, USER_GROUPS, AccessAdmin
 from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.access.service import operator_scope, tenant_ref
 from tenantry.audit.schemas import OPERATOR
@@ -71,16 +71,23 @@ async def _seed(settings: Settings) -> None:
                         session, customer, principal_of(admin, msp, auth_method="cli")
                     )
         async with db.unit_of_work(operator_scope([msp.id])) as session:
-            admin_svc = AccessAdmin(session, tenant_ref(msp), OPERATOR)
+            admin_svc = AccessAdmin(session, tenant_ref(msp))
             await admin_svc.create_role(
                 name="Patch crew",
                 description="Patching and the tickets that come with it",
                 permissions=["tenant:read", "tickets:read", "tickets:write", "software:request"],
+                actor=OPERATOR,
             )
-            group = await admin_svc.create_user_group(name="Service desk")
-            await admin_svc.add_user_group_member(str(group.id), "sam@northwind.example")
-            tgroup = await admin_svc.create_tenant_group(name="Healthcare clients")
-            await admin_svc.add_tenant_group_member(str(tgroup.id), "fabrikam-inc")
+            group = await admin_svc.create_group(USER_GROUPS, name="Service desk", actor=OPERATOR)
+            await admin_svc.add_member(
+                USER_GROUPS, str(group.id), "sam@northwind.example", actor=OPERATOR
+            )
+            tgroup = await admin_svc.create_group(
+                CLIENT_GROUPS, name="Healthcare clients", actor=OPERATOR
+            )
+            await admin_svc.add_member(
+                CLIENT_GROUPS, str(tgroup.id), "fabrikam-inc", actor=OPERATOR
+            )
     finally:
         await db.dispose()
 

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import anyio.to_thread
 import pytest
-from typer.testing import CliRunner
 
-from tenantry.cli.main import app
-from tenantry.config import Settings, get_settings
 from tests.access.conftest import World
+from tests.harness.cli import Cli
 
 
-@pytest.fixture
-def cli(settings: Settings) -> Iterator[CliRunner]:
-    env = {"TENANTRY_DATABASE_URL": settings.database_url, "TENANTRY_LOG_LEVEL": "WARNING"}
-    if settings.app_database_url:
-        env["TENANTRY_APP_DATABASE_URL"] = settings.app_database_url
-    get_settings.cache_clear()
-    yield CliRunner(env=env)
-    get_settings.cache_clear()
-
-
-async def invoke(cli: CliRunner, *args: str) -> tuple[int, str, str]:
-    """Run the command in a worker thread: it starts its own event loop (asyncio.run),
-    which cannot run inside the test's."""
-    result = await anyio.to_thread.run_sync(lambda: cli.invoke(app, list(args)))
-    return result.exit_code, result.stdout, result.stderr
-
-
-async def test_roles_list_create_and_delete(world: World, cli: CliRunner) -> None:
-    code, out, _ = await invoke(cli, "roles", "list", "--tenant", "northwind", "--json")
+async def test_roles_list_create_and_delete(world: World, cli: Cli) -> None:
+    code, out, _ = await cli.run("roles", "list", "--tenant", "northwind", "--json")
     assert code == 0
     assert [r["key"] for r in json.loads(out)][:2] == ["owner", "admin"]
 
-    code, out, err = await invoke(
-        cli,
+    code, out, err = await cli.run(
         "roles",
         "create",
         "--tenant",
@@ -53,8 +31,7 @@ async def test_roles_list_create_and_delete(world: World, cli: CliRunner) -> Non
     assert code == 0, err
     role = json.loads(out)
     assert role["permissions"] == ["tenant:read", "tickets:write"]
-    code, out, _ = await invoke(
-        cli,
+    code, out, _ = await cli.run(
         "roles",
         "create",
         "--tenant",
@@ -65,12 +42,11 @@ async def test_roles_list_create_and_delete(world: World, cli: CliRunner) -> Non
         "1st Level Support",
     )
     assert code == 0 and out.startswith("created custom:")
-    code, out, _ = await invoke(cli, "roles", "list", "--tenant", "northwind")
+    code, out, _ = await cli.run("roles", "list", "--tenant", "northwind")
     assert "Patch crew" in out and "Support copy" in out
 
     # In use: refused, naming the grants; then deleted by name once unused.
-    code, out, err = await invoke(
-        cli,
+    code, out, err = await cli.run(
         "grants",
         "create",
         "--tenant",
@@ -88,18 +64,17 @@ async def test_roles_list_create_and_delete(world: World, cli: CliRunner) -> Non
     assert code == 0, err
     grant = json.loads(out)
     assert grant["scope_label"] == "in the customer Contoso Ltd"
-    code, _, err = await invoke(cli, "roles", "delete", "--tenant", "northwind", "Patch crew")
+    code, _, err = await cli.run("roles", "delete", "--tenant", "northwind", "Patch crew")
     assert code == 2
     assert "Patch crew is used by 1 active grant(s)" in err
     assert f"{grant['id']}  active   tina@northwind.example: Patch crew in the customer" in err
-    assert (await invoke(cli, "grants", "revoke", "--tenant", "northwind", grant["id"]))[0] == 0
-    code, out, _ = await invoke(cli, "roles", "delete", "--tenant", "northwind", "Patch crew")
+    assert (await cli.run("grants", "revoke", "--tenant", "northwind", grant["id"]))[0] == 0
+    code, out, _ = await cli.run("roles", "delete", "--tenant", "northwind", "Patch crew")
     assert code == 0 and out.startswith(f"deleted {role['key']}")
 
 
-async def test_grants_create_list_and_revoke(world: World, cli: CliRunner) -> None:
-    code, out, err = await invoke(
-        cli,
+async def test_grants_create_list_and_revoke(world: World, cli: Cli) -> None:
+    code, out, err = await cli.run(
         "grants",
         "create",
         "--tenant",
@@ -121,22 +96,19 @@ async def test_grants_create_list_and_revoke(world: World, cli: CliRunner) -> No
     assert grant["scope_label"] == "in every customer except Tailspin Toys"
     assert await world.tenants_of("sam") == ["northwind", "contoso-ltd", "fabrikam-inc"]
 
-    code, out, _ = await invoke(
-        cli, "grants", "list", "--tenant", "northwind", "--scope", "all_customers", "--json"
+    code, out, _ = await cli.run(
+        "grants", "list", "--tenant", "northwind", "--scope", "all_customers", "--json"
     )
     assert [g["id"] for g in json.loads(out)] == [grant["id"]]
-    code, out, _ = await invoke(
-        cli, "grants", "list", "--tenant", "northwind", "--user", "sam@northwind.example"
+    code, out, _ = await cli.run(
+        "grants", "list", "--tenant", "northwind", "--user", "sam@northwind.example"
     )
     assert out.count("\n") == 2 and "Read-only in every customer except Tailspin Toys" in out
 
-    code, out, _ = await invoke(
-        cli, "grants", "revoke", "--tenant", "northwind", grant["id"], "--json"
-    )
+    code, out, _ = await cli.run("grants", "revoke", "--tenant", "northwind", grant["id"], "--json")
     assert code == 0 and json.loads(out)["status"] == "revoked"
     assert await world.tenants_of("sam") == ["northwind"]
-    code, out, _ = await invoke(
-        cli,
+    code, out, _ = await cli.run(
         "grants",
         "list",
         "--tenant",
@@ -249,20 +221,20 @@ async def test_grants_create_list_and_revoke(world: World, cli: CliRunner) -> No
     ],
 )
 async def test_clear_errors_and_a_non_zero_exit(
-    world: World, cli: CliRunner, args: tuple[str, ...], message: str
+    world: World, cli: Cli, args: tuple[str, ...], message: str
 ) -> None:
     before = await world.grants_count()
-    code, _, err = await invoke(cli, *args)
+    code, _, err = await cli.run(*args)
     assert code != 0
     assert message in err, err
     assert await world.grants_count() == before
 
 
-async def test_help_names_every_command(cli: CliRunner) -> None:
+async def test_help_names_every_command(cli: Cli) -> None:
     for group, commands in (
         ("roles", ("list", "create", "delete")),
         ("grants", ("create", "list", "revoke")),
     ):
-        code, out, _ = await invoke(cli, group, "--help")
+        code, out, _ = await cli.run(group, "--help")
         assert code == 0
         assert all(c in out for c in commands)

@@ -4,40 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
-import anyio
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-from typer.testing import CliRunner
 
 from tenantry.access.service import operator_scope
 from tenantry.audit.models import AuditEvent
-from tenantry.cli.main import app
-from tenantry.config import Settings, get_settings
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
 from tenantry.tenancy.models import TenantLink
 from tests.factories import make_tenant
-
-
-@pytest.fixture
-def cli(settings: Settings) -> Iterator[CliRunner]:
-    """A runner whose environment points the CLI at the test database."""
-    env = {"TENANTRY_DATABASE_URL": settings.database_url, "TENANTRY_LOG_LEVEL": "WARNING"}
-    if settings.app_database_url:
-        env["TENANTRY_APP_DATABASE_URL"] = settings.app_database_url
-    get_settings.cache_clear()
-    yield CliRunner(env=env)
-    get_settings.cache_clear()
-
-
-async def invoke(cli: CliRunner, *args: str) -> tuple[int, str, str]:
-    # The CLI runs its own event loop: give it a thread of its own.
-    result = await anyio.to_thread.run_sync(lambda: cli.invoke(app, list(args)))
-    return result.exit_code, result.stdout, result.stderr
+from tests.harness.cli import Cli
 
 
 @pytest.fixture
@@ -53,10 +32,9 @@ async def tenants(database: Database) -> dict[str, uuid.UUID]:
 
 
 async def test_the_operator_flags_a_candidate_client(
-    cli: CliRunner, database: Database, tenants: dict[str, uuid.UUID]
+    cli: Cli, database: Database, tenants: dict[str, uuid.UUID]
 ) -> None:
-    code, out, err = await invoke(
-        cli,
+    code, out, err = await cli.run(
         "links",
         "flag",
         "--msp",
@@ -90,17 +68,17 @@ async def test_the_operator_flags_a_candidate_client(
         assert event is not None and event.action == "link.flagged"
         assert event.actor_name == "instance operator (CLI)" and event.actor_user_id is None
 
-    code, out, _ = await invoke(cli, "links", "list", "--json")
+    code, out, _ = await cli.run("links", "list", "--json")
     assert code == 0 and [x["id"] for x in json.loads(out)] == [link["id"]]
-    code, out, _ = await invoke(cli, "links", "list", "--tenant", "globex", "--json")
+    code, out, _ = await cli.run("links", "list", "--tenant", "globex", "--json")
     assert code == 0 and json.loads(out) == []
-    code, out, _ = await invoke(cli, "links", "list", "--tenant", "initech")
+    code, out, _ = await cli.run("links", "list", "--tenant", "initech")
     assert code == 0
     assert "northwind" in out and "initech" in out and "pending" in out and "flagged" in out
     # The default proposal, for an operator who names none: the Admin role.
     await make_tenant(database, "umbrella", display_name="Umbrella")
-    code, out, err = await invoke(
-        cli, "links", "flag", "--msp", "northwind", "--customer", "umbrella", "--json"
+    code, out, err = await cli.run(
+        "links", "flag", "--msp", "northwind", "--customer", "umbrella", "--json"
     )
     assert code == 0, err
     assert "billing:manage" not in json.loads(out)["requested_ceiling"]
@@ -119,31 +97,29 @@ async def test_the_operator_flags_a_candidate_client(
     ],
 )
 async def test_flag_refusals_say_why(
-    cli: CliRunner, tenants: dict[str, uuid.UUID], args: tuple[str, ...], message: str
+    cli: Cli, tenants: dict[str, uuid.UUID], args: tuple[str, ...], message: str
 ) -> None:
-    code, out, err = await invoke(cli, "links", "flag", *args)
+    code, out, err = await cli.run("links", "flag", *args)
     assert code == 2, out
     assert message in err
-    _, out, _ = await invoke(cli, "links", "list", "--json")
+    _, out, _ = await cli.run("links", "list", "--json")
     assert json.loads(out) == []
 
 
-async def test_one_msp_at_a_time_from_the_cli_too(
-    cli: CliRunner, tenants: dict[str, uuid.UUID]
-) -> None:
-    assert (await invoke(cli, "links", "flag", "--msp", "globex", "--customer", "initech"))[0] == 0
-    code, _, err = await invoke(cli, "links", "flag", "--msp", "northwind", "--customer", "initech")
+async def test_one_msp_at_a_time_from_the_cli_too(cli: Cli, tenants: dict[str, uuid.UUID]) -> None:
+    assert (await cli.run("links", "flag", "--msp", "globex", "--customer", "initech"))[0] == 0
+    code, _, err = await cli.run("links", "flag", "--msp", "northwind", "--customer", "initech")
     assert code == 2 and "one MSP at a time" in err
 
 
 async def test_sweep_expires_what_has_lapsed(
-    cli: CliRunner, owner_engine: AsyncEngine, tenants: dict[str, uuid.UUID]
+    cli: Cli, owner_engine: AsyncEngine, tenants: dict[str, uuid.UUID]
 ) -> None:
-    code, out, _ = await invoke(
-        cli, "links", "flag", "--msp", "northwind", "--customer", "initech", "--days", "1", "--json"
+    code, out, _ = await cli.run(
+        "links", "flag", "--msp", "northwind", "--customer", "initech", "--days", "1", "--json"
     )
     link_id = json.loads(out)["id"]
-    code, out, _ = await invoke(cli, "links", "sweep", "--json")
+    code, out, _ = await cli.run("links", "sweep", "--json")
     assert code == 0 and json.loads(out) == {"expired": [], "extended": [], "failed": []}
     # As if Initech had approved a day and more ago.
     async with owner_engine.begin() as conn:
@@ -157,7 +133,7 @@ async def test_sweep_expires_what_has_lapsed(
                 expires_at=utcnow() - timedelta(days=1),
             )
         )
-    code, out, _ = await invoke(cli, "links", "sweep")
+    code, out, _ = await cli.run("links", "sweep")
     assert code == 0 and out.strip() == "1 expired, 0 renewed"
-    code, out, _ = await invoke(cli, "links", "list", "--json")
+    code, out, _ = await cli.run("links", "list", "--json")
     assert json.loads(out)[0]["state"] == "expired"

@@ -17,8 +17,10 @@ from tenantry.access.decision import RoleBook
 from tenantry.access.models import CustomRole, Grant, GrantScope, TenantGroup, UserGroup
 from tenantry.access.permissions import CATALOG, Role
 from tenantry.access.rolebook import role_book
+from tenantry.identity import service as identity
 from tenantry.identity.models import User
 from tenantry.kit.pagination import Keyset, check_limit
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant
 
 T = TypeVar("T")
@@ -196,13 +198,17 @@ async def load_names(
         tenant_ids |= {i for i in map(uuid_or_none, g.excluded_customer_ids or ()) if i}
     return Names(
         home=home,
-        users=await repository.users_by_id(session, (g.user_id for g in grants if g.user_id)),
-        user_groups=await repository.user_groups_by_id(
-            session, (g.user_group_id for g in grants if g.user_group_id)
+        users=await identity.users_by_ids(session, (g.user_id for g in grants if g.user_id)),
+        user_groups=await repository.groups_by_id(
+            session,
+            repository.USER_GROUP_TABLES,
+            (g.user_group_id for g in grants if g.user_group_id),
         ),
-        tenant_groups=await repository.tenant_groups_by_id(
-            session, (g.tenant_group_id for g in grants if g.tenant_group_id)
+        tenant_groups=await repository.groups_by_id(
+            session,
+            repository.TENANT_GROUP_TABLES,
+            (g.tenant_group_id for g in grants if g.tenant_group_id),
         ),
-        tenants=await repository.tenants_by_id(session, tenant_ids),
+        tenants=await tenancy.tenants_by_ids(session, tenant_ids),
         book=book or await role_book(session, grants),
     )

@@ -2,17 +2,16 @@
 access management in a tenant (``/api/v1/tenants/{tenant}/…``). Thin: the rules are in
 AccessAdmin and WhyService."""
 
-from __future__ import annotations
-
 import uuid
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from tenantry.access import auth
-from tenantry.access.admin import AccessAdmin, GrantQuery
+from tenantry.access.admin import CLIENT_GROUPS, USER_GROUPS, AccessAdmin, GrantQuery, GroupKind
 from tenantry.access.models import GrantScope
 from tenantry.access.permissions import CATALOG
 from tenantry.access.schemas import (
@@ -29,9 +28,7 @@ from tenantry.access.schemas import (
     RoleOut,
     RoleUpdate,
     TenantBrief,
-    TenantGroupDetail,
     TenantGroupOut,
-    UserGroupDetail,
     UserGroupOut,
     UserMemberAdd,
     UserRef,
@@ -88,7 +85,7 @@ def csv_response(rows: Iterable[list[str]], slug: str) -> Response:
 
 
 def _admin(work: Work) -> AccessAdmin:
-    return AccessAdmin.acting(work.ctx, work.session, work.actor)
+    return AccessAdmin.acting(work.ctx, work.session)
 
 
 # ---------------------------------------------------------------- roles
@@ -116,6 +113,7 @@ async def create_role(body: RoleCreate, work: auth.RoleManager) -> RoleOut:
         description=body.description,
         permissions=body.permissions,
         clone_from=body.clone_from,
+        actor=work.actor,
     )
 
 
@@ -139,144 +137,126 @@ async def get_role(role: str, work: auth.Reader) -> RoleOut:
 async def update_role(role: str, body: RoleUpdate, work: auth.RoleManager) -> RoleOut:
     """Changes reach everyone holding the role on their next request."""
     return await _admin(work).update_role(
-        role, name=body.name, description=body.description, permissions=body.permissions
+        role,
+        name=body.name,
+        description=body.description,
+        permissions=body.permissions,
+        actor=work.actor,
     )
 
 
 @tenant_router.delete("/roles/{role}", response_model=RoleOut)
 async def delete_role(role: str, work: auth.RoleManager) -> RoleOut:
     """Refused (409, with the grants listed) while an active grant uses the role."""
-    return await _admin(work).delete_role(role)
+    return await _admin(work).delete_role(role, actor=work.actor)
 
 
-# ---------------------------------------------------------------- user groups
+# ---------------------------------------------------------------- user and client groups
+# One set of routes per kind of group (access/admin/kinds.py): the same operations, named
+# and documented as each kind's own.
 
 
-@tenant_router.get("/user-groups", response_model=Page[UserGroupOut])
-async def list_user_groups(
-    work: auth.Reader, limit: Limit = 50, cursor: Cursor = None
-) -> Page[UserGroupOut]:
-    items, next_cursor = await _admin(work).user_groups(limit=limit, cursor=cursor)
-    return Page[UserGroupOut](items=items, next_cursor=next_cursor)
+def _group_routes(
+    kind: GroupKind[Any, Any],
+    reader: Any,
+    manager: Any,
+    member_add: type[BaseModel],
+    groups_page: type[Page[Any]],
+    members_page: type[Page[Any]],
+    docs: dict[str, str],
+) -> None:
+    read, manage = get_args(reader)[1], get_args(manager)[1]
+    out, detail, one, name = kind.out, kind.detail, kind.api + "/{group_id}", kind.key
+    field = kind.member_field
 
-
-@tenant_router.post(
-    "/user-groups", response_model=UserGroupOut, status_code=status.HTTP_201_CREATED
-)
-async def create_user_group(body: GroupCreate, work: auth.UserManager) -> UserGroupOut:
-    return await _admin(work).create_user_group(name=body.name, description=body.description)
-
-
-@tenant_router.get("/user-groups/{group_id}", response_model=UserGroupDetail)
-async def get_user_group(group_id: uuid.UUID, work: auth.Reader) -> UserGroupDetail:
-    return await _admin(work).user_group(str(group_id))
-
-
-@tenant_router.patch("/user-groups/{group_id}", response_model=UserGroupOut)
-async def update_user_group(
-    group_id: uuid.UUID, body: GroupUpdate, work: auth.UserManager
-) -> UserGroupOut:
-    return await _admin(work).update_user_group(
-        str(group_id), name=body.name, description=body.description
+    @tenant_router.get(
+        kind.api, response_model=groups_page, name=f"list_{name}s", description=docs.get("list")
     )
+    async def list_groups(work: Work = read, limit: Limit = 50, cursor: Cursor = None) -> Any:
+        items, next_cursor = await _admin(work).groups(kind, limit=limit, cursor=cursor)
+        return groups_page(items=items, next_cursor=next_cursor)
 
-
-@tenant_router.delete("/user-groups/{group_id}", response_model=UserGroupOut)
-async def delete_user_group(group_id: uuid.UUID, work: auth.UserManager) -> UserGroupOut:
-    """Refused (409, with the grants listed) while the group holds an active grant."""
-    return await _admin(work).delete_user_group(str(group_id))
-
-
-@tenant_router.get("/user-groups/{group_id}/members", response_model=Page[UserRef])
-async def list_user_group_members(group_id: uuid.UUID, work: auth.Reader) -> Page[UserRef]:
-    return Page[UserRef](items=(await _admin(work).user_group(str(group_id))).members)
-
-
-@tenant_router.post(
-    "/user-groups/{group_id}/members",
-    response_model=UserGroupDetail,
-    status_code=status.HTTP_201_CREATED,
-)
-async def add_user_group_member(
-    group_id: uuid.UUID, body: UserMemberAdd, work: auth.UserManager
-) -> UserGroupDetail:
-    """The member gets the group's grants on their next request."""
-    return await _admin(work).add_user_group_member(str(group_id), body.user)
-
-
-@tenant_router.delete("/user-groups/{group_id}/members/{user}", response_model=UserGroupDetail)
-async def remove_user_group_member(
-    group_id: uuid.UUID, user: str, work: auth.UserManager
-) -> UserGroupDetail:
-    """The member loses the group's grants on their next request."""
-    return await _admin(work).remove_user_group_member(str(group_id), user)
-
-
-# ---------------------------------------------------------------- tenant groups (MSP)
-
-
-@tenant_router.get("/tenant-groups", response_model=Page[TenantGroupOut])
-async def list_tenant_groups(
-    work: auth.CustomerReader, limit: Limit = 50, cursor: Cursor = None
-) -> Page[TenantGroupOut]:
-    """An MSP's named sets of customers (404 for a tenant that is not an MSP)."""
-    items, next_cursor = await _admin(work).tenant_groups(limit=limit, cursor=cursor)
-    return Page[TenantGroupOut](items=items, next_cursor=next_cursor)
-
-
-@tenant_router.post(
-    "/tenant-groups", response_model=TenantGroupOut, status_code=status.HTTP_201_CREATED
-)
-async def create_tenant_group(body: GroupCreate, work: auth.CustomerManager) -> TenantGroupOut:
-    return await _admin(work).create_tenant_group(name=body.name, description=body.description)
-
-
-@tenant_router.get("/tenant-groups/{group_id}", response_model=TenantGroupDetail)
-async def get_tenant_group(group_id: uuid.UUID, work: auth.CustomerReader) -> TenantGroupDetail:
-    return await _admin(work).tenant_group(str(group_id))
-
-
-@tenant_router.patch("/tenant-groups/{group_id}", response_model=TenantGroupOut)
-async def update_tenant_group(
-    group_id: uuid.UUID, body: GroupUpdate, work: auth.CustomerManager
-) -> TenantGroupOut:
-    return await _admin(work).update_tenant_group(
-        str(group_id), name=body.name, description=body.description
+    @tenant_router.post(
+        kind.api, response_model=out, status_code=status.HTTP_201_CREATED, name=f"create_{name}"
     )
+    async def create_group(body: GroupCreate, work: Work = manage) -> Any:
+        return await _admin(work).create_group(
+            kind, name=body.name, description=body.description, actor=work.actor
+        )
+
+    @tenant_router.get(one, response_model=detail, name=f"get_{name}")
+    async def get_group(group_id: uuid.UUID, work: Work = read) -> Any:
+        return await _admin(work).group(kind, str(group_id))
+
+    @tenant_router.patch(one, response_model=out, name=f"update_{name}")
+    async def update_group(group_id: uuid.UUID, body: GroupUpdate, work: Work = manage) -> Any:
+        return await _admin(work).update_group(
+            kind, str(group_id), name=body.name, description=body.description, actor=work.actor
+        )
+
+    @tenant_router.delete(
+        one, response_model=out, name=f"delete_{name}", description=docs.get("delete")
+    )
+    async def delete_group(group_id: uuid.UUID, work: Work = manage) -> Any:
+        return await _admin(work).delete_group(kind, str(group_id), actor=work.actor)
+
+    @tenant_router.get(one + "/members", response_model=members_page, name=f"list_{name}_members")
+    async def list_members(group_id: uuid.UUID, work: Work = read) -> Any:
+        return members_page(items=(await _admin(work).group(kind, str(group_id))).members)
+
+    @tenant_router.post(
+        one + "/members",
+        response_model=detail,
+        status_code=status.HTTP_201_CREATED,
+        name=f"add_{name}_member",
+        description=docs.get("add"),
+    )
+    async def add_member(
+        group_id: uuid.UUID,
+        body: member_add,  # type: ignore[valid-type]
+        work: Work = manage,
+    ) -> Any:
+        ref = getattr(body, field)
+        return await _admin(work).add_member(kind, str(group_id), ref, actor=work.actor)
+
+    @tenant_router.delete(
+        one + "/members/{" + field + "}",
+        response_model=detail,
+        name=f"remove_{name}_member",
+        description=docs.get("remove"),
+    )
+    async def remove_member(
+        group_id: uuid.UUID, member: Annotated[str, Path(alias=field)], work: Work = manage
+    ) -> Any:
+        return await _admin(work).remove_member(kind, str(group_id), member, actor=work.actor)
 
 
-@tenant_router.delete("/tenant-groups/{group_id}", response_model=TenantGroupOut)
-async def delete_tenant_group(group_id: uuid.UUID, work: auth.CustomerManager) -> TenantGroupOut:
-    """Refused (409, with the grants listed) while an active grant is scoped to it."""
-    return await _admin(work).delete_tenant_group(str(group_id))
-
-
-@tenant_router.get("/tenant-groups/{group_id}/members", response_model=Page[TenantBrief])
-async def list_tenant_group_members(
-    group_id: uuid.UUID, work: auth.CustomerReader
-) -> Page[TenantBrief]:
-    return Page[TenantBrief](items=(await _admin(work).tenant_group(str(group_id))).members)
-
-
-@tenant_router.post(
-    "/tenant-groups/{group_id}/members",
-    response_model=TenantGroupDetail,
-    status_code=status.HTTP_201_CREATED,
+_group_routes(
+    USER_GROUPS,
+    auth.Reader,
+    auth.UserManager,
+    UserMemberAdd,
+    Page[UserGroupOut],
+    Page[UserRef],
+    {
+        "delete": "Refused (409, with the grants listed) while the group holds an active grant.",
+        "add": "The member gets the group's grants on their next request.",
+        "remove": "The member loses the group's grants on their next request.",
+    },
 )
-async def add_tenant_group_member(
-    group_id: uuid.UUID, body: CustomerMemberAdd, work: auth.CustomerManager
-) -> TenantGroupDetail:
-    """Grants scoped to the group reach the customer from the next request on."""
-    return await _admin(work).add_tenant_group_member(str(group_id), body.customer)
-
-
-@tenant_router.delete(
-    "/tenant-groups/{group_id}/members/{customer}", response_model=TenantGroupDetail
+_group_routes(
+    CLIENT_GROUPS,
+    auth.CustomerReader,
+    auth.CustomerManager,
+    CustomerMemberAdd,
+    Page[TenantGroupOut],
+    Page[TenantBrief],
+    {
+        "list": "An MSP's named sets of customers (404 for a tenant that is not an MSP).",
+        "delete": "Refused (409, with the grants listed) while an active grant is scoped to it.",
+        "add": "Grants scoped to the group reach the customer from the next request on.",
+    },
 )
-async def remove_tenant_group_member(
-    group_id: uuid.UUID, customer: str, work: auth.CustomerManager
-) -> TenantGroupDetail:
-    return await _admin(work).remove_tenant_group_member(str(group_id), customer)
 
 
 # ---------------------------------------------------------------- grants
@@ -318,7 +298,7 @@ async def create_grant(body: GrantCreate, work: auth.UserManager) -> GrantOut:
     """Give a user or user group of this tenant a role: at home, in one customer, in a
     client group's customers or in every customer (minus exclusions), optionally until
     ``expires_at``. You can only give what you hold where it takes effect."""
-    return await _admin(work).issue(body)
+    return await _admin(work).issue(body, actor=work.actor)
 
 
 @tenant_router.get("/grants/{grant_id}", response_model=GrantOut)
@@ -330,7 +310,7 @@ async def get_grant(grant_id: uuid.UUID, work: auth.Reader) -> GrantOut:
 async def revoke_grant(grant_id: uuid.UUID, work: auth.UserManager) -> GrantOut:
     """Revoke: the grant stops working from the next request on (the row stays, as
     history). Revoking a revoked grant changes nothing."""
-    return await _admin(work).revoke(grant_id)
+    return await _admin(work).revoke(grant_id, actor=work.actor)
 
 
 # ---------------------------------------------------------------- why

@@ -25,6 +25,7 @@ from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
 from tenantry.errors import NotFound, TenantSuspended
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant, TenantLink, TenantStatus
 
 # Kept importable from here: older callers use this name.
@@ -65,7 +66,7 @@ class AccessService:
         self, principal: Principal, tenant_ref_or_slug: str, *, allow_suspended: bool = False
     ) -> TenantContext:
         """Decide what ``principal`` may do in a tenant; 404 if they may do nothing."""
-        tenant = await repository.tenant_by_ref(self.session, tenant_ref_or_slug)
+        tenant = await tenancy.tenant_by_ref(self.session, tenant_ref_or_slug)
         if tenant is None:
             raise NotFound("No such tenant.")
         return await self.context_in(principal, tenant, allow_suspended=allow_suspended)
@@ -90,7 +91,7 @@ class AccessService:
         if tenant.id == principal.home_tenant_id:
             sources = by_permission(home_sources(grants, book), None, book)
             return Decision("home", sources, sources)
-        link = await repository.active_link(self.session, principal.home_tenant_id, tenant.id)
+        link = await tenancy.active_link(self.session, principal.home_tenant_id, tenant.id)
         if link is None or (link.expires_at is not None and link.expires_at <= now):
             return Decision("none", {}, {})
         group_ids = {g.tenant_group_id for g in grants if g.tenant_group_id is not None}

@@ -20,9 +20,11 @@ from tenantry.access.presenters import Names, load_names, page_after, tenant_bri
 from tenantry.access.service import AccessService
 from tenantry.db.base import utcnow
 from tenantry.errors import NotFound, ValidationFailed
+from tenantry.identity import service as identity
 from tenantry.identity.models import User
 from tenantry.identity.service import principal_of
 from tenantry.kit.pagination import MAX_LIMIT, Keyset
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant, TenantLink
 
 
@@ -34,7 +36,7 @@ class WhyService:
         self.tenant = tenant
 
     async def _tenant_model(self) -> Tenant:
-        tenant = await repository.tenant_by_ref(self.session, str(self.tenant.id))
+        tenant = await tenancy.tenant_by_id(self.session, self.tenant.id)
         if tenant is None:
             raise NotFound("No such tenant.")
         return tenant
@@ -42,9 +44,7 @@ class WhyService:
     async def _link_out(self, link: TenantLink | None) -> schemas.LinkOut | None:
         if link is None:
             return None
-        msp = (await repository.tenants_by_id(self.session, [link.msp_tenant_id]))[
-            link.msp_tenant_id
-        ]
+        msp = (await tenancy.tenants_by_ids(self.session, [link.msp_tenant_id]))[link.msp_tenant_id]
         return schemas.LinkOut(
             id=link.id,
             msp=tenant_brief(msp),
@@ -56,8 +56,8 @@ class WhyService:
         """A user's effective permissions here and what gave each (or why not). The user
         is one of this tenant's own, or a technician of the MSP managing it."""
         tenant = await self._tenant_model()
-        user = await repository.user_anywhere(self.session, user_ref_or_email.strip())
-        managing = await repository.msp_of(self.session, tenant.id)
+        user = await identity.user_by_ref(self.session, user_ref_or_email.strip())
+        managing = await tenancy.msp_of(self.session, tenant.id)
         allowed = {tenant.id} | ({managing[0].id} if managing else set())
         if user is None or user.home_tenant_id not in allowed:
             raise ValidationFailed(
@@ -65,7 +65,7 @@ class WhyService:
                 f"no user with that id or email works in {tenant.display_name} "
                 "(its own users, or the technicians of the MSP that manages it)",
             )
-        home = (await repository.tenants_by_id(self.session, [user.home_tenant_id]))[
+        home = (await tenancy.tenants_by_ids(self.session, [user.home_tenant_id]))[
             user.home_tenant_id
         ]
         principal = principal_of(user, home, auth_method="cli")
@@ -76,8 +76,10 @@ class WhyService:
             self.session, (s.grant_id for s in every if s.grant_id)
         )
         names = await load_names(self.session, home, grants.values())
-        names.user_groups |= await repository.user_groups_by_id(
-            self.session, (s.user_group_id for s in every if s.user_group_id)
+        names.user_groups |= await repository.groups_by_id(
+            self.session,
+            repository.USER_GROUP_TABLES,
+            (s.user_group_id for s in every if s.user_group_id),
         )
         link = await self._link_out(decision.link)
         rows = []
@@ -152,7 +154,7 @@ class WhyService:
         tenant = await self._tenant_model()
         now = utcnow()
         entries = await self._review_own(tenant, now)
-        managing = await repository.msp_of(self.session, tenant.id)
+        managing = await tenancy.msp_of(self.session, tenant.id)
         link: TenantLink | None = None
         if managing is not None:
             msp, link = managing
@@ -187,7 +189,7 @@ class WhyService:
             )
             for user_id in users:
                 held.setdefault(user_id, []).append(grant)
-        found = await repository.users_by_id(self.session, held)
+        found = await identity.users_by_ids(self.session, held)
         return held, {i: u for i, u in found.items() if u.home_tenant_id == home_id}
 
     def _entry(

@@ -35,7 +35,7 @@ TenantOpt = Annotated[str, typer.Option("--tenant", help="Slug of the tenant.")]
 
 
 def _admin(session: AsyncSession, tenant: Tenant) -> AccessAdmin:
-    return AccessAdmin(session, tenant_ref(tenant), OPERATOR)
+    return AccessAdmin(session, tenant_ref(tenant))
 
 
 async def _role_key(admin: AccessAdmin, ref: str) -> str:
@@ -111,6 +111,7 @@ def roles_create(
                 description=description,
                 permissions=permission or None,
                 clone_from=await _role_key(admin, clone_from) if clone_from else None,
+                actor=OPERATOR,
             )
 
     role = run(work)
@@ -134,7 +135,7 @@ def roles_delete(
         async with db.unit_of_work(operator_scope([target.id])) as session:
             admin = _admin(session, target)
             try:
-                return await admin.delete_role(await _role_key(admin, role))
+                return await admin.delete_role(await _role_key(admin, role), actor=OPERATOR)
             except Conflict as exc:
                 # The refusal names the grants that still use the role, one a line.
                 raise Conflict(_explain_conflict(exc)) from exc
@@ -197,7 +198,8 @@ def grants_create(
                     tenant_group=tenant_group,
                     excluded_customers=exclude or [],
                     expires_at=expires_at,
-                )
+                ),
+                actor=OPERATOR,
             )
 
     grant = run(work)
@@ -264,7 +266,7 @@ def grants_revoke(
     async def work(db: Database, settings: Settings) -> GrantOut:
         target = await tenant_named(db, tenant)
         async with db.unit_of_work(operator_scope([target.id])) as session:
-            return await _admin(session, target).revoke(parsed)
+            return await _admin(session, target).revoke(parsed, actor=OPERATOR)
 
     grant = run(work)
     emit(grant.model_dump(mode="json"), as_json, f"revoked {_grant_line(grant)}")

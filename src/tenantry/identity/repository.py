@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.upsert import insert_missing
@@ -375,3 +375,42 @@ async def users_at_home_by_name(
         .limit(limit)
     )
     return rows.all()
+
+
+# --- used by access: users by reference, pickers, a user group's members ---
+
+
+def _by_ref(ref: str) -> ColumnElement[bool]:
+    try:
+        return User.id == uuid.UUID(ref)
+    except ValueError:
+        return User.email == ref.strip().lower()
+
+
+async def user_by_ref(
+    session: AsyncSession, ref: str, *, home_id: uuid.UUID | None = None
+) -> User | None:
+    """A user by id or email; with ``home_id``, only one at home there."""
+    stmt = select(User).where(_by_ref(ref))
+    if home_id is not None:
+        stmt = stmt.where(User.home_tenant_id == home_id)
+    return await session.scalar(stmt)
+
+
+async def users_of_home_by_name(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> Sequence[User]:
+    """The users at home in a tenant, by name regardless of case."""
+    result = await session.scalars(
+        select(User)
+        .where(User.home_tenant_id == tenant_id)
+        .order_by(func.lower(User.display_name), User.id)
+        .limit(limit)
+    )
+    return result.all()
+
+
+async def users_among(session: AsyncSession, ids: Select[uuid.UUID]) -> Sequence[User]:
+    """The users whose ids ``ids`` selects (a caller's subquery), by email."""
+    result = await session.scalars(select(User).where(User.id.in_(ids)).order_by(User.email))
+    return result.all()

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anyio
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import Principal, TenantContext
@@ -292,3 +293,29 @@ async def user_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | Non
     """The id of the user with this (lower-case) email address, if any."""
     user = await repository.user_by_email(session, email)
     return user.id if user is not None else None
+
+
+# --- used by access: users by reference, pickers, a user group's members ---
+
+
+async def user_by_ref(session: AsyncSession, ref: str) -> User | None:
+    """A user by id or email, whatever their home (the caller decides who may see them)."""
+    return await repository.user_by_ref(session, ref)
+
+
+async def user_at_home(session: AsyncSession, tenant_id: uuid.UUID, ref: str) -> User | None:
+    """A user at home in the tenant, by id or email; None for anyone else."""
+    return await repository.user_by_ref(session, ref, home_id=tenant_id)
+
+
+async def users_of_home(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int = 1000
+) -> Sequence[User]:
+    """The tenant's own users by name (for pickers)."""
+    return await repository.users_of_home_by_name(session, tenant_id, limit)
+
+
+async def users_among(session: AsyncSession, ids: Select[uuid.UUID]) -> Sequence[User]:
+    """The users whose ids a caller's subquery selects (the members of a user group), by
+    email: one statement."""
+    return await repository.users_among(session, ids)

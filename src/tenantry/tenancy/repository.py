@@ -391,3 +391,33 @@ async def linked_customers_in_order(
             table, and_(member_customer_id == Tenant.id, member_filter)
         )
     return list((await session.execute(stmt)).all())
+
+
+# --- used by access: the managing MSP, a client group's customers ---
+
+
+async def managing_msp(
+    session: AsyncSession, customer_id: uuid.UUID
+) -> tuple[Tenant, TenantLink] | None:
+    """The MSP managing this customer through an active link, with that link."""
+    row = (
+        await session.execute(
+            select(Tenant, TenantLink)
+            .join(TenantLink, TenantLink.msp_tenant_id == Tenant.id)
+            .where(
+                TenantLink.customer_tenant_id == customer_id,
+                TenantLink.state == LinkState.ACTIVE,
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def tenants_among(session: AsyncSession, ids: Select[uuid.UUID]) -> Sequence[Tenant]:
+    """The tenants whose ids ``ids`` selects (a caller's subquery), by display name."""
+    result = await session.scalars(
+        select(Tenant)
+        .where(Tenant.id.in_(ids))
+        .order_by(func.lower(Tenant.display_name), Tenant.id)
+    )
+    return result.all()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row
+from sqlalchemy import ColumnElement, Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
@@ -426,3 +426,17 @@ async def set_audit_retention(
     before = found.audit_retention_days
     found.audit_retention_days = days
     return found, before
+
+
+# --- used by access: the managing MSP, a client group's customers ---
+
+
+async def msp_of(session: AsyncSession, customer_id: uuid.UUID) -> tuple[Tenant, TenantLink] | None:
+    """The MSP managing this customer through an active link, if any, with that link."""
+    return await repository.managing_msp(session, customer_id)
+
+
+async def tenants_among(session: AsyncSession, ids: Select[uuid.UUID]) -> Sequence[Tenant]:
+    """The tenants whose ids a caller's subquery selects (the customers of a client group),
+    by display name: one statement."""
+    return await repository.tenants_among(session, ids)

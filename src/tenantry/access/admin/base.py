@@ -22,6 +22,7 @@ from tenantry.audit.changes import Changes
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tenantry.identity import service as identity
 from tenantry.identity.models import User
 from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant, TenantLink
@@ -79,24 +80,20 @@ def _listed(values: Iterable[str]) -> str:
 
 
 class AdminBase:
-    """Access management in one tenant. ``ctx`` is the actor's decision there; None for
-    the instance operator, who acts outside any grant."""
+    """Access management in one tenant. ``ctx`` is the decision of whoever acts there;
+    None for the instance operator, who acts outside any grant. Every change takes the
+    ``actor`` its audit event names."""
 
     def __init__(
-        self,
-        session: AsyncSession,
-        tenant: TenantRef,
-        actor: Actor,
-        ctx: TenantContext | None = None,
+        self, session: AsyncSession, tenant: TenantRef, ctx: TenantContext | None = None
     ) -> None:
         self.session = session
         self.tenant = tenant
-        self.actor = actor
         self.ctx = ctx
 
     @classmethod
-    def acting(cls, ctx: TenantContext, session: AsyncSession, actor: Actor) -> Self:
-        return cls(session, ctx.tenant, actor, ctx)
+    def acting(cls, ctx: TenantContext, session: AsyncSession) -> Self:
+        return cls(session, ctx.tenant, ctx)
 
     # ------------------------------------------------------------ limits on the actor
 
@@ -230,6 +227,7 @@ class AdminBase:
 
     async def _record(
         self,
+        actor: Actor,
         action: AuditAction,
         target_type: str,
         target_id: uuid.UUID | None,
@@ -239,7 +237,7 @@ class AdminBase:
         await audit.record(
             self.session,
             tenant_id=self.tenant.id,
-            actor=self.actor,
+            actor=actor,
             action=action,
             target_type=target_type,
             target_id=target_id,
@@ -251,7 +249,7 @@ class AdminBase:
 
     async def home_users(self) -> Sequence[User]:
         """The tenant's own users by name (for pickers; the API takes an id or email)."""
-        return await repository.users_of_tenant(self.session, self.tenant.id)
+        return await identity.users_of_home(self.session, self.tenant.id)
 
     async def delegation_candidates(self) -> list[User]:
         """The users a delegation can go to: not the home admins, who own every

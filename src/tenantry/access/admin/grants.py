@@ -9,6 +9,7 @@ from datetime import timedelta
 from tenantry.access import repository, schemas
 from tenantry.access.admin.base import AdminBase
 from tenantry.access.admin.groups import GroupsAdmin
+from tenantry.access.admin.kinds import CLIENT_GROUPS, USER_GROUPS
 from tenantry.access.admin.roles import RolesAdmin
 from tenantry.access.decision import RoleBook
 from tenantry.access.grants import create_grant, revoke_grant
@@ -23,8 +24,10 @@ from tenantry.access.presenters import (
     Names,
     load_names,
 )
+from tenantry.audit.schemas import Actor
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
+from tenantry.identity import service as identity
 from tenantry.identity.models import User
 from tenantry.kit.pagination import Keyset, check_limit
 from tenantry.tenancy import service as tenancy
@@ -65,7 +68,7 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
             include_revoked=query.include_revoked,
         )
         if query.user:
-            user = await repository.user_in_tenant(self.session, self.tenant.id, query.user)
+            user = await identity.user_at_home(self.session, self.tenant.id, query.user)
             if user is None:
                 raise ValidationFailed(
                     "user", f"no user with that id or email at home in {self.tenant.display_name}"
@@ -76,7 +79,7 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
                 user_group_ids=frozenset(await repository.user_group_ids_of(self.session, user.id)),
             )
         if query.group:
-            f = replace(f, group_id=(await self._user_group(query.group, "group")).id)
+            f = replace(f, group_id=(await self._group(USER_GROUPS, query.group, "group")).id)
         if query.role:
             f = replace(f, role=(await self._role_key(query.role))[0])
         customer: Tenant | None = None
@@ -105,20 +108,20 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
         now = utcnow()
         return (await load_names(self.session, self.tenant, [grant])).grant_out(grant, now)
 
-    async def issue(self, request: schemas.GrantCreate) -> schemas.GrantOut:
+    async def issue(self, request: schemas.GrantCreate, *, actor: Actor) -> schemas.GrantOut:
         """Validate every field against this tenant, then check the actor may give it."""
         if request.user and request.group:
             raise ValidationFailed("user", "give a user or a group, not both")
         user: User | None = None
         group: UserGroup | None = None
         if request.user:
-            user = await repository.user_in_tenant(self.session, self.tenant.id, request.user)
+            user = await identity.user_at_home(self.session, self.tenant.id, request.user)
             if user is None:
                 raise ValidationFailed(
                     "user", f"no user with that id or email at home in {self.tenant.display_name}"
                 )
         elif request.group:
-            group = await self._user_group(request.group, "group")
+            group = await self._group(USER_GROUPS, request.group, "group")
         else:
             raise ValidationFailed("user", "give the user (id or email) or the group to grant to")
         role_key, permissions, role_name = await self._role_key(request.role)
@@ -150,7 +153,7 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
         if scope == GrantScope.TENANT_GROUP:
             if not request.tenant_group:
                 raise ValidationFailed("tenant_group", "is required for a tenant_group grant")
-            tenant_group = await self._tenant_group(request.tenant_group, "tenant_group")
+            tenant_group = await self._group(CLIENT_GROUPS, request.tenant_group, "tenant_group")
         elif request.tenant_group:
             raise ValidationFailed("tenant_group", "only a tenant_group grant names a group")
         if request.excluded_customers:
@@ -209,13 +212,13 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
             tenant_group_id=draft.tenant_group_id,
             excluded_customer_ids=[t.id for t in excluded],
             expires_at=expires_at,
-            actor=self.actor,
+            actor=actor,
             customer_link_id=link_id,
             label=names.label(draft),
         )
         return names.grant_out(grant, utcnow())
 
-    async def revoke(self, grant_id: uuid.UUID) -> schemas.GrantOut:
+    async def revoke(self, grant_id: uuid.UUID, *, actor: Actor) -> schemas.GrantOut:
         """Effective from the next request on."""
         grant = await repository.grant_in(self.session, self.tenant.id, grant_id)
         if grant is None:
@@ -228,14 +231,14 @@ class GrantsAdmin(RolesAdmin, GroupsAdmin, AdminBase):
             if grant.scope == GrantScope.HOME and grant.role in ADMIN_ROLES:
                 await self._check_admins_left(without_grant=grant.id)
             link = (
-                await repository.active_link(self.session, self.tenant.id, grant.customer_tenant_id)
+                await tenancy.active_link(self.session, self.tenant.id, grant.customer_tenant_id)
                 if grant.customer_tenant_id
                 else None
             )
             await revoke_grant(
                 self.session,
                 grant,
-                actor=self.actor,
+                actor=actor,
                 customer_link_id=link.id if link else None,
                 label=names.label(grant),
             )

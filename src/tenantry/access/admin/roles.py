@@ -26,7 +26,7 @@ from tenantry.access.presenters import (
     uuid_or_none,
 )
 from tenantry.audit.changes import Changes, changed, removed, set_to
-from tenantry.audit.schemas import AuditAction
+from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
 from tenantry.kit.pagination import Keyset
@@ -90,6 +90,7 @@ class RolesAdmin(AdminBase):
         description: str | None = None,
         permissions: Sequence[str] | None = None,
         clone_from: str | None = None,
+        actor: Actor,
     ) -> schemas.RoleOut:
         """From scratch, or a copy of a built-in or custom role (renamed, then editable)."""
         name = _clean_name(name)
@@ -117,11 +118,12 @@ class RolesAdmin(AdminBase):
             name=name,
             description=description,
             permissions=[p for p in CATALOG if p in chosen],
-            created_by_user_id=self.actor.user_id,
+            created_by_user_id=actor.user_id,
         )
         self.session.add(role)
         await self.session.flush()
         await self._record(
+            actor,
             AuditAction.ROLE_CREATED,
             "role",
             role.id,
@@ -142,6 +144,7 @@ class RolesAdmin(AdminBase):
         name: str | None = None,
         description: str | None = None,
         permissions: Sequence[str] | None = None,
+        actor: Actor,
     ) -> schemas.RoleOut:
         """Changes reach everyone holding the role on their next request."""
         if ref in BUILTIN_ROLES:
@@ -180,7 +183,7 @@ class RolesAdmin(AdminBase):
         if changes:
             role.updated_at = utcnow()
             await self.session.flush()
-            await self._record(AuditAction.ROLE_UPDATED, "role", role.id, role.name, changes)
+            await self._record(actor, AuditAction.ROLE_UPDATED, "role", role.id, role.name, changes)
         return custom_role_out(role)
 
     async def grants_using_role(self, key: str) -> list[schemas.GrantOut]:
@@ -189,7 +192,7 @@ class RolesAdmin(AdminBase):
         names = await load_names(self.session, self.tenant, grants)
         return [names.grant_out(g, now) for g in grants]
 
-    async def delete_role(self, ref: str) -> schemas.RoleOut:
+    async def delete_role(self, ref: str, *, actor: Actor) -> schemas.RoleOut:
         """Only when no live grant uses it; otherwise the refusal lists those grants."""
         if ref in BUILTIN_ROLES:
             raise ValidationFailed("role", "built-in roles cannot be deleted")
@@ -206,6 +209,7 @@ class RolesAdmin(AdminBase):
         await self.session.delete(role)
         await self.session.flush()
         await self._record(
+            actor,
             AuditAction.ROLE_DELETED,
             "role",
             out.id,

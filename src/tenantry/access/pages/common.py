@@ -33,7 +33,7 @@ for _permission, _description in CATALOG.items():
 
 
 def admin_of(work: Work) -> AccessAdmin:
-    return AccessAdmin.acting(work.ctx, work.session, work.actor)
+    return AccessAdmin.acting(work.ctx, work.session)
 
 
 def base_of(work: Work) -> str:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tenantry.access import schemas
-from tenantry.access.admin import GrantQuery
+from tenantry.access.admin import CLIENT_GROUPS, USER_GROUPS, GrantQuery
 from tenantry.access.auth import (
     HomeReader,
     HomeUserManager,
@@ -59,11 +59,11 @@ async def _choices(work: Work) -> dict[str, Any]:
     MSP at home) its client groups."""
     admin = admin_of(work)
     users = await admin_of(work).home_users()
-    groups, _ = await admin.user_groups(limit=200)
-    tenant_groups: list[schemas.TenantGroupOut] = []
+    groups, _ = await admin.groups(USER_GROUPS, limit=200)
+    tenant_groups: list[Any] = []
     is_msp_home = work.ctx.tenant.is_msp and work.ctx.relation == "home"
     if is_msp_home:
-        tenant_groups, _ = await admin.tenant_groups(limit=200)
+        tenant_groups, _ = await admin.groups(CLIENT_GROUPS, limit=200)
     zone = zone_of(work)
     return {
         "users": users,
@@ -232,7 +232,7 @@ async def create_grant(
             excluded_customers,
             parse_expiry(expires_at, zone_of(work)),
         )
-        grant = await admin_of(work).issue(request_body)
+        grant = await admin_of(work).issue(request_body, actor=work.actor)
     except TenantryError as exc:
         await work.session.rollback()
         filters = _filters("", "", "", "", "", False, False)
@@ -261,7 +261,7 @@ async def create_grant(
 async def revoke_grant(
     request: Request, grant_id: uuid.UUID, work: UserManager, back: FormStr = ""
 ) -> Response:
-    grant = await admin_of(work).revoke(grant_id)
+    grant = await admin_of(work).revoke(grant_id, actor=work.actor)
     who = (
         grant.user.display_name
         if grant.user
@@ -296,7 +296,7 @@ async def _delegations_page(
     review = await WhyService(work.session, tenant_ref(customer)).review_all()
     technicians = [e for e in review.items if e.relation == "MSP technician"]
     users = await admin.delegation_candidates()
-    groups, _ = await admin.user_groups(limit=200)
+    groups, _ = await admin.groups(USER_GROUPS, limit=200)
     zone = zone_of(work)
     return render(
         request,
@@ -346,7 +346,7 @@ async def delegate(
             "",
             parse_expiry(expires_at, zone_of(work)),
         )
-        grant = await admin_of(work).issue(body)
+        grant = await admin_of(work).issue(body, actor=work.actor)
     except TenantryError as exc:
         await work.session.rollback()
         errors = form_errors(exc, _GRANTEE_FIELDS)
@@ -374,7 +374,7 @@ async def revoke_delegation(
     request: Request, customer: str, grant_id: uuid.UUID, work: HomeUserManager
 ) -> Response:
     require_msp(work)
-    grant = await admin_of(work).revoke(grant_id)
+    grant = await admin_of(work).revoke(grant_id, actor=work.actor)
     who = (
         grant.user.display_name
         if grant.user

@@ -1,25 +1,18 @@
-"""User groups of a tenant and the MSP's client groups."""
-
-from __future__ import annotations
+"""The pages of user groups (``/t/<tenant>/access/groups``) and of an MSP's client groups
+(``/msp/client-groups``): one set of pages per kind of group, on one template pair."""
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tenantry.access import schemas
-from tenantry.access.admin import GrantQuery
-from tenantry.access.auth import (
-    HomeCustomerManager,
-    HomeCustomerReader,
-    Reader,
-    UserManager,
-)
+from tenantry.access import auth, schemas
+from tenantry.access.admin import CLIENT_GROUPS, USER_GROUPS, GrantQuery, GroupKind
 from tenantry.access.models import GrantScope
 from tenantry.access.pages.common import (
-    CLIENT_GROUPS,
     PAGE_SIZE,
     FormStr,
     admin_of,
@@ -35,380 +28,281 @@ from tenantry.web.render import redirect_with_notice, render
 router = APIRouter(include_in_schema=False)
 
 
-async def _groups_page(
+@dataclass(frozen=True, slots=True)
+class Notices:
+    """What a change says once done ({name}: the group; {who}: a member added)."""
+
+    created: str
+    saved: str
+    deleted: str
+    added: str
+    removed: str
+
+
+def _prefix(work: Work, kind: GroupKind[Any, Any]) -> str:
+    return kind.pages.format(tenant=work.ctx.tenant.slug)
+
+
+async def _list_page(
     request: Request,
     work: Work,
+    kind: GroupKind[Any, Any],
     *,
     cursor: str | None = None,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    admin = admin_of(work)
+    admin, prefix = admin_of(work), _prefix(work, kind)
     try:
-        groups, next_cursor = await admin.user_groups(limit=PAGE_SIZE, cursor=cursor)
+        groups, next_cursor = await admin.groups(kind, limit=PAGE_SIZE, cursor=cursor)
     except ValidationFailed:
         cursor = None
-        groups, next_cursor = await admin.user_groups(limit=PAGE_SIZE)
+        groups, next_cursor = await admin.groups(kind, limit=PAGE_SIZE)
     return render(
         request,
         "access/groups.html",
         {
+            "kind": kind,
+            "prefix": prefix,
             "base": base_of(work),
             "groups": groups,
             "cursor": cursor,
-            "next_href": f"{base_of(work)}/access/groups?" + urlencode({"cursor": next_cursor})
-            if next_cursor
-            else None,
+            "next_href": f"{prefix}?" + urlencode({"cursor": next_cursor}) if next_cursor else None,
             "form": form or {"name": "", "description": ""},
             "errors": errors or {},
-            "can_manage": work.ctx.can("users:manage"),
+            "can_manage": work.ctx.can(kind.manage),
         },
         status=status,
-    )
-
-
-@router.get("/t/{tenant}/access/groups", response_class=HTMLResponse)
-async def groups_page(
-    request: Request, work: Reader, cursor: Annotated[str | None, Query(max_length=500)] = None
-) -> HTMLResponse:
-    return await _groups_page(request, work, cursor=cursor)
-
-
-@router.post("/t/{tenant}/access/groups", response_model=None)
-async def create_group(
-    request: Request, work: UserManager, name: FormStr = "", description: FormStr = ""
-) -> Response:
-    try:
-        group = await admin_of(work).create_user_group(name=name, description=description)
-    except TenantryError as exc:
-        await work.session.rollback()
-        return await _groups_page(
-            request,
-            work,
-            form={"name": name, "description": description},
-            errors=form_errors(exc),
-            status=status_of(exc),
-        )
-    return redirect_with_notice(
-        request,
-        f"{base_of(work)}/access/groups/{group.id}",
-        f"Group {group.name} created: add its members below, then grant it a role.",
     )
 
 
 async def _group_page(
     request: Request,
     work: Work,
+    kind: GroupKind[Any, Any],
     group_id: uuid.UUID,
     *,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    in_use: list[schemas.GrantOut] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     admin = admin_of(work)
-    group = await admin.user_group(str(group_id))
-    grants, _ = await admin.grants(GrantQuery(group=str(group.id)), limit=200)
-    members = {m.id for m in group.members}
-    candidates = [u for u in await admin_of(work).home_users() if u.id not in members]
+    group = await admin.group(kind, str(group_id))
+    grants: list[schemas.GrantOut] = []
+    candidates: list[Any] = []
+    if kind is USER_GROUPS:
+        # What the group holds, and who could join it.
+        grants, _ = await admin.grants(GrantQuery(group=str(group.id)), limit=200)
+        members = {m.id for m in group.members}
+        candidates = [u for u in await admin.home_users() if u.id not in members]
+    elif work.ctx.can("users:read"):
+        # The grants scoped to the client group, for someone who may read grants.
+        grants, _ = await admin.grants(GrantQuery(scope=GrantScope.TENANT_GROUP), limit=200)
+        grants = [g for g in grants if g.tenant_group and g.tenant_group.id == group.id]
+    blank = {"name": group.name, "description": group.description, kind.member_field: ""}
     return render(
         request,
         "access/group.html",
         {
+            "kind": kind,
+            "prefix": _prefix(work, kind),
             "base": base_of(work),
             "group": group,
-            "grants": in_use if in_use is not None else grants,
-            "candidates": candidates,
-            "form": form or {"name": group.name, "description": group.description, "user": ""},
-            "errors": errors or {},
-            "can_manage": work.ctx.can("users:manage"),
-        },
-        status=status,
-    )
-
-
-@router.get("/t/{tenant}/access/groups/{group_id}", response_class=HTMLResponse)
-async def group_page(request: Request, group_id: uuid.UUID, work: Reader) -> HTMLResponse:
-    return await _group_page(request, work, group_id)
-
-
-@router.post("/t/{tenant}/access/groups/{group_id}/edit", response_model=None)
-async def edit_group(
-    request: Request,
-    group_id: uuid.UUID,
-    work: UserManager,
-    name: FormStr = "",
-    description: FormStr = "",
-) -> Response:
-    try:
-        group = await admin_of(work).update_user_group(
-            str(group_id), name=name, description=description
-        )
-    except TenantryError as exc:
-        await work.session.rollback()
-        return await _group_page(
-            request,
-            work,
-            group_id,
-            form={"name": name, "description": description, "user": ""},
-            errors=form_errors(exc),
-            status=status_of(exc),
-        )
-    return redirect_with_notice(
-        request, f"{base_of(work)}/access/groups/{group.id}", f"Group {group.name} saved."
-    )
-
-
-@router.post("/t/{tenant}/access/groups/{group_id}/delete", response_model=None)
-async def delete_group(request: Request, group_id: uuid.UUID, work: UserManager) -> Response:
-    try:
-        group = await admin_of(work).delete_user_group(str(group_id))
-    except TenantryError as exc:
-        await work.session.rollback()
-        return await _group_page(
-            request, work, group_id, errors={"delete": exc.detail}, status=status_of(exc)
-        )
-    return redirect_with_notice(
-        request, f"{base_of(work)}/access/groups", f"Group {group.name} deleted."
-    )
-
-
-@router.post("/t/{tenant}/access/groups/{group_id}/members", response_model=None)
-async def add_member(
-    request: Request, group_id: uuid.UUID, work: UserManager, user: FormStr = ""
-) -> Response:
-    try:
-        group = await admin_of(work).add_user_group_member(str(group_id), user)
-    except TenantryError as exc:
-        await work.session.rollback()
-        current = await admin_of(work).user_group(str(group_id))
-        return await _group_page(
-            request,
-            work,
-            group_id,
-            form={"name": current.name, "description": current.description, "user": user},
-            errors=form_errors(exc, {"group": "user"}),
-            status=status_of(exc),
-        )
-    added = next((m for m in group.members if user in (str(m.id), m.email)), None)
-    return redirect_with_notice(
-        request,
-        f"{base_of(work)}/access/groups/{group.id}",
-        f"{added.display_name if added else 'The user'} added to {group.name}: they hold its "
-        "grants from their next request on.",
-    )
-
-
-@router.post("/t/{tenant}/access/groups/{group_id}/members/{user_id}/remove", response_model=None)
-async def remove_member(
-    request: Request, group_id: uuid.UUID, user_id: uuid.UUID, work: UserManager
-) -> Response:
-    try:
-        group = await admin_of(work).remove_user_group_member(str(group_id), str(user_id))
-    except NotFound:
-        raise
-    except TenantryError as exc:
-        await work.session.rollback()
-        errors = form_errors(exc)
-        return await _group_page(
-            request,
-            work,
-            group_id,
-            errors={"members": next(iter(errors.values()), exc.detail)},
-            status=status_of(exc),
-        )
-    return redirect_with_notice(
-        request,
-        f"{base_of(work)}/access/groups/{group.id}",
-        f"Removed from {group.name}: the group's grants no longer reach them.",
-    )
-
-
-async def _client_groups_page(
-    request: Request,
-    work: Work,
-    *,
-    cursor: str | None = None,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    admin = admin_of(work)
-    try:
-        groups, next_cursor = await admin.tenant_groups(limit=PAGE_SIZE, cursor=cursor)
-    except ValidationFailed:
-        cursor = None
-        groups, next_cursor = await admin.tenant_groups(limit=PAGE_SIZE)
-    return render(
-        request,
-        "access/client_groups.html",
-        {
-            "groups": groups,
-            "cursor": cursor,
-            "next_href": CLIENT_GROUPS + "?" + urlencode({"cursor": next_cursor})
-            if next_cursor
-            else None,
-            "form": form or {"name": "", "description": ""},
-            "errors": errors or {},
-            "can_manage": work.ctx.can("customers:manage"),
-        },
-        status=status,
-    )
-
-
-@router.get(CLIENT_GROUPS, response_class=HTMLResponse)
-async def client_groups_page(
-    request: Request,
-    work: HomeCustomerReader,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> HTMLResponse:
-    require_msp(work)
-    return await _client_groups_page(request, work, cursor=cursor)
-
-
-@router.post(CLIENT_GROUPS, response_model=None)
-async def create_client_group(
-    request: Request, work: HomeCustomerManager, name: FormStr = "", description: FormStr = ""
-) -> Response:
-    require_msp(work)
-    try:
-        group = await admin_of(work).create_tenant_group(name=name, description=description)
-    except TenantryError as exc:
-        await work.session.rollback()
-        return await _client_groups_page(
-            request,
-            work,
-            form={"name": name, "description": description},
-            errors=form_errors(exc),
-            status=status_of(exc),
-        )
-    return redirect_with_notice(
-        request,
-        f"{CLIENT_GROUPS}/{group.id}",
-        f"Client group {group.name} created: add customers to it below.",
-    )
-
-
-async def _client_group_page(
-    request: Request,
-    work: Work,
-    group_id: uuid.UUID,
-    *,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    admin = admin_of(work)
-    group = await admin.tenant_group(str(group_id))
-    grants: list[schemas.GrantOut] = []
-    if work.ctx.can("users:read"):
-        grants, _ = await admin.grants(GrantQuery(scope=GrantScope.TENANT_GROUP), limit=200)
-        grants = [g for g in grants if g.tenant_group and g.tenant_group.id == group.id]
-    return render(
-        request,
-        "access/client_group.html",
-        {
-            "group": group,
             "grants": grants,
-            "form": form or {"name": group.name, "description": group.description, "customer": ""},
+            "candidates": candidates,
+            "form": form or blank,
             "errors": errors or {},
-            "can_manage": work.ctx.can("customers:manage"),
+            "can_manage": work.ctx.can(kind.manage),
         },
         status=status,
     )
 
 
-@router.get(CLIENT_GROUPS + "/{group_id}", response_class=HTMLResponse)
-async def client_group_page(
-    request: Request, group_id: uuid.UUID, work: HomeCustomerReader
-) -> HTMLResponse:
-    require_msp(work)
-    return await _client_group_page(request, work, group_id)
+def _group_pages(
+    kind: GroupKind[Any, Any],
+    reader: Any,
+    manager: Any,
+    member_type: type,
+    member_path: str,
+    notices: Notices,
+) -> None:
+    read, manage = get_args(reader)[1], get_args(manager)[1]
+    path, one = kind.pages, kind.pages + "/{group_id}"
 
+    def _checked(work: Work) -> Work:
+        if kind.msp_home_only:
+            require_msp(work)
+        return work
 
-@router.post(CLIENT_GROUPS + "/{group_id}/edit", response_model=None)
-async def edit_client_group(
-    request: Request,
-    group_id: uuid.UUID,
-    work: HomeCustomerManager,
-    name: FormStr = "",
-    description: FormStr = "",
-) -> Response:
-    require_msp(work)
-    try:
-        group = await admin_of(work).update_tenant_group(
-            str(group_id), name=name, description=description
+    @router.get(path, response_class=HTMLResponse)
+    async def list_page(
+        request: Request,
+        work: Work = read,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> HTMLResponse:
+        return await _list_page(request, _checked(work), kind, cursor=cursor)
+
+    @router.post(path, response_model=None)
+    async def create(
+        request: Request, work: Work = manage, name: FormStr = "", description: FormStr = ""
+    ) -> Response:
+        _checked(work)
+        try:
+            group = await admin_of(work).create_group(
+                kind, name=name, description=description, actor=work.actor
+            )
+        except TenantryError as exc:
+            await work.session.rollback()
+            return await _list_page(
+                request,
+                work,
+                kind,
+                form={"name": name, "description": description},
+                errors=form_errors(exc),
+                status=status_of(exc),
+            )
+        return redirect_with_notice(
+            request, f"{_prefix(work, kind)}/{group.id}", notices.created.format(name=group.name)
         )
-    except TenantryError as exc:
-        await work.session.rollback()
-        return await _client_group_page(
+
+    @router.get(one, response_class=HTMLResponse)
+    async def group_page(request: Request, group_id: uuid.UUID, work: Work = read) -> HTMLResponse:
+        return await _group_page(request, _checked(work), kind, group_id)
+
+    @router.post(one + "/edit", response_model=None)
+    async def edit(
+        request: Request,
+        group_id: uuid.UUID,
+        work: Work = manage,
+        name: FormStr = "",
+        description: FormStr = "",
+    ) -> Response:
+        _checked(work)
+        try:
+            group = await admin_of(work).update_group(
+                kind, str(group_id), name=name, description=description, actor=work.actor
+            )
+        except TenantryError as exc:
+            await work.session.rollback()
+            return await _group_page(
+                request,
+                work,
+                kind,
+                group_id,
+                form={"name": name, "description": description, kind.member_field: ""},
+                errors=form_errors(exc),
+                status=status_of(exc),
+            )
+        return redirect_with_notice(
+            request, f"{_prefix(work, kind)}/{group.id}", notices.saved.format(name=group.name)
+        )
+
+    @router.post(one + "/delete", response_model=None)
+    async def delete(request: Request, group_id: uuid.UUID, work: Work = manage) -> Response:
+        _checked(work)
+        try:
+            group = await admin_of(work).delete_group(kind, str(group_id), actor=work.actor)
+        except TenantryError as exc:
+            await work.session.rollback()
+            return await _group_page(
+                request, work, kind, group_id, errors={"delete": exc.detail}, status=status_of(exc)
+            )
+        return redirect_with_notice(
+            request, _prefix(work, kind), notices.deleted.format(name=group.name)
+        )
+
+    @router.post(one + "/members", response_model=None)
+    async def add(
+        request: Request,
+        group_id: uuid.UUID,
+        work: Work = manage,
+        member: Annotated[str, Form(max_length=1000, alias=kind.member_field)] = "",
+    ) -> Response:
+        _checked(work)
+        try:
+            group = await admin_of(work).add_member(kind, str(group_id), member, actor=work.actor)
+        except TenantryError as exc:
+            await work.session.rollback()
+            current = await admin_of(work).group(kind, str(group_id))
+            return await _group_page(
+                request,
+                work,
+                kind,
+                group_id,
+                form={
+                    "name": current.name,
+                    "description": current.description,
+                    kind.member_field: member,
+                },
+                errors=form_errors(exc, {"group": kind.member_field}),
+                status=status_of(exc),
+            )
+        added = next(
+            (m for m in group.members if member in (str(m.id), getattr(m, "email", None))), None
+        )
+        who = getattr(added, "display_name", None) or "The user"
+        return redirect_with_notice(
             request,
-            work,
-            group_id,
-            form={"name": name, "description": description, "customer": ""},
-            errors=form_errors(exc),
-            status=status_of(exc),
+            f"{_prefix(work, kind)}/{group.id}",
+            notices.added.format(name=group.name, who=who),
         )
-    return redirect_with_notice(
-        request, f"{CLIENT_GROUPS}/{group.id}", f"Client group {group.name} saved."
-    )
 
-
-@router.post(CLIENT_GROUPS + "/{group_id}/delete", response_model=None)
-async def delete_client_group(
-    request: Request, group_id: uuid.UUID, work: HomeCustomerManager
-) -> Response:
-    require_msp(work)
-    try:
-        group = await admin_of(work).delete_tenant_group(str(group_id))
-    except TenantryError as exc:
-        await work.session.rollback()
-        return await _client_group_page(
-            request, work, group_id, errors={"delete": exc.detail}, status=status_of(exc)
+    @router.post(one + "/members/{" + member_path + "}/remove", response_model=None)
+    async def remove(
+        request: Request,
+        group_id: uuid.UUID,
+        member: Annotated[member_type, Path(alias=member_path)],  # type: ignore[valid-type]
+        work: Work = manage,
+    ) -> Response:
+        _checked(work)
+        try:
+            group = await admin_of(work).remove_member(
+                kind, str(group_id), str(member), actor=work.actor
+            )
+        except NotFound:
+            raise
+        except TenantryError as exc:
+            await work.session.rollback()
+            errors = form_errors(exc)
+            return await _group_page(
+                request,
+                work,
+                kind,
+                group_id,
+                errors={"members": next(iter(errors.values()), exc.detail)},
+                status=status_of(exc),
+            )
+        return redirect_with_notice(
+            request, f"{_prefix(work, kind)}/{group.id}", notices.removed.format(name=group.name)
         )
-    return redirect_with_notice(request, CLIENT_GROUPS, f"Client group {group.name} deleted.")
 
 
-@router.post(CLIENT_GROUPS + "/{group_id}/members", response_model=None)
-async def add_client(
-    request: Request, group_id: uuid.UUID, work: HomeCustomerManager, customer: FormStr = ""
-) -> Response:
-    require_msp(work)
-    try:
-        group = await admin_of(work).add_tenant_group_member(str(group_id), customer)
-    except TenantryError as exc:
-        await work.session.rollback()
-        current = await admin_of(work).tenant_group(str(group_id))
-        return await _client_group_page(
-            request,
-            work,
-            group_id,
-            form={"name": current.name, "description": current.description, "customer": customer},
-            errors=form_errors(exc),
-            status=status_of(exc),
-        )
-    return redirect_with_notice(
-        request,
-        f"{CLIENT_GROUPS}/{group.id}",
-        f"Added to {group.name}: grants for the group reach it from the next request on.",
-    )
-
-
-@router.post(CLIENT_GROUPS + "/{group_id}/members/{customer}/remove", response_model=None)
-async def remove_client(
-    request: Request, group_id: uuid.UUID, customer: str, work: HomeCustomerManager
-) -> Response:
-    require_msp(work)
-    try:
-        group = await admin_of(work).remove_tenant_group_member(str(group_id), customer)
-    except ValidationFailed as exc:
-        await work.session.rollback()
-        return await _client_group_page(
-            request, work, group_id, errors={"members": exc.message}, status=exc.status
-        )
-    return redirect_with_notice(
-        request,
-        f"{CLIENT_GROUPS}/{group.id}",
-        f"Removed from {group.name}: grants for the group no longer reach it.",
-    )
+_group_pages(
+    USER_GROUPS,
+    auth.Reader,
+    auth.UserManager,
+    uuid.UUID,
+    "user_id",
+    Notices(
+        created="Group {name} created: add its members below, then grant it a role.",
+        saved="Group {name} saved.",
+        deleted="Group {name} deleted.",
+        added="{who} added to {name}: they hold its grants from their next request on.",
+        removed="Removed from {name}: the group's grants no longer reach them.",
+    ),
+)
+_group_pages(
+    CLIENT_GROUPS,
+    auth.HomeCustomerReader,
+    auth.HomeCustomerManager,
+    str,
+    "customer",
+    Notices(
+        created="Client group {name} created: add customers to it below.",
+        saved="Client group {name} saved.",
+        deleted="Client group {name} deleted.",
+        added="Added to {name}: grants for the group reach it from the next request on.",
+        removed="Removed from {name}: grants for the group no longer reach it.",
+    ),
+)

@@ -69,7 +69,7 @@ async def create_role(
     chosen = permissions or []
     try:
         role = await admin_of(work).create_role(
-            name=name, description=description, permissions=chosen
+            name=name, description=description, permissions=chosen, actor=work.actor
         )
     except TenantryError as exc:
         await work.session.rollback()
@@ -87,7 +87,9 @@ async def clone_role(
     request: Request, work: RoleManager, clone_from: FormStr = "", clone_name: FormStr = ""
 ) -> Response:
     try:
-        role = await admin_of(work).create_role(name=clone_name, clone_from=clone_from)
+        role = await admin_of(work).create_role(
+            name=clone_name, clone_from=clone_from, actor=work.actor
+        )
     except TenantryError as exc:
         await work.session.rollback()
         return await _role_page(
@@ -191,7 +193,7 @@ async def edit_role(
     chosen = permissions or []
     try:
         changed = await admin_of(work).update_role(
-            role, name=name, description=description, permissions=chosen
+            role, name=name, description=description, permissions=chosen, actor=work.actor
         )
     except TenantryError as exc:
         await work.session.rollback()
@@ -209,7 +211,7 @@ async def edit_role(
 @router.post("/t/{tenant}/roles/{role}/delete", response_model=None)
 async def delete_role(request: Request, role: str, work: RoleManager) -> Response:
     try:
-        gone = await admin_of(work).delete_role(role)
+        gone = await admin_of(work).delete_role(role, actor=work.actor)
     except TenantryError as exc:
         await work.session.rollback()
         listed = exc.extra.get("grants")

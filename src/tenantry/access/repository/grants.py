@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.access.models import Grant, GrantScope, UserGroupMember
 
@@ -59,20 +60,16 @@ async def live_grants_with_role(
     return result.all()
 
 
-async def live_grants_to_user_group(
-    session: AsyncSession, group_id: uuid.UUID, now: datetime
+async def live_grants_naming(
+    session: AsyncSession,
+    column: InstrumentedAttribute[uuid.UUID | None],
+    group_id: uuid.UUID,
+    now: datetime,
 ) -> Sequence[Grant]:
+    """The live grants whose ``column`` (``user_group_id``: held by the group;
+    ``tenant_group_id``: scoped to it) names the group."""
     result = await session.scalars(
-        select(Grant).where(Grant.user_group_id == group_id, _live_at(now)).order_by(Grant.id)
-    )
-    return result.all()
-
-
-async def live_grants_for_tenant_group(
-    session: AsyncSession, group_id: uuid.UUID, now: datetime
-) -> Sequence[Grant]:
-    result = await session.scalars(
-        select(Grant).where(Grant.tenant_group_id == group_id, _live_at(now)).order_by(Grant.id)
+        select(Grant).where(column == group_id, _live_at(now)).order_by(Grant.id)
     )
     return result.all()
 
