@@ -102,6 +102,14 @@ class Names:
     tenant_groups: dict[uuid.UUID, TenantGroup] = field(default_factory=dict)
     tenants: dict[uuid.UUID, Tenant] = field(default_factory=dict)
     book: RoleBook = field(default_factory=RoleBook)
+    # The customer an answer is shown in, when it is not the grants' issuer: there a
+    # grant names nothing outside that customer (no other customer, none of the MSP's
+    # client or user groups), whoever reads it (DESIGN.md, access rule 6).
+    shown_in: TenantRef | Tenant | None = None
+
+    @property
+    def confined(self) -> bool:
+        return self.shown_in is not None and self.shown_in.id != self.home.id
 
     def tenant_name(self, tenant_id: uuid.UUID | str | None) -> str:
         if tenant_id is None:
@@ -115,6 +123,11 @@ class Names:
             return f"at home in {self.home.display_name}"
         if grant.scope == GrantScope.CUSTOMER:
             return f"in the customer {self.tenant_name(grant.customer_tenant_id)}"
+        if self.confined:
+            if grant.scope == GrantScope.TENANT_GROUP:
+                return f"in a group of {self.home.display_name}'s clients"
+            excluded_any = bool(grant.excluded_customer_ids)
+            return "in every customer" + (", with exclusions" if excluded_any else "")
         if grant.scope == GrantScope.TENANT_GROUP:
             group = self.tenant_groups.get(grant.tenant_group_id or uuid.UUID(int=0))
             return f"in the client group {group.name if group else '(deleted)'}"
@@ -173,6 +186,8 @@ class Names:
         else:
             scope_label = self.scope_label(grant) if grant is not None else source.scope
             via = f"user group {group.name}" if group else "direct grant"
+            if group is not None and self.confined:
+                via, group = f"a group of {self.home.display_name}'s technicians", None
         return schemas.SourceOut(
             grant_id=source.grant_id,
             role=source.role,

@@ -208,7 +208,10 @@ class SourceOut(BaseModel):
     role: str
     role_name: str
     scope_label: str
-    via: str = Field(description="direct grant, user group <name>, or MSP admin.")
+    via: str = Field(
+        description="direct grant, user group <name> (in a client: a group of <MSP>'s "
+        "technicians), or MSP admin."
+    )
     user_group: GroupBrief | None = None
     expires_at: datetime | None = None
     implicit: bool = False

@@ -76,6 +76,7 @@ class WhyService:
             self.session, (s.grant_id for s in every if s.grant_id)
         )
         names = await load_names(self.session, home, grants.values())
+        names.shown_in = tenant
         names.user_groups |= await repository.groups_by_id(
             self.session,
             repository.USER_GROUP_TABLES,
@@ -245,6 +246,7 @@ class WhyService:
         )
         held, users = await self._grants_by_user(grants, msp.id)
         names = await load_names(self.session, msp, grants)
+        names.shown_in = tenant
         names.tenants.setdefault(tenant.id, tenant)
         by_id = {g.id: g for g in grants}
         ceiling = frozenset(link.ceiling)
