@@ -90,7 +90,7 @@ async def test_the_operator_flags_a_candidate_client(
     [
         (("--msp", "initech", "--customer", "northwind"), "msp: initech is not licensed as an MSP"),
         (("--msp", "northwind", "--customer", "northwind"), "customer: is Northwind IT itself"),
-        (("--msp", "northwind", "--customer", "globex"), "customer: Globex MSP is an MSP"),
+        (("--msp", "northwind", "--customer", "globex"), "customer: 'globex' is an MSP"),
         (("--msp", "northwind", "--customer", "nope"), "no tenant with the slug 'nope'"),
         (("--msp", "northwind", "--customer", "initech", "--ceiling", "x:y"), "ceiling: unknown"),
         (("--msp", "northwind", "--customer", "initech", "--days", "0"), "duration_days: must be"),

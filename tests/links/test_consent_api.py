@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tenantry.access.permissions import BUILTIN_ROLES
+from tenantry.access.service import operator_scope
 from tenantry.audit.models import AuditEvent
+from tenantry.audit.schemas import OPERATOR
 from tenantry.db.base import utcnow
 from tenantry.tenancy.models import TenantLink
+from tenantry.tenancy.service import TenancyService
 from tests.links.conftest import World, approved
 
 TECHNICIAN = sorted(BUILTIN_ROLES["technician"].permissions)
@@ -439,3 +442,26 @@ async def test_an_unknown_link_is_not_found(world: World) -> None:
     assert response.status_code == 404
     response = await world.get("ian", f"{links_of('initech')}/not-a-uuid")
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "link_id"
+
+
+async def test_asking_tells_another_msp_neither_a_name_nor_a_suspension(world: World) -> None:
+    """An MSP asking for a tenant that is not its client learns nothing it did not type:
+    not the tenant's display name, not whether it is suspended. A suspended tenant and one
+    linked to another MSP get the same refusal."""
+    umbrella = world.tenants["umbrella"]
+    linked = await world.ask(customer="umbrella", who="gary", msp="globex")
+    assert linked.status_code == 201
+    initech = world.tenants["initech"]
+    async with world.db.unit_of_work(operator_scope([umbrella.id, initech.id])) as session:
+        tenant = await session.merge(initech)
+        await TenancyService(session).mark_suspended_by_operator(tenant, True, actor=OPERATOR)
+    answers = {slug: await world.ask(customer=slug) for slug in ("umbrella", "initech")}
+    for slug, answer in answers.items():
+        assert answer.status_code == 409, answer.text
+        text = answer.text
+        assert "Umbrella Corp" not in text and "Initech" not in text, text
+        assert "suspend" not in text.lower(), text
+        assert slug in answer.json()["detail"]
+    assert {a.json()["errors"][0]["message"] for a in answers.values()} == {
+        "cannot take a request from you now"
+    }

@@ -121,10 +121,14 @@ class LinkService(LinkConsent):
                 f"No tenant has the slug '{slug[:63]}'.",
                 errors=[{"field": "customer", "message": "matches no tenant"}],
             )
-        self._check_can_be_managed(msp, customer)
+        self._check_can_be_managed(msp, customer, slug)
         live = await self.links.live_of(customer.id)
-        if live is not None:
-            raise _one_msp_at_a_time(msp, customer, live)
+        if live is not None and live.msp_tenant_id == msp.id:
+            raise _yours_already(customer, live)
+        if live is not None or customer.status != TenantStatus.ACTIVE:
+            # Linked to another MSP, or suspended: one answer for both, naming only what
+            # the asker typed (not which MSP, not the tenant's name, not its status).
+            raise _not_now(slug)
         try:
             # Nothing is consented until the customer approves; the ask is kept apart.
             link = await self.links.open(
@@ -141,7 +145,7 @@ class LinkService(LinkConsent):
             # Two requests for one customer at the same moment: the partial unique index
             # lets one through. The unit of work rolls back on this error.
             raise Conflict(
-                f"{customer.display_name} just got another request: one MSP at a time.",
+                f"'{slug}' just got another request: one MSP at a time.",
                 errors=[{"field": "customer", "message": "already has a live link"}],
             ) from exc
         view = LinkView(link, msp, customer, "msp")
@@ -159,34 +163,36 @@ class LinkService(LinkConsent):
         return view
 
     @staticmethod
-    def _check_can_be_managed(msp: Tenant, customer: Tenant) -> None:
+    def _check_can_be_managed(msp: Tenant, customer: Tenant, slug: str) -> None:
         if customer.id == msp.id:
             raise ValidationFailed(
                 "customer", f"is {msp.display_name} itself: an MSP does not manage itself"
             )
         if customer.is_msp:
             raise ValidationFailed(
-                "customer",
-                f"{customer.display_name} is an MSP: an MSP is not managed by another MSP",
-            )
-        if customer.status != TenantStatus.ACTIVE:
-            raise Conflict(
-                f"{customer.display_name} is {customer.status.value}: nobody there could "
-                "answer a request.",
-                errors=[{"field": "customer", "message": f"is {customer.status.value}"}],
+                "customer", f"'{slug}' is an MSP: an MSP is not managed by another MSP"
             )
 
 
-def _one_msp_at_a_time(msp: Tenant, customer: Tenant, live: TenantLink) -> Conflict:
-    name = customer.display_name
-    if live.msp_tenant_id != msp.id:
-        # Not which MSP, nor whether it is pending: that is the other MSP's business.
-        message = "is already linked to another MSP: a tenant is managed by one MSP at a time"
-    elif live.state == LinkState.PENDING:
+NOT_NOW = "cannot take a request from you now"
+
+
+def _not_now(slug: str) -> Conflict:
+    return Conflict(
+        f"'{slug}' {NOT_NOW}: a tenant is managed by one MSP at a time.",
+        errors=[{"field": "customer", "message": NOT_NOW}],
+    )
+
+
+def _yours_already(customer: Tenant, live: TenantLink) -> Conflict:
+    """The asker's own pending request or client: its name is no news to the asker."""
+    if live.state == LinkState.PENDING:
         message = "already has a pending request from you: wait for its answer, or withdraw it"
     else:
         message = (
             "is already your client: to widen the ceiling, end the link and send a new "
             "request for its approval"
         )
-    return Conflict(f"{name} {message}.", errors=[{"field": "customer", "message": message}])
+    return Conflict(
+        f"{customer.display_name} {message}.", errors=[{"field": "customer", "message": message}]
+    )
