@@ -9,6 +9,7 @@ from the source as it is, with no database:
   identity: users and their credentials; access: grants, roles and groups);
 * services take typed inputs, never ``dict[str, Any]``;
 * a unit of work is widened only through ``access.widening.widen(…, why=…)``;
+* every CSV is written by kit/csv.py (formula-safe);
 * no import cycle between modules (function-level imports count; imports made only for
   type checking do not).
 
@@ -313,3 +314,16 @@ def test_the_cycle_finder(edges: list[tuple[str, str]], expected: list[list[str]
     for importer, imported in edges:
         graph.add_import(importer=importer, imported=imported)
     assert _cycles(graph) == expected
+
+
+def test_every_csv_is_written_by_the_one_formula_safe_writer() -> None:
+    found = []
+    for path, module, tree in _trees():
+        if module == "tenantry.kit.csv":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = ast.unparse(node.func)
+                if name.endswith(("csv.writer", "csv.DictWriter")):
+                    found.append(f"{_where(path)}:{node.lineno}: {name}")
+    assert not found, "write CSV with tenantry.kit.csv:\n" + "\n".join(found)

