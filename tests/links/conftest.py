@@ -20,17 +20,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from tenantry.access.models import GrantScope
-from tenantry.access.service import AccessService, create_grant, operator_scope
+from tenantry.access.service import operator_scope
 from tenantry.audit.models import AuditEvent
-from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.identity.models import User
-from tenantry.identity.service import principal_of
 from tenantry.tenancy.models import Tenant, TenantLink
-from tenantry.tenancy.service import TenancyService
 from tests.factories import api_token, client, make_tenant, make_user
+from tests.harness.world import add_customer, delegate
 
 
 @dataclass
@@ -79,31 +76,6 @@ class World:
                 .order_by(AuditEvent.seq)
             )
             return list(rows.all())
-
-
-async def add_customer(db: Database, msp: Tenant, admin: User, name: str) -> Tenant:
-    """A customer the MSP created (active link, every permission), as the API does it."""
-    async with db.unit_of_work(operator_scope([msp.id])) as session:
-        ctx = await AccessService(session).context_in(
-            principal_of(admin, msp, auth_method="cli"), msp
-        )
-        return await TenancyService(session).create_customer(
-            ctx, name=name, display_name=name, actor=OPERATOR
-        )
-
-
-async def delegate(db: Database, msp: Tenant, user: User, customer: Tenant, role: str) -> None:
-    """A grant of ``role`` to ``user`` in one customer (a delegation)."""
-    async with db.unit_of_work(operator_scope([msp.id, customer.id])) as session:
-        await create_grant(
-            session,
-            issuer_tenant_id=msp.id,
-            user_id=user.id,
-            role=role,
-            scope=GrantScope.CUSTOMER,
-            customer_tenant_id=customer.id,
-            actor=OPERATOR,
-        )
 
 
 PEOPLE = {

@@ -16,7 +16,7 @@ from tenantry.db.engine import Database
 from tests.factories import make_tenant, make_user
 from tests.harness import browser as harness
 from tests.harness.browser import LAPTOP, PHONE, check_layout, serve, sign_in
-from tests.links.conftest import add_customer, delegate
+from tests.harness.world import add_customer, delegate
 
 pytestmark = pytest.mark.browser
 
