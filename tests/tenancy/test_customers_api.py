@@ -393,3 +393,83 @@ async def test_customer_admins_never_see_into_the_msp(
         "/api/v1/tenants/northwind-it/customers",
     ):
         assert (await world.client.get(path, headers=headers)).status_code == 404, path
+
+
+async def _rows_naming(database: Database, tenant_id: uuid.UUID) -> dict[str, int]:
+    """For every table with a column referencing ``tenants``, the rows naming ``tenant_id``
+    there, read as the table owner (found from the metadata: a new table is covered)."""
+    counts: dict[str, int] = {}
+    async with database.platform_reader() as session:
+        for table in Base.metadata.sorted_tables:
+            for fk in table.foreign_keys:
+                if fk.column.table.name == "tenants" and table.name != "tenants":
+                    key = f"{table.name}.{fk.parent.name}"
+                    stmt = select(func.count()).select_from(table).where(fk.parent == tenant_id)
+                    counts[key] = int(await session.scalar(stmt) or 0)
+    return counts
+
+
+async def test_delete_removes_whatever_names_the_customer(
+    world: World, database: Database, settings: Settings
+) -> None:
+    """The customer sits in one of the MSP's client groups, and owns a custom role and a
+    user group with a member and a grant: deleting it answers 200 and leaves no row that
+    names it in any table (#14's 500 and #12's one-owner deletion)."""
+    doomed = world.tenants["contoso-ltd"]
+    msp = "/api/v1/tenants/northwind-it"
+    alex = world.as_("alex")
+    group = await world.client.post(f"{msp}/tenant-groups", json={"name": "Dental"}, headers=alex)
+    assert group.status_code == 201, group.text
+    member = await world.client.post(
+        f"{msp}/tenant-groups/{group.json()['id']}/members",
+        json={"customer": "contoso-ltd"},
+        headers=alex,
+    )
+    assert member.status_code in (200, 201), member.text
+    async with database.platform_reader() as session:
+        tenant = await session.get(Tenant, doomed)
+    assert tenant is not None
+    carol = {
+        "Authorization": "Bearer "
+        + await _user(database, settings, tenant, "carol@contoso.example", "owner")
+    }
+    here = "/api/v1/tenants/contoso-ltd"
+    role = await world.client.post(
+        f"{here}/roles",
+        json={"name": "Front desk", "permissions": ["tenant:read", "tickets:read"]},
+        headers=carol,
+    )
+    assert role.status_code == 201, role.text
+    desk = await world.client.post(f"{here}/user-groups", json={"name": "Desk"}, headers=carol)
+    assert desk.status_code == 201, desk.text
+    joined = await world.client.post(
+        f"{here}/user-groups/{desk.json()['id']}/members",
+        json={"user": "carol@contoso.example"},
+        headers=carol,
+    )
+    assert joined.status_code in (200, 201), joined.text
+    granted = await world.client.post(
+        f"{here}/grants",
+        json={"group": desk.json()["id"], "role": f"custom:{role.json()['id']}", "scope": "home"},
+        headers=carol,
+    )
+    assert granted.status_code == 201, granted.text
+    named = await _rows_naming(database, doomed)
+    for key in (
+        "tenant_group_members.customer_tenant_id",
+        "custom_roles.tenant_id",
+        "user_groups.tenant_id",
+        "grants.tenant_id",
+        "users.home_tenant_id",
+    ):
+        assert named[key] > 0, key
+
+    response = await world.client.delete(
+        f"{msp}/customers/contoso-ltd", params={"confirm_slug": "contoso-ltd"}, headers=alex
+    )
+    assert response.status_code == 200, response.text
+    left = {k: n for k, n in (await _rows_naming(database, doomed)).items() if n}
+    assert left == {}
+    # The MSP's client group lives on, without the customer.
+    kept = await world.client.get(f"{msp}/tenant-groups/{group.json()['id']}", headers=alex)
+    assert kept.status_code == 200

@@ -154,3 +154,9 @@ async def delete_grants_touching(
 ) -> int:
     """Deleting a tenant: every grant its users hold, it issued, or that reaches into it."""
     return await repository.delete_grants_touching(session, tenant_id, user_ids)
+
+
+async def delete_access_of(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
+    """Deleting a tenant, after its grants: the groups and custom roles it owns, and its
+    membership of an MSP's client groups (row counts per table)."""
+    return await repository.delete_access_of(session, tenant_id)

@@ -64,6 +64,7 @@ class CustomerDeletion:
         user_ids = await identity.user_ids_of_home(self.session, tenant.id)
         counts |= await identity.delete_credentials_of(self.session, user_ids)
         counts["grants"] = await access.delete_grants_touching(self.session, tenant.id, user_ids)
+        counts |= await access.delete_access_of(self.session, tenant.id)
         counts |= await identity.delete_people_of_home(self.session, tenant.id, user_ids)
         counts["tenant_links"] = await repository.delete_links_of(self.session, tenant.id)
         counts["tenants"] = await repository.delete_tenant(self.session, tenant.id)

@@ -3,6 +3,7 @@ recently used tenants), one module per kind; importable from here as before."""
 
 from tenantry.access.repository.grants import (
     GrantFilter,
+    delete_access_of,
     delete_grants_touching,
     grant_in,
     grants_by_id,
@@ -58,6 +59,7 @@ __all__ = [
     "custom_roles_by_id",
     "custom_roles_of",
     "customers_in_groups",
+    "delete_access_of",
     "delete_grants_touching",
     "delete_group",
     "grant_in",

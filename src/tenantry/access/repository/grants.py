@@ -12,7 +12,15 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from tenantry.access.models import Grant, GrantScope, UserGroupMember
+from tenantry.access.models import (
+    CustomRole,
+    Grant,
+    GrantScope,
+    TenantGroup,
+    TenantGroupMember,
+    UserGroup,
+    UserGroupMember,
+)
 
 
 async def live_grants_of_user(
@@ -223,3 +231,29 @@ async def delete_grants_touching(
         conditions.append(Grant.user_id.in_(list(user_ids)))
     result = await session.execute(delete(Grant).where(or_(*conditions)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def delete_access_of(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
+    """Deleting a tenant, after its grants: its user groups (and their members), its
+    client groups, its place in an MSP's client groups, and its custom roles (counts)."""
+    user_groups = select(UserGroup.id).where(UserGroup.tenant_id == tenant_id)
+    tenant_groups = select(TenantGroup.id).where(TenantGroup.msp_tenant_id == tenant_id)
+    statements = {
+        "user_group_members": delete(UserGroupMember).where(
+            UserGroupMember.group_id.in_(user_groups)
+        ),
+        "user_groups": delete(UserGroup).where(UserGroup.tenant_id == tenant_id),
+        "tenant_group_members": delete(TenantGroupMember).where(
+            or_(
+                TenantGroupMember.customer_tenant_id == tenant_id,
+                TenantGroupMember.group_id.in_(tenant_groups),
+            )
+        ),
+        "tenant_groups": delete(TenantGroup).where(TenantGroup.msp_tenant_id == tenant_id),
+        "custom_roles": delete(CustomRole).where(CustomRole.tenant_id == tenant_id),
+    }
+    counts = {}
+    for table, statement in statements.items():
+        result = await session.execute(statement)
+        counts[table] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return counts
