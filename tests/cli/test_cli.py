@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.harness.cli import Cli
 
@@ -145,3 +147,31 @@ def test_every_command_has_help(cli: Cli) -> None:
         result = cli(*args, "--help")
         assert result.exit_code == 0, args
         assert "Usage" in result.stdout
+
+
+async def test_db_status_says_whether_isolation_is_in_force(
+    cli: Cli, backend: str, owner_engine: AsyncEngine
+) -> None:
+    code, out, _ = await cli.run("db", "status", "--json")
+    assert code == 0, out
+    status = json.loads(out)
+    assert status["ok"] is True and status["problems"] == []
+    assert status["revision"] == status["head"] and status["backend"] in ("sqlite", "postgresql")
+    code, out, _ = await cli.run("db", "status")
+    assert code == 0 and "isolation: in force" in out
+    if backend != "postgres":
+        return
+    # Drift an operator could cause by hand: the app role inherits the multi role's policy.
+    role = status["app_role"]
+
+    async def inherit(on: bool) -> None:
+        async with owner_engine.connect() as conn:
+            await conn.execute(text(f'ALTER ROLE "{role}" {"INHERIT" if on else "NOINHERIT"}'))
+            await conn.commit()
+
+    await inherit(True)
+    try:
+        code, out, _ = await cli.run("db", "status")
+        assert code == 1 and "problem:" in out and "INHERIT" in out.upper(), out
+    finally:
+        await inherit(False)

@@ -24,8 +24,27 @@ def db_upgrade() -> None:
 
 @app.command("status")
 def db_status(as_json: JsonOpt = False) -> None:
-    """Show the database's current migration revision."""
-    from tenantry.db import migrate
+    """The migration revision and, on PostgreSQL, whether isolation is really in force
+    (forced row-level security and both policies on every tenant-owned table, the app
+    role's attributes, membership and privileges). Exits 1 on any problem."""
+    from tenantry.db import status
 
-    revision = asyncio.run(migrate.current_revision(get_settings()))
-    emit({"revision": revision}, as_json, f"revision: {revision}")
+    found = asyncio.run(status.check(get_settings()))
+    lines = [f"revision: {found.current}", f"code: {found.head}", f"backend: {found.backend}"]
+    if found.app_role:
+        lines.append(f"app role: {found.app_role}")
+    lines += [f"problem: {p}" for p in found.problems] or ["isolation: in force"]
+    emit(
+        {
+            "revision": found.current,
+            "head": found.head,
+            "backend": found.backend,
+            "app_role": found.app_role or None,
+            "problems": list(found.problems),
+            "ok": found.ok,
+        },
+        as_json,
+        "\n".join(lines),
+    )
+    if not found.ok:
+        raise typer.Exit(1)
