@@ -28,6 +28,8 @@ class RequestInfo:
     request_id: str | None = None
     source_address: str | None = None
     user_agent: str | None = None
+    # The known-device cookie the browser sent (devices.py), if any.
+    device: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

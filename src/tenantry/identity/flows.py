@@ -26,7 +26,7 @@ from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.db.scope import NO_SCOPE
 from tenantry.errors import Conflict, NotAuthenticated, TenantryError, ValidationFailed
-from tenantry.identity import repository, throttle
+from tenantry.identity import devices, repository, throttle
 from tenantry.identity.invitations import InvitationService
 from tenantry.identity.mfa import MfaService
 from tenantry.identity.models import User
@@ -89,7 +89,7 @@ class AuthFlows:
         email = normalise_email(email)
         if not password:
             raise ValidationFailed("password", "must not be empty")
-        keys = throttle.keys_for(email, info.source_address)
+        keys = self._keys(email, info)
         # The attempt is decided on and counted in one step before anything is checked,
         # so parallel guesses cannot all pass a check that none of them has counted yet.
         async with self.db.unit_of_work(NO_SCOPE) as session:
@@ -184,7 +184,7 @@ class AuthFlows:
             raise Conflict("You are already signed in.")
         if not principal.has_mfa:
             raise Conflict("No authenticator app is set up for this account; set one up instead.")
-        keys = throttle.keys_for(principal.email, info.source_address)
+        keys = self._keys(principal.email, info)
         await self._reserve(keys)
         failure: TenantryError | None = None
         result: SignInResult | None = None
@@ -225,7 +225,7 @@ class AuthFlows:
         # The new password is judged before the attempt is counted: a weak choice is
         # no guess at the current one.
         check_policy(new, email=principal.email, field="new_password")
-        keys = throttle.keys_for(principal.email, info.source_address)
+        keys = self._keys(principal.email, info)
         await self._reserve(keys)
         failure: TenantryError | None = None
         ended = 0
@@ -259,7 +259,7 @@ class AuthFlows:
             raise ValidationFailed(
                 "password", "enter your password or a code from your authenticator app"
             )
-        keys = throttle.keys_for(principal.email, info.source_address)
+        keys = self._keys(principal.email, info)
         await self._reserve(keys)
         failure: TenantryError | None = None
         async with self.db.unit_of_work(self_scope(principal)) as session:
@@ -324,6 +324,10 @@ class AuthFlows:
         user = await repository.user_by_email(session, email)
         home = await tenancy.tenant_by_id(session, user.home_tenant_id) if user else None
         return (user, home) if user is not None and home is not None else None
+
+    def _keys(self, email: str, info: RequestInfo) -> list[str]:
+        known = devices.is_known_device(self.settings, info.device, email)
+        return throttle.keys_for(email, info.source_address, known_device=known)
 
     async def _reserve(self, keys: Sequence[str]) -> None:
         """Count the attempt before checking it (see ``Throttle.reserve``); refuse it when

@@ -19,7 +19,11 @@ from tenantry.http.deps import (
     request_info,
 )
 from tenantry.identity import auth, pages
-from tenantry.identity.cookies import clear_session_cookie, set_session_cookie
+from tenantry.identity.cookies import (
+    clear_session_cookie,
+    set_device_cookie,
+    set_session_cookie,
+)
 from tenantry.identity.flows import AuthFlows, SignInResult
 from tenantry.identity.invitations import InvitationService, status_of
 from tenantry.identity.models import ApiToken, AuthSession, Invitation, User
@@ -80,6 +84,7 @@ async def _signed_in(request: Request, response: Response, result: SignInResult)
     settings = get_settings(request)
     new = result.new
     set_session_cookie(response, request, settings, new.token, new.auth_session.expires_at)
+    set_device_cookie(response, request, settings, new.principal.email)
     async with get_db(request).platform_reader() as session:
         me = await me_out(IdentityService(session, settings), new.principal)
     return SignInOut(status=result.status, me=me)

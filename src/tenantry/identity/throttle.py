@@ -8,6 +8,7 @@ for unknown accounts too, so the answers do not tell whether an account exists.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,12 +35,22 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return f"address:{address}"
+    """One key per IPv4 address; per /64 for IPv6, the block one subscriber is given,
+    so walking through one's own addresses does not buy fresh guesses."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"address:{address}"
+    if ip.version == 6:
+        return f"address:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"address:{ip}"
 
 
-def keys_for(email: str, address: str | None) -> list[str]:
+def keys_for(email: str, address: str | None, *, known_device: bool = False) -> list[str]:
+    """The keys an attempt counts under: the account's, and the source address's unless
+    the browser proved it signed in to this account before (devices.py)."""
     keys = [account_key(email)]
-    if address:
+    if address and not known_device:
         keys.append(address_key(address))
     return keys
 

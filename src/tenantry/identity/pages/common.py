@@ -21,6 +21,7 @@ from tenantry.http.deps import (
 )
 from tenantry.identity.cookies import (
     form_token,
+    set_device_cookie,
     set_form_cookie,
     set_session_cookie,
 )
@@ -61,6 +62,7 @@ def signed_in_redirect(
 ) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     set_session_cookie(response, request, settings, new.token, new.auth_session.expires_at)
+    set_device_cookie(response, request, settings, new.principal.email)
     return response
 
 
