@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import anyio
@@ -43,6 +44,8 @@ from tenantry.identity.service import (
     RequestInfo,
     anonymous_actor,
     ensure_home_active,
+    mfa_enforced,
+    mfa_grace_until,
     require_browser_session,
     user_actor,
 )
@@ -61,6 +64,9 @@ SignInStatus = Literal["signed_in", "mfa_required", "mfa_enrolment_required"]
 class SignInResult:
     status: SignInStatus
     new: NewSession
+    # Set while the home's second-factor requirement is still ahead and the user has
+    # none: the date by which to set one up (the web sign-in offers it at once).
+    enrol_by: datetime | None = None
 
 
 def status_of(principal: Principal) -> SignInStatus:
@@ -159,7 +165,7 @@ class AuthFlows:
             await identity.revoke_by_token(previous_token)
         if user.password_hash and needs_rehash(user.password_hash):
             user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
-        passed = factor is not None or not (user.has_mfa or home.require_mfa)
+        passed = factor is not None or not (user.has_mfa or mfa_enforced(home))
         new = await identity.new_session(user, home, info, mfa_passed=passed)
         # The account's count is reset only once the whole sign-in succeeded: a password
         # alone must not buy more guesses at the second factor. A right password is no
@@ -171,7 +177,8 @@ class AuthFlows:
             await self._record_sign_in(session, user, home, info, factor, new)
         else:
             await limiter.refund(keys)
-        return SignInResult(status_of(new.principal), new)
+        enrol_by = None if user.has_mfa else mfa_grace_until(home)
+        return SignInResult(status_of(new.principal), new, enrol_by)
 
     # --- second step -------------------------------------------------------------------
 
@@ -248,7 +255,9 @@ class AuthFlows:
     ) -> None:
         """Turning the second factor off needs the password or a code again."""
         require_browser_session(principal)
-        if principal.home_requires_mfa:
+        async with self.db.platform_reader() as session:
+            home = await tenancy.tenant_by_id(session, principal.home_tenant_id)
+        if principal.home_requires_mfa or (home is not None and home.require_mfa):
             raise Conflict(
                 f"{principal.home_tenant_name} requires a second factor, so it cannot be "
                 "turned off."
@@ -409,7 +418,7 @@ class AuthFlows:
         """One ``auth.sign_in`` event in the user's home trail: how they signed in
         (``method``) and with which second factor, if any."""
         if factor is None:
-            second = "enrolment_required" if home.require_mfa and not user.has_mfa else "none"
+            second = "enrolment_required" if mfa_enforced(home) and not user.has_mfa else "none"
         else:
             second = factor
         actor = user_actor(user, home, info)

@@ -316,6 +316,30 @@ async def delete_people_of_home(
     return {"invitations": _rowcount(invitations), "users": _rowcount(users)}
 
 
+async def without_second_factor(
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime
+) -> tuple[int, int]:
+    """(users, live API tokens) of the active users at home in ``tenant_id`` who have no
+    second factor: who a required second factor stops."""
+    lacking = (
+        User.home_tenant_id == tenant_id,
+        User.totp_enabled_at.is_(None),
+        User.disabled_at.is_(None),
+    )
+    users = await session.scalar(select(func.count()).select_from(User).where(*lacking))
+    tokens = await session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            *lacking,
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
+    )
+    return int(users or 0), int(tokens or 0)
+
+
 # --- sign-in throttles ---------------------------------------------------------------------
 
 

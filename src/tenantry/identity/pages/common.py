@@ -54,6 +54,9 @@ def where_to(result: SignInResult, next_url: str) -> str:
         return f"/sign-in/totp?next={quote(next_url)}"
     if result.status == "mfa_enrolment_required":
         return ENROL_PAGE
+    if result.enrol_by is not None:
+        # The home will require a second factor: offered now, skippable until the date.
+        return f"{ENROL_PAGE}?next={quote(next_url)}"
     return next_url
 
 
