@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -48,6 +55,16 @@ class Settings(BaseSettings):
     log_json: bool = True
     # Set when served behind HTTPS so the session cookie carries Secure.
     secure_cookies: bool = False
+    # Behind reverse proxies, where a request's client address comes from: the proxies'
+    # addresses or networks ("127.0.0.1,10.0.0.0/8"). X-Forwarded-For is read only from
+    # a peer in the list, and the client is its right-most hop that is not in the list
+    # (hops to its left are written by the client and are never believed). List only
+    # proxies: a client inside a listed network could name any address it likes.
+    trusted_proxies: str = ""
+    # Or, where the proxies' addresses are not known: how many proxies stand in front of
+    # the app (the client is the hop that many places from the right).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # Older switch, kept working: true without either setting above means one proxy.
     trust_proxy_headers: bool = False
 
     @field_validator("database_url")
@@ -56,6 +73,33 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("TENANTRY_DATABASE_URL must start with sqlite:// or postgresql://")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"TENANTRY_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                ) from exc
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(ipaddress.ip_network(i, strict=False) for i in _items(self.trusted_proxies))
+
+    @property
+    def proxy_hops(self) -> int:
+        """Proxies counted in front of the app when no list is given (0: none trusted)."""
+        if self.trusted_proxies.strip():
+            return 0
+        return self.trusted_proxy_hops or (1 if self.trust_proxy_headers else 0)
+
+    @property
+    def behind_proxy(self) -> bool:
+        return bool(self.trusted_proxies.strip()) or self.proxy_hops > 0
 
     @property
     def is_postgres(self) -> bool:

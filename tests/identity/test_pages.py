@@ -268,6 +268,8 @@ async def test_security_policy_page(
             "/settings/security",
             data={
                 "require_mfa": "on",
+                "require_mfa_from": "",
+                "confirm_now": "on",
                 "session_lifetime_minutes": "60",
                 "csrf_token": hidden(page.text),
             },

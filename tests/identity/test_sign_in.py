@@ -43,6 +43,7 @@ async def test_sign_in_sets_a_hardened_cookie_and_returns_the_principal(
             "enabled": False,
             "enabled_at": None,
             "required_by_home": False,
+            "required_from": None,
             "passed": True,
             "enrolment_pending": False,
             "recovery_codes_remaining": 0,

@@ -50,5 +50,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
-        proxy_headers=settings.trust_proxy_headers,
+        # The app reads the client's address itself (http/deps.py: client_address); the
+        # server is told the same proxies, so the scheme they forward is believed from
+        # them alone and the address it passes on agrees with the app's reading.
+        proxy_headers=settings.behind_proxy,
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )

@@ -4,6 +4,7 @@ the route table and fails on a route that names nothing (access rule 1)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -14,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.context import Principal, TenantContext
 from tenantry.access.service import AccessService, self_scope
 from tenantry.audit.schemas import Actor
-from tenantry.config import Settings
+from tenantry.config import IPNetwork, Settings
 from tenantry.db.engine import Database
 from tenantry.db.scope import NO_SCOPE, TenantScope
 from tenantry.errors import MfaRequired, NotAuthenticated, PermissionDenied
+from tenantry.identity.devices import DEVICE_COOKIE
 from tenantry.identity.models import ApiToken, AuthSession
 from tenantry.identity.service import IdentityService, RequestInfo, actor_of
 
@@ -42,16 +44,74 @@ def request_info(request: Request) -> RequestInfo:
         request_id=getattr(request.state, "request_id", None),
         source_address=client_address(request),
         user_agent=request.headers.get("user-agent"),
+        device=request.cookies.get(DEVICE_COOKIE),
     )
 
 
 def client_address(request: Request) -> str | None:
+    """The address the request came from. Behind trusted proxies (config.py:
+    ``trusted_proxies`` or ``trusted_proxy_hops``) it is read from X-Forwarded-For, from
+    the right: each proxy appends the address it saw, so only the hops the trusted
+    proxies wrote are believed, never what the client put to their left."""
     settings = get_settings(request)
-    if settings.trust_proxy_headers:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else None
+    peer = request.client.host if request.client else None
+    if not settings.behind_proxy:
+        return _normalised(peer)
+    hops = [
+        hop.strip()
+        for value in request.headers.getlist("x-forwarded-for")
+        for hop in value.split(",")
+        if hop.strip()
+    ]
+    if settings.proxy_hops:
+        if len(hops) < settings.proxy_hops:
+            return _normalised(peer)
+        ip = _ip(hops[-settings.proxy_hops])
+        return str(ip) if ip is not None else _normalised(peer)
+    networks = settings.trusted_proxy_networks
+    current = _ip(peer)
+    if current is None or not _trusted(current, networks):
+        return _normalised(peer)
+    for hop in reversed(hops):
+        ip = _ip(hop)
+        if ip is None:
+            # A hop no proxy would write: the last proxy we trust is all we know.
+            break
+        current = ip
+        if not _trusted(ip, networks):
+            break
+    return str(current)
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip(value: str | None) -> IPAddress | None:
+    """An address as proxies write it ("a.b.c.d", "a.b.c.d:port", "[v6]:port", "v6"),
+    IPv4-mapped IPv6 as IPv4; None when it is not one."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _normalised(value: str | None) -> str | None:
+    ip = _ip(value)
+    return str(ip) if ip is not None else value
+
+
+def _trusted(ip: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
+    return any(ip.version == net.version and ip in net for net in networks)
 
 
 async def _check_csrf(request: Request, principal: Principal) -> None:

@@ -14,6 +14,7 @@ from tenantry.audit import service as audit
 from tenantry.audit.changes import Changes
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.config import Settings
+from tenantry.db.base import utcnow
 from tenantry.errors import NotAuthenticated, PermissionDenied, TenantSuspended
 from tenantry.identity import repository
 from tenantry.identity.models import ApiToken, AuthSession, User
@@ -28,6 +29,8 @@ class RequestInfo:
     request_id: str | None = None
     source_address: str | None = None
     user_agent: str | None = None
+    # The known-device cookie the browser sent (devices.py), if any.
+    device: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ def principal_of(
         home_tenant_slug=home.slug,
         home_tenant_name=home.display_name,
         home_is_msp=home.is_msp,
-        home_requires_mfa=home.require_mfa,
+        home_requires_mfa=mfa_enforced(home),
         has_mfa=user.has_mfa,
         auth_method=auth_method,  # type: ignore[arg-type]
         session_id=auth_session.id if auth_session else None,
@@ -63,6 +66,46 @@ def principal_of(
         csrf_token=auth_session.csrf_token if auth_session else None,
         mfa_passed=auth_session.mfa_passed if auth_session else True,
     )
+
+
+# The longest grace period an admin may give before a second factor is required.
+MFA_GRACE_MAX_DAYS = 180
+
+
+@dataclass(frozen=True, slots=True)
+class MfaImpact:
+    """Who a required second factor stops: users without one and their live API tokens."""
+
+    users: int
+    api_tokens: int
+    includes_you: bool
+
+    def describe(self, tenant_name: str) -> str:
+        people = "1 user" if self.users == 1 else f"{self.users} users"
+        tokens = "1 API token" if self.api_tokens == 1 else f"{self.api_tokens} API tokens"
+        you = " (you among them)" if self.includes_you else ""
+        if self.users == 1:
+            you = " (you)" if self.includes_you else ""
+        verb = "has" if self.users == 1 else "have"
+        return (
+            f"{people} of {tenant_name} {verb} no second factor{you}. Once it is required "
+            f"they must set one up before anything else, and their {tokens} stop working "
+            "until they do."
+        )
+
+
+def mfa_enforced(home: Tenant, now: datetime | None = None) -> bool:
+    """Whether the home's "second factor required" is in force: set, and its date (if it
+    has one) reached. Before the date users without one keep working (the grace period)."""
+    if not home.require_mfa:
+        return False
+    start = home.require_mfa_from
+    return start is None or start <= (now or utcnow())
+
+
+def mfa_grace_until(home: Tenant) -> datetime | None:
+    """The date a second factor becomes required, while it is still ahead."""
+    return None if mfa_enforced(home) or not home.require_mfa else home.require_mfa_from
 
 
 def actor_of(principal: Principal, info: RequestInfo | None = None) -> Actor:

@@ -18,6 +18,7 @@ from fastapi import Request, Response
 
 from tenantry.config import Settings
 from tenantry.http.deps import SESSION_COOKIE
+from tenantry.identity.devices import DEVICE_COOKIE, DEVICE_MAX_AGE, device_token
 from tenantry.identity.tokens import new_secret
 
 FORM_COOKIE = "tenantry_form"
@@ -39,6 +40,19 @@ def set_session_cookie(
         path="/",
         httponly=True,
         samesite="lax",
+        secure=is_secure(request, settings),
+    )
+
+
+def set_device_cookie(response: Response, request: Request, settings: Settings, email: str) -> None:
+    """Mark the browser as one that signed in to ``email`` (devices.py)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_token(settings, email),
+        max_age=DEVICE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="strict",
         secure=is_secure(request, settings),
     )
 

@@ -1,14 +1,17 @@
 """Sign-in steps that run their own units of work.
 
 A refused attempt must still be counted (throttle) and recorded (audit event), but a
-request's unit of work rolls back when it raises. So these steps decide inside a unit of
-work, commit what the failure leaves behind, and raise only after the commit.
+request's unit of work rolls back when it raises. So each attempt is first counted in a
+unit of work of its own (``Throttle.reserve``: decided and counted in one step, so a burst
+of parallel guesses gets no more checks than a sequence), then checked; a right answer
+gives the attempt back, and a refusal commits its record before it is raised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import anyio
@@ -24,7 +27,7 @@ from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.db.scope import NO_SCOPE
 from tenantry.errors import Conflict, NotAuthenticated, TenantryError, ValidationFailed
-from tenantry.identity import repository, throttle
+from tenantry.identity import devices, repository, throttle
 from tenantry.identity.invitations import InvitationService
 from tenantry.identity.mfa import MfaService
 from tenantry.identity.models import User
@@ -41,6 +44,8 @@ from tenantry.identity.service import (
     RequestInfo,
     anonymous_actor,
     ensure_home_active,
+    mfa_enforced,
+    mfa_grace_until,
     require_browser_session,
     user_actor,
 )
@@ -59,6 +64,9 @@ SignInStatus = Literal["signed_in", "mfa_required", "mfa_enrolment_required"]
 class SignInResult:
     status: SignInStatus
     new: NewSession
+    # Set while the home's second-factor requirement is still ahead and the user has
+    # none: the date by which to set one up (the web sign-in offers it at once).
+    enrol_by: datetime | None = None
 
 
 def status_of(principal: Principal) -> SignInStatus:
@@ -87,12 +95,15 @@ class AuthFlows:
         email = normalise_email(email)
         if not password:
             raise ValidationFailed("password", "must not be empty")
-        keys = throttle.keys_for(email, info.source_address)
+        keys = self._keys(email, info)
+        # The attempt is decided on and counted in one step before anything is checked,
+        # so parallel guesses cannot all pass a check that none of them has counted yet.
+        async with self.db.unit_of_work(NO_SCOPE) as session:
+            state = await Throttle(session, self.settings).reserve(keys)
         async with self.db.platform_reader() as session:
-            state = await Throttle(session, self.settings).state(keys)
             found = await self._user_with_home(session, email)
         if state.locked_until is not None:
-            await self._failed(email, found, keys, "locked", info, count=False)
+            await self._failed(email, found, keys, "locked", info)
             raise throttle.too_many(state.locked_until)
         # The wait happens outside any transaction: a slowed attacker holds no connection.
         delay = state.delay(self.settings)
@@ -107,7 +118,8 @@ class AuthFlows:
             raise NotAuthenticated(INCORRECT)
         user, home = found
         if home.status != TenantStatus.ACTIVE:
-            await self._failed(email, found, keys, "tenant_suspended", info, count=False)
+            # The right password: not a failure, so the attempt is given back.
+            await self._failed(email, found, keys, "tenant_suspended", info, refund=True)
             ensure_home_active(home)
 
         failure: TenantryError | None = None
@@ -123,12 +135,13 @@ class AuthFlows:
                     )
                 except ValidationFailed as exc:
                     failure = exc
+                    # Counted already (the reservation): a wrong code stays a failure.
                     await self._record_failure(
                         session, email, user, home, keys, "second_factor", info
                     )
             if failure is None:
                 result = await self._open_session(
-                    session, user, home, password, factor, info, previous_token, email
+                    session, user, home, password, factor, info, previous_token, email, keys
                 )
         if failure is not None:
             raise failure
@@ -145,20 +158,27 @@ class AuthFlows:
         info: RequestInfo,
         previous_token: str | None,
         email: str,
+        keys: Sequence[str],
     ) -> SignInResult:
         identity = IdentityService(session, self.settings)
         if previous_token:
             await identity.revoke_by_token(previous_token)
         if user.password_hash and needs_rehash(user.password_hash):
             user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
-        passed = factor is not None or not (user.has_mfa or home.require_mfa)
+        passed = factor is not None or not (user.has_mfa or mfa_enforced(home))
         new = await identity.new_session(user, home, info, mfa_passed=passed)
         # The account's count is reset only once the whole sign-in succeeded: a password
-        # alone must not buy more guesses at the second factor.
+        # alone must not buy more guesses at the second factor. A right password is no
+        # failure either way, so the attempt counted for it is given back.
+        limiter = Throttle(session, self.settings)
         if passed or not user.has_mfa:
-            await Throttle(session, self.settings).reset(throttle.account_key(email))
+            await limiter.reset(throttle.account_key(email))
+            await limiter.refund([k for k in keys if k != throttle.account_key(email)])
             await self._record_sign_in(session, user, home, info, factor, new)
-        return SignInResult(status_of(new.principal), new)
+        else:
+            await limiter.refund(keys)
+        enrol_by = None if user.has_mfa else mfa_grace_until(home)
+        return SignInResult(status_of(new.principal), new, enrol_by)
 
     # --- second step -------------------------------------------------------------------
 
@@ -171,8 +191,8 @@ class AuthFlows:
             raise Conflict("You are already signed in.")
         if not principal.has_mfa:
             raise Conflict("No authenticator app is set up for this account; set one up instead.")
-        keys = throttle.keys_for(principal.email, info.source_address)
-        await self._check_throttle(keys)
+        keys = self._keys(principal.email, info)
+        await self._reserve(keys)
         failure: TenantryError | None = None
         result: SignInResult | None = None
         async with self.db.unit_of_work(self_scope(principal)) as session:
@@ -187,7 +207,10 @@ class AuthFlows:
                 )
             else:
                 new = await identity.replace_session(principal, user, home, info)
-                await Throttle(session, self.settings).reset(throttle.account_key(principal.email))
+                limiter = Throttle(session, self.settings)
+                account = throttle.account_key(principal.email)
+                await limiter.reset(account)
+                await limiter.refund([k for k in keys if k != account])
                 await self._record_sign_in(session, user, home, info, factor, new)
                 result = SignInResult(status_of(new.principal), new)
         if failure is not None:
@@ -206,18 +229,20 @@ class AuthFlows:
             raise ValidationFailed("current_password", "must not be empty")
         if new == current:
             raise ValidationFailed("new_password", "must differ from the current password")
-        keys = throttle.keys_for(principal.email, info.source_address)
-        await self._check_throttle(keys)
+        # The new password is judged before the attempt is counted: a weak choice is
+        # no guess at the current one.
+        check_policy(new, email=principal.email, field="new_password")
+        keys = self._keys(principal.email, info)
+        await self._reserve(keys)
         failure: TenantryError | None = None
         ended = 0
         async with self.db.unit_of_work(self_scope(principal)) as session:
             identity = IdentityService(session, self.settings)
             user, home = await identity.me(principal)
-            check_policy(new, email=user.email, field="new_password")
             if not await anyio.to_thread.run_sync(verify_password, user.password_hash, current):
                 failure = ValidationFailed("current_password", "is incorrect")
-                await Throttle(session, self.settings).record_failure(keys)
             else:
+                await Throttle(session, self.settings).refund(keys)
                 ended = await identity.set_password(
                     user, home, new, actor=user_actor(user, home, info), keep=principal.session_id
                 )
@@ -230,7 +255,9 @@ class AuthFlows:
     ) -> None:
         """Turning the second factor off needs the password or a code again."""
         require_browser_session(principal)
-        if principal.home_requires_mfa:
+        async with self.db.platform_reader() as session:
+            home = await tenancy.tenant_by_id(session, principal.home_tenant_id)
+        if principal.home_requires_mfa or (home is not None and home.require_mfa):
             raise Conflict(
                 f"{principal.home_tenant_name} requires a second factor, so it cannot be "
                 "turned off."
@@ -241,8 +268,8 @@ class AuthFlows:
             raise ValidationFailed(
                 "password", "enter your password or a code from your authenticator app"
             )
-        keys = throttle.keys_for(principal.email, info.source_address)
-        await self._check_throttle(keys)
+        keys = self._keys(principal.email, info)
+        await self._reserve(keys)
         failure: TenantryError | None = None
         async with self.db.unit_of_work(self_scope(principal)) as session:
             identity = IdentityService(session, self.settings)
@@ -258,8 +285,8 @@ class AuthFlows:
                     await mfa.check_second_factor(user, code or "", field="code")
             except ValidationFailed as exc:
                 failure = exc
-                await Throttle(session, self.settings).record_failure(keys)
             else:
+                await Throttle(session, self.settings).refund(keys)
                 await mfa.disable(user)
                 await audit.record(
                     session,
@@ -307,9 +334,15 @@ class AuthFlows:
         home = await tenancy.tenant_by_id(session, user.home_tenant_id) if user else None
         return (user, home) if user is not None and home is not None else None
 
-    async def _check_throttle(self, keys: Sequence[str]) -> None:
-        async with self.db.platform_reader() as session:
-            state = await Throttle(session, self.settings).state(keys)
+    def _keys(self, email: str, info: RequestInfo) -> list[str]:
+        known = devices.is_known_device(self.settings, info.device, email)
+        return throttle.keys_for(email, info.source_address, known_device=known)
+
+    async def _reserve(self, keys: Sequence[str]) -> None:
+        """Count the attempt before checking it (see ``Throttle.reserve``); refuse it when
+        a key is locked, else wait as long as the failures ask."""
+        async with self.db.unit_of_work(NO_SCOPE) as session:
+            state = await Throttle(session, self.settings).reserve(keys)
         if state.locked_until is not None:
             raise throttle.too_many(state.locked_until)
         delay = state.delay(self.settings)
@@ -324,15 +357,18 @@ class AuthFlows:
         reason: str,
         info: RequestInfo,
         *,
-        count: bool = True,
+        refund: bool = False,
     ) -> None:
-        """Count and record a refused sign-in in a unit of work of its own."""
+        """Record a refused sign-in in a unit of work of its own. It was counted when it
+        was reserved; ``refund`` gives the attempt back (it was no wrong guess)."""
         async with self.db.unit_of_work(NO_SCOPE) as session:
+            if refund:
+                await Throttle(session, self.settings).refund(keys)
             user = home = None
             if found is not None:
                 await widen(session, found[1].id, why=Why.SIGN_IN)
                 user, home = found
-            await self._record_failure(session, email, user, home, keys, reason, info, count=count)
+            await self._record_failure(session, email, user, home, keys, reason, info)
 
     async def _record_failure(
         self,
@@ -343,11 +379,11 @@ class AuthFlows:
         keys: Sequence[str],
         reason: str,
         info: RequestInfo,
-        *,
-        count: bool = True,
     ) -> None:
-        if count:
-            await Throttle(session, self.settings).record_failure(keys)
+        # The attempt's throttle rows are held while its record is written, so records of
+        # parallel attempts are written one after another (on SQLite this first write
+        # takes the database's write lock before the audit chain's head is read).
+        await Throttle(session, self.settings).hold(keys)
         if user is None or home is None:
             # No tenant to hold the event: the log is the only record.
             log.info(
@@ -382,7 +418,7 @@ class AuthFlows:
         """One ``auth.sign_in`` event in the user's home trail: how they signed in
         (``method``) and with which second factor, if any."""
         if factor is None:
-            second = "enrolment_required" if home.require_mfa and not user.has_mfa else "none"
+            second = "enrolment_required" if mfa_enforced(home) and not user.has_mfa else "none"
         else:
             second = factor
         actor = user_actor(user, home, info)

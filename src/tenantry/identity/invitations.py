@@ -32,6 +32,7 @@ from tenantry.identity.service import (
     RequestInfo,
     anonymous_actor,
     ensure_home_active,
+    mfa_enforced,
     user_actor,
 )
 from tenantry.identity.tokens import digest, new_secret
@@ -289,4 +290,4 @@ class InvitationService:
             target_label=invitation.email,
             changes=set_to(user_id=str(user.id), role=invitation.role),
         )
-        return await identity.new_session(user, tenant, info, mfa_passed=not tenant.require_mfa)
+        return await identity.new_session(user, tenant, info, mfa_passed=not mfa_enforced(tenant))

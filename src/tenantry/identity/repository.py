@@ -316,6 +316,30 @@ async def delete_people_of_home(
     return {"invitations": _rowcount(invitations), "users": _rowcount(users)}
 
 
+async def without_second_factor(
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime
+) -> tuple[int, int]:
+    """(users, live API tokens) of the active users at home in ``tenant_id`` who have no
+    second factor: who a required second factor stops."""
+    lacking = (
+        User.home_tenant_id == tenant_id,
+        User.totp_enabled_at.is_(None),
+        User.disabled_at.is_(None),
+    )
+    users = await session.scalar(select(func.count()).select_from(User).where(*lacking))
+    tokens = await session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            *lacking,
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
+    )
+    return int(users or 0), int(tokens or 0)
+
+
 # --- sign-in throttles ---------------------------------------------------------------------
 
 
@@ -338,6 +362,17 @@ async def throttles(
     return (await session.scalars(stmt)).all()
 
 
+async def hold_throttles(session: AsyncSession, keys: Sequence[str]) -> None:
+    """Lock the rows of ``keys`` until the transaction ends: an update that changes
+    nothing, so it locks on SQLite (the database's write lock) as well as on PostgreSQL."""
+    await session.execute(
+        update(SignInThrottle)
+        .where(SignInThrottle.key.in_(sorted(keys)))
+        .values(failures=SignInThrottle.failures)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def clear_throttle(session: AsyncSession, key: str) -> None:
     await session.execute(
         delete(SignInThrottle)
@@ -349,13 +384,20 @@ async def clear_throttle(session: AsyncSession, key: str) -> None:
 async def prune_throttles(
     session: AsyncSession, window_start_before: datetime, now: datetime
 ) -> int:
-    """Forget windows that ended and locks that ran out (housekeeping)."""
-    result = await session.execute(
-        delete(SignInThrottle)
+    """Forget windows that ended and locks that ran out (housekeeping). Rows another
+    transaction holds are skipped (PostgreSQL; SQLite has one writer at a time), so two
+    attempts pruning at once never wait on each other."""
+    ended = (
+        select(SignInThrottle.key)
         .where(
             SignInThrottle.window_started_at < window_start_before,
             or_(SignInThrottle.locked_until.is_(None), SignInThrottle.locked_until < now),
         )
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        delete(SignInThrottle)
+        .where(SignInThrottle.key.in_(ended))
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)

@@ -19,7 +19,11 @@ from tenantry.http.deps import (
     request_info,
 )
 from tenantry.identity import auth, pages
-from tenantry.identity.cookies import clear_session_cookie, set_session_cookie
+from tenantry.identity.cookies import (
+    clear_session_cookie,
+    set_device_cookie,
+    set_session_cookie,
+)
 from tenantry.identity.flows import AuthFlows, SignInResult
 from tenantry.identity.invitations import InvitationService, status_of
 from tenantry.identity.models import ApiToken, AuthSession, Invitation, User
@@ -33,6 +37,7 @@ from tenantry.identity.schemas import (
     InvitationOut,
     InvitationPreviewOut,
     MeOut,
+    MfaImpactOut,
     MfaStateOut,
     PasswordChangedOut,
     PasswordChangeIn,
@@ -50,7 +55,7 @@ from tenantry.identity.schemas import (
     TotpEnrolmentOut,
     UserOut,
 )
-from tenantry.identity.service import IdentityService
+from tenantry.identity.service import IdentityService, mfa_enforced
 from tenantry.kit.pagination import Page
 from tenantry.tenancy.models import Tenant
 
@@ -80,6 +85,7 @@ async def _signed_in(request: Request, response: Response, result: SignInResult)
     settings = get_settings(request)
     new = result.new
     set_session_cookie(response, request, settings, new.token, new.auth_session.expires_at)
+    set_device_cookie(response, request, settings, new.principal.email)
     async with get_db(request).platform_reader() as session:
         me = await me_out(IdentityService(session, settings), new.principal)
     return SignInOut(status=result.status, me=me)
@@ -116,12 +122,23 @@ def invitation_out(invitation: Invitation, inviter: User | None) -> InvitationOu
     )
 
 
-def policy_out(tenant: Tenant, default_minutes: int) -> SecurityPolicyOut:
+async def policy_out(
+    identity: IdentityService, tenant: Tenant, principal: Principal, default_minutes: int
+) -> SecurityPolicyOut:
+    impact = await identity.mfa_impact(tenant, principal)
     return SecurityPolicyOut(
         tenant_id=tenant.id,
         require_mfa=tenant.require_mfa,
+        require_mfa_from=tenant.require_mfa_from if tenant.require_mfa else None,
+        mfa_in_force=mfa_enforced(tenant),
         session_lifetime_minutes=tenant.session_lifetime_minutes,
         effective_session_lifetime_minutes=tenant.session_lifetime_minutes or default_minutes,
+        without_second_factor=MfaImpactOut(
+            users=impact.users, api_tokens=impact.api_tokens, includes_you=impact.includes_you
+        ),
+        warning=impact.describe(tenant.display_name)
+        if tenant.require_mfa and impact.users
+        else None,
     )
 
 
@@ -395,8 +412,9 @@ async def accept_invitation(
 @router.get("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
 async def get_security_policy(work: auth.TenantRead, request: Request) -> SecurityPolicyOut:
     settings = get_settings(request)
-    tenant = await IdentityService(work.session, settings).tenant(work.ctx.tenant.id)
-    return policy_out(tenant, settings.session_lifetime_minutes)
+    identity = IdentityService(work.session, settings)
+    tenant = await identity.tenant(work.ctx.tenant.id)
+    return await policy_out(identity, tenant, work.ctx.principal, settings.session_lifetime_minutes)
 
 
 @router.put("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
@@ -406,16 +424,21 @@ async def set_security_policy(
     request: Request,
 ) -> SecurityPolicyOut:
     """The home tenant's policy for its own users (MFA required, session lifetime). Only
-    the tenant's own admins may change it."""
+    the tenant's own admins may change it. Requiring a second factor stops the users who
+    have none, and their API tokens, from the moment it takes effect: the answer (and a
+    GET beforehand) says how many, and `require_mfa_from` gives them time to enrol."""
     settings = get_settings(request)
-    tenant = await IdentityService(work.session, settings).set_security_policy(
+    identity = IdentityService(work.session, settings)
+    tenant = await identity.set_security_policy(
         work.ctx,
         require_mfa=body.require_mfa,
         session_lifetime_minutes=body.session_lifetime_minutes,
         lifetime_given="session_lifetime_minutes" in body.model_fields_set,
         actor=work.actor,
+        require_mfa_from=body.require_mfa_from,
+        from_given="require_mfa_from" in body.model_fields_set,
     )
-    return policy_out(tenant, settings.session_lifetime_minutes)
+    return await policy_out(identity, tenant, work.ctx.principal, settings.session_lifetime_minutes)
 
 
 def routers() -> list[APIRouter]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tenantry.errors import ValidationFailed
 
@@ -66,6 +66,12 @@ class MfaStateOut(BaseModel):
     enabled: bool
     enabled_at: datetime | None
     required_by_home: bool
+    required_from: datetime | None = Field(
+        default=None,
+        description="While the home's requirement is still ahead: when it takes effect. "
+        "Set one up before then; after it, sessions and API tokens of users without one "
+        "stop working until they do.",
+    )
     passed: bool = Field(description="This session has given its second factor (or needs none).")
     enrolment_pending: bool
     recovery_codes_remaining: int
@@ -197,6 +203,21 @@ class SecurityPolicyIn(BaseModel):
     require_mfa: bool | None = Field(
         default=None, description="Every user of this tenant must use a second factor."
     )
+    require_mfa_from: datetime | None = Field(
+        default=None,
+        description="When the requirement takes effect (RFC 3339; at most 180 days ahead). "
+        "Until then users without a second factor keep working and are asked to set one "
+        "up. Null: at once. Left unchanged when omitted; cleared when the requirement is "
+        "turned off.",
+    )
+
+    @field_validator("require_mfa_from", mode="before")
+    @classmethod
+    def _a_date_not_a_number(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError("must be a date and time (RFC 3339), not a number")
+        return value
+
     session_lifetime_minutes: int | None = Field(
         default=None,
         description="Absolute session lifetime (5 to 43200); null for the instance default. "
@@ -204,8 +225,26 @@ class SecurityPolicyIn(BaseModel):
     )
 
 
+class MfaImpactOut(BaseModel):
+    users: int = Field(description="Active users at home here without a second factor.")
+    api_tokens: int = Field(description="Their API tokens that are live.")
+    includes_you: bool
+
+
 class SecurityPolicyOut(BaseModel):
     tenant_id: uuid.UUID
     require_mfa: bool
+    require_mfa_from: datetime | None
+    mfa_in_force: bool = Field(
+        description="The requirement applies now (its date, if any, has come)."
+    )
     session_lifetime_minutes: int | None
     effective_session_lifetime_minutes: int
+    without_second_factor: MfaImpactOut = Field(
+        description="Who a required second factor stops: look before requiring it."
+    )
+    warning: str | None = Field(
+        default=None,
+        description="Set when a second factor is required (or about to be) and some users "
+        "have none.",
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -25,11 +26,15 @@ from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
 from tenantry.identity import repository
 from tenantry.identity.api_tokens import TokenService
 from tenantry.identity.common import (
+    MFA_GRACE_MAX_DAYS,
+    MfaImpact,
     NewSession,
     RequestInfo,
     actor_of,
     anonymous_actor,
     ensure_home_active,
+    mfa_enforced,
+    mfa_grace_until,
     principal_of,
     require_browser_session,
     require_enrolment_allowed,
@@ -48,11 +53,14 @@ __all__ = [
     "PENDING_SESSION_MINUTES",
     "SESSION_LIFETIME_RANGE",
     "IdentityService",
+    "MfaImpact",
     "NewSession",
     "RequestInfo",
     "actor_of",
     "anonymous_actor",
     "ensure_home_active",
+    "mfa_enforced",
+    "mfa_grace_until",
     "principal_of",
     "require_browser_session",
     "require_enrolment_allowed",
@@ -173,12 +181,20 @@ class IdentityService(SessionService, TokenService):
             "enabled": user.has_mfa,
             "enabled_at": user.totp_enabled_at,
             "required_by_home": home.require_mfa,
+            "required_from": mfa_grace_until(home),
             "passed": principal.mfa_passed,
             "enrolment_pending": user.totp_secret is not None and not user.has_mfa,
             "recovery_codes_remaining": remaining,
         }
 
     # --- home security policy ----------------------------------------------------------
+
+    async def mfa_impact(self, tenant: Tenant, principal: Principal) -> MfaImpact:
+        """Who a required second factor stops: the tenant's users without one and their
+        live API tokens (and whether the caller is among them)."""
+        users, tokens = await repository.without_second_factor(self.session, tenant.id, utcnow())
+        you = principal.home_tenant_id == tenant.id and not principal.has_mfa
+        return MfaImpact(users=users, api_tokens=tokens, includes_you=you)
 
     async def set_security_policy(
         self,
@@ -188,9 +204,17 @@ class IdentityService(SessionService, TokenService):
         session_lifetime_minutes: int | None,
         lifetime_given: bool,
         actor: Actor,
+        require_mfa_from: datetime | None = None,
+        from_given: bool = False,
+        confirm_immediate: bool = True,
     ) -> Tenant:
         """The home tenant's policy, binding on its users wherever they act. Only the
-        tenant's own admins set it: an MSP acting in a customer may not."""
+        tenant's own admins set it: an MSP acting in a customer may not.
+
+        ``require_mfa_from`` gives users without a second factor until then to set one up
+        (their sessions and API tokens keep working; they are asked to enrol). Without
+        ``confirm_immediate`` a requirement that would stop anyone at once is refused
+        with what it would stop, and nothing changes."""
         if ctx.relation != "home":
             raise PermissionDenied(
                 f"The security policy of {ctx.tenant.display_name} is set by its own admins.",
@@ -205,12 +229,37 @@ class IdentityService(SessionService, TokenService):
             raise ValidationFailed(
                 "session_lifetime_minutes", f"must be between {low} and {high} minutes"
             )
+        current = await tenancy.tenant(self.session, ctx.tenant.id)
+        wants_mfa = current.require_mfa if require_mfa is None else require_mfa
+        if from_given and require_mfa_from is not None:
+            if require_mfa_from.tzinfo is None:
+                require_mfa_from = require_mfa_from.replace(tzinfo=UTC)
+            if not wants_mfa:
+                raise ValidationFailed(
+                    "require_mfa_from", "applies only when a second factor is required"
+                )
+            if require_mfa_from > utcnow() + timedelta(days=MFA_GRACE_MAX_DAYS):
+                raise ValidationFailed(
+                    "require_mfa_from", f"must be within {MFA_GRACE_MAX_DAYS} days from now"
+                )
+        if not confirm_immediate and not mfa_enforced(current):
+            kept = current.require_mfa_from if current.require_mfa else None
+            starts = require_mfa_from if from_given else kept
+            if wants_mfa and (starts is None or starts <= utcnow()):
+                impact = await self.mfa_impact(current, ctx.principal)
+                if impact.users:
+                    raise Conflict(
+                        f"{impact.describe(current.display_name)} Choose a date from which "
+                        "it is required, or confirm that it applies now."
+                    )
         tenant, changes = await tenancy.set_security_policy(
             self.session,
             ctx.tenant.id,
             require_mfa=require_mfa,
             session_lifetime_minutes=session_lifetime_minutes,
             lifetime_given=lifetime_given,
+            require_mfa_from=require_mfa_from,
+            from_given=from_given,
         )
         if changes:
             await audit.record(

@@ -8,6 +8,7 @@ for unknown accounts too, so the answers do not tell whether an account exists.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ from tenantry.config import Settings
 from tenantry.db.base import utcnow
 from tenantry.errors import TooManyAttempts
 from tenantry.identity import repository
-from tenantry.identity.models import SignInThrottle
 
 # First delay once slowing starts, and the most any one attempt waits.
 DELAY_BASE_SECONDS = 0.5
@@ -35,12 +35,22 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return f"address:{address}"
+    """One key per IPv4 address; per /64 for IPv6, the block one subscriber is given,
+    so walking through one's own addresses does not buy fresh guesses."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"address:{address}"
+    if ip.version == 6:
+        return f"address:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"address:{ip}"
 
 
-def keys_for(email: str, address: str | None) -> list[str]:
+def keys_for(email: str, address: str | None, *, known_device: bool = False) -> list[str]:
+    """The keys an attempt counts under: the account's, and the source address's unless
+    the browser proved it signed in to this account before (devices.py)."""
     keys = [account_key(email)]
-    if address:
+    if address and not known_device:
         keys.append(address_key(address))
     return keys
 
@@ -70,61 +80,66 @@ def _window(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.throttle_window_minutes)
 
 
-def _current_failures(row: SignInThrottle, settings: Settings, now: datetime) -> int:
-    if row.locked_until is not None and row.locked_until > now:
-        return row.failures
-    if row.window_started_at + _window(settings) <= now:
-        return 0
-    return row.failures
-
-
 class Throttle:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
         self.settings = settings
 
-    async def state(self, keys: Sequence[str]) -> ThrottleState:
-        now = utcnow()
-        rows = await repository.throttles(self.session, keys)
-        counted = [(_current_failures(r, self.settings, now), r.key) for r in rows]
-        failures = max((f for f, _ in counted), default=0)
-        over = max((f - limits(k, self.settings)[0] for f, k in counted), default=-1)
-        locks = [r.locked_until for r in rows if r.locked_until and r.locked_until > now]
-        return ThrottleState(failures, max(locks) if locks else None, over)
+    async def reserve(self, keys: Sequence[str]) -> ThrottleState:
+        """Decide on an attempt and count it, in one step: the keys' rows are locked (on
+        SQLite the transaction holds the write lock), a locked key refuses the attempt
+        without counting it, and otherwise the attempt is counted as a failure before its
+        password is checked. A burst of parallel attempts therefore gets no more checks
+        than a sequence would; an attempt that turns out right is given back with
+        ``refund`` (or the account's count is cleared with ``reset``).
 
-    async def check(self, keys: Sequence[str]) -> None:
-        """Refuse a locked key with 429; otherwise wait as long as the failures ask."""
-        state = await self.state(keys)
-        if state.locked_until is not None:
-            raise too_many(state.locked_until)
-        delay = state.delay(self.settings)
-        if delay > 0:
-            await sleep(delay)
-
-    async def record_failure(self, keys: Sequence[str]) -> ThrottleState:
+        The state returned is the one before this attempt: its ``delay`` is the wait the
+        attempt owes, and ``locked_until`` is set only when the attempt is refused."""
         now = utcnow()
+        window = _window(self.settings)
         # Keys whose window ended are forgotten here, so guessing at random emails cannot
-        # grow the table without bound (an indexed range delete; cheap).
-        await repository.prune_throttles(self.session, now - _window(self.settings), now)
-        await repository.ensure_throttles(self.session, keys, now)
-        worst = ThrottleState(0, None)
-        for row in await repository.throttles(self.session, keys, for_update=True):
-            slow_after, lock_after = limits(row.key, self.settings)
+        # grow the table without bound (an indexed range delete that skips rows another
+        # attempt holds, so two attempts never wait on each other's housekeeping).
+        await repository.prune_throttles(self.session, now - window, now)
+        await repository.ensure_throttles(self.session, sorted(keys), now)
+        rows = await repository.throttles(self.session, keys, for_update=True)
+        for row in rows:
             if row.locked_until is not None and row.locked_until <= now:
                 row.locked_until = None
-            if row.locked_until is None and row.window_started_at + _window(self.settings) <= now:
                 row.failures = 0
                 row.window_started_at = now
+            elif row.locked_until is None and row.window_started_at + window <= now:
+                row.failures = 0
+                row.window_started_at = now
+        failures = max((r.failures for r in rows), default=0)
+        over = max((r.failures - limits(r.key, self.settings)[0] for r in rows), default=-1)
+        locks = [r.locked_until for r in rows if r.locked_until is not None]
+        if locks:
+            await self.session.flush()
+            return ThrottleState(failures, max(locks), over)
+        for row in rows:
             row.failures += 1
-            if row.failures >= lock_after and row.locked_until is None:
-                row.locked_until = now + _window(self.settings)
-            over = row.failures - slow_after
-            if over > worst.over or (row.locked_until and not worst.locked_until):
-                worst = ThrottleState(
-                    row.failures, row.locked_until or worst.locked_until, max(over, worst.over)
-                )
+            if row.failures >= limits(row.key, self.settings)[1]:
+                row.locked_until = now + window
         await self.session.flush()
-        return worst
+        return ThrottleState(failures, None, over)
+
+    async def hold(self, keys: Sequence[str]) -> None:
+        """Lock the keys' rows for the rest of the transaction (a write, so SQLite takes
+        its write lock too)."""
+        await repository.hold_throttles(self.session, keys)
+
+    async def refund(self, keys: Sequence[str]) -> None:
+        """Give back an attempt ``reserve`` counted that was not a failure after all (a
+        right password): its count drops by one, and a lock it set is lifted."""
+        if not keys:
+            return
+        await self.hold(keys)
+        for row in await repository.throttles(self.session, keys, for_update=True):
+            row.failures = max(0, row.failures - 1)
+            if row.locked_until is not None and row.failures < limits(row.key, self.settings)[1]:
+                row.locked_until = None
+        await self.session.flush()
 
     async def reset(self, key: str) -> None:
         await repository.clear_throttle(self.session, key)

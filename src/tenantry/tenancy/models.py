@@ -43,6 +43,8 @@ class Tenant(PlatformTable, Base):
     is_msp: Mapped[bool] = mapped_column(Boolean, default=False)
     # Home security policy: applies to everything this tenant's users do, anywhere.
     require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When ``require_mfa`` takes effect (a grace period to enrol); None: at once.
+    require_mfa_from: Mapped[datetime | None] = mapped_column(default=None)
     session_lifetime_minutes: Mapped[int | None] = mapped_column(default=None)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # Audit events older than this are pruned (keeping an anchor); None keeps them all.

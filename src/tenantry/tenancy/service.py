@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select
@@ -124,20 +125,33 @@ async def set_security_policy(
     require_mfa: bool | None,
     session_lifetime_minutes: int | None,
     lifetime_given: bool,
+    require_mfa_from: datetime | None = None,
+    from_given: bool = False,
 ) -> tuple[Tenant, Changes]:
     """Store the home security policy (identity checks and records it); returns the
-    tenant and what changed."""
+    tenant and what changed. ``require_mfa_from`` (when given) is when the requirement
+    takes effect; turning the requirement off clears it."""
     found = await tenant(session, tenant_id)
     pairs: list[tuple[str, object, object]] = []
     if require_mfa is not None and require_mfa != found.require_mfa:
         pairs.append(("require_mfa", found.require_mfa, require_mfa))
         found.require_mfa = require_mfa
+    wanted_from = require_mfa_from if from_given else found.require_mfa_from
+    if not found.require_mfa:
+        wanted_from = None
+    if wanted_from != found.require_mfa_from:
+        pairs.append(("require_mfa_from", _iso(found.require_mfa_from), _iso(wanted_from)))
+        found.require_mfa_from = wanted_from
     if lifetime_given and session_lifetime_minutes != found.session_lifetime_minutes:
         pairs.append(
             ("session_lifetime_minutes", found.session_lifetime_minutes, session_lifetime_minutes)
         )
         found.session_lifetime_minutes = session_lifetime_minutes
     return found, of_pairs(pairs)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def tenant_owned_models() -> list[type[TenantOwned]]:

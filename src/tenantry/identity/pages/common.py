@@ -21,6 +21,7 @@ from tenantry.http.deps import (
 )
 from tenantry.identity.cookies import (
     form_token,
+    set_device_cookie,
     set_form_cookie,
     set_session_cookie,
 )
@@ -53,6 +54,9 @@ def where_to(result: SignInResult, next_url: str) -> str:
         return f"/sign-in/totp?next={quote(next_url)}"
     if result.status == "mfa_enrolment_required":
         return ENROL_PAGE
+    if result.enrol_by is not None:
+        # The home will require a second factor: offered now, skippable until the date.
+        return f"{ENROL_PAGE}?next={quote(next_url)}"
     return next_url
 
 
@@ -61,6 +65,7 @@ def signed_in_redirect(
 ) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     set_session_cookie(response, request, settings, new.token, new.auth_session.expires_at)
+    set_device_cookie(response, request, settings, new.principal.email)
     return response
 
 

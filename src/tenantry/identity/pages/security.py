@@ -30,6 +30,7 @@ from tenantry.identity.pages.common import (
     ENROL_PAGE,
     SECURITY_PAGE,
     FormStr,
+    safe_next,
 )
 from tenantry.identity.service import IdentityService
 from tenantry.web.forms import field_errors
@@ -217,18 +218,26 @@ async def disable_totp(
 
 
 @router.get(ENROL_PAGE)
-async def enrol_page(work: SelfPending, request: Request, fresh: bool = False) -> Response:
+async def enrol_page(
+    work: SelfPending, request: Request, fresh: bool = False, next: str = "/"
+) -> Response:
     principal = work.principal
     if principal.has_mfa:
         target = "/sign-in/totp" if not principal.mfa_passed else SECURITY_PAGE
         return RedirectResponse(target, status_code=303)
-    enrolment = await IdentityService(work.session, get_settings(request)).totp_enrolment(
-        principal, fresh=fresh
-    )
+    identity = IdentityService(work.session, get_settings(request))
+    enrolment = await identity.totp_enrolment(principal, fresh=fresh)
+    state = await identity.mfa_state(principal)
     return render(
         request,
         "identity/totp_enrol.html",
-        {"enrolment": enrolment, "required": principal.home_requires_mfa, "errors": {}},
+        {
+            "enrolment": enrolment,
+            "required": principal.home_requires_mfa,
+            "required_from": state["required_from"],
+            "later": safe_next(next),
+            "errors": {},
+        },
     )
 
 
