@@ -1,0 +1,88 @@
+"""Queries of users, sessions, tokens, recovery codes, invitations and sign-in throttles
+(platform tables)."""
+
+from __future__ import annotations
+
+from tenantry.identity.repository.credentials import (
+    HomeJoin,
+    delete_recovery_codes,
+    live_sessions_of,
+    revoke_sessions_of,
+    session_by_token_hash,
+    session_of_user,
+    session_with_user,
+    token_of_user,
+    token_with_user,
+    tokens_of,
+    touch_session,
+    touch_token,
+    unused_recovery_codes,
+    use_recovery_code,
+)
+from tenantry.identity.repository.invitations import (
+    claim_invitation,
+    invitation_by_token_hash,
+    invitation_in_tenant,
+    pending_invitation_for,
+    pending_invitations,
+)
+from tenantry.identity.repository.throttles import (
+    clear_throttle,
+    ensure_throttles,
+    hold_throttles,
+    prune_throttles,
+    throttles,
+)
+from tenantry.identity.repository.users import (
+    claim_totp_step,
+    delete_credentials_of,
+    delete_people_of_home,
+    user_by_email,
+    user_by_id,
+    user_by_ref,
+    user_ids_of_home,
+    users_among,
+    users_at_home_by_name,
+    users_by_ids,
+    users_of_home_by_name,
+    without_second_factor,
+)
+
+__all__ = [
+    "HomeJoin",
+    "claim_invitation",
+    "claim_totp_step",
+    "clear_throttle",
+    "delete_credentials_of",
+    "delete_people_of_home",
+    "delete_recovery_codes",
+    "ensure_throttles",
+    "hold_throttles",
+    "invitation_by_token_hash",
+    "invitation_in_tenant",
+    "live_sessions_of",
+    "pending_invitation_for",
+    "pending_invitations",
+    "prune_throttles",
+    "revoke_sessions_of",
+    "session_by_token_hash",
+    "session_of_user",
+    "session_with_user",
+    "throttles",
+    "token_of_user",
+    "token_with_user",
+    "tokens_of",
+    "touch_session",
+    "touch_token",
+    "unused_recovery_codes",
+    "use_recovery_code",
+    "user_by_email",
+    "user_by_id",
+    "user_by_ref",
+    "user_ids_of_home",
+    "users_among",
+    "users_at_home_by_name",
+    "users_by_ids",
+    "users_of_home_by_name",
+    "without_second_factor",
+]
