@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     log_level: str = "INFO"
     log_json: bool = True
+    # Request bodies (http/edge.py): JSON and forms on every route, and the contact CSV
+    # import's file. A body past its limit is refused with 413 and never read further.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Set when served behind HTTPS so the session cookie carries Secure.
     secure_cookies: bool = False
     trust_proxy_headers: bool = False
@@ -56,6 +60,14 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("TENANTRY_DATABASE_URL must start with sqlite:// or postgresql://")
         return value
+
+    @model_validator(mode="after")
+    def _secure_behind_https(self) -> Settings:
+        # Served at an https:// address, the session cookie is Secure whatever the
+        # proxy in front says about the scheme of one request.
+        if self.base_url.lower().startswith("https://"):
+            self.secure_cookies = True
+        return self
 
     @property
     def is_postgres(self) -> bool:

@@ -51,4 +51,6 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=settings.trust_proxy_headers,
+        # No "Server: uvicorn": what runs the instance is nobody's business.
+        server_header=False,
     )
