@@ -24,16 +24,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.branding.schemas import MAX_LOGO_BYTES
 from tenantry.config import Settings
+from tenantry.http.bodies import BodyTooLarge
+from tenantry.http.problems import problem_response
 
 # A multipart body carries boundaries and part headers around the file.
 FORM_FRAMING = 64 * 1024
-TOO_LARGE = "https://tenantry.dev/problems/too-large"
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 # The routes that take a file, with their limit. A test checks each pattern still names a
@@ -48,25 +48,6 @@ UPLOADS: tuple[tuple[re.Pattern[str], Callable[[Settings], int]], ...] = (
         lambda s: MAX_LOGO_BYTES + FORM_FRAMING,
     ),
 )
-
-
-class BodyTooLarge(HTTPException):
-    """Raised from ``receive`` when a streamed body passes its limit. An HTTPException, so
-    that FastAPI's body parsing lets it through to the problem handler unchanged."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than {limit:,} bytes.")
-        self.limit = limit
-
-    def problem(self, instance: str) -> dict[str, Any]:
-        return {
-            "type": TOO_LARGE,
-            "title": "Request body too large",
-            "status": 413,
-            "detail": str(self.detail),
-            "instance": instance,
-            "limit": self.limit,
-        }
 
 
 def body_limit(settings: Settings, path: str) -> tuple[int, bool]:
@@ -170,9 +151,6 @@ class EdgeGuard:
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, body: dict[str, Any]
     ) -> None:
-        # Imported here: problems renders pages, which import most of the app.
-        from tenantry.http.problems import problem_response
-
         response = problem_response(Request(scope, receive), body)
         await response(scope, receive, send)
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantry.errors import MfaRequired, NotAuthenticated, ServiceUnavailable, TenantryError
-from tenantry.http.edge import BodyTooLarge
+from tenantry.http.bodies import BodyTooLarge
 from tenantry.logging import get_logger
 from tenantry.web.render import render_error
 
