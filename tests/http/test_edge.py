@@ -151,6 +151,25 @@ async def test_uploads_have_their_own_larger_limit(app: FastAPI) -> None:
     assert sent.status == 413 and sent.consumed == 0
 
 
+def test_every_upload_limit_names_a_route_and_every_upload_route_has_one(app: FastAPI) -> None:
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from tenantry.http.edge import UPLOADS
+
+    paths = {
+        ctx.original_route.path.replace("{tenant}", "acme")
+        for ctx in iter_route_contexts(app.routes)
+        if isinstance(ctx.original_route, APIRoute)
+        and ctx.original_route.methods & {"POST", "PUT"}
+    }
+    for pattern, _ in UPLOADS:
+        assert any(pattern.match(p) for p in paths), pattern.pattern
+    takes_files = {p for p in paths if p.endswith(("/import", "/logo"))}
+    assert len(takes_files) >= 4
+    for path in takes_files:
+        assert any(pattern.match(path) for pattern, _ in UPLOADS), path
+
+
 async def test_oversize_bodies_through_a_real_client_get_a_problem(
     client: httpx.AsyncClient,
 ) -> None:

@@ -101,9 +101,11 @@ def _nul_in_body(body: bytes, content_type: str) -> str | None:
     if b"\x00" not in body and not _NUL_ESCAPE.search(body):
         return None
     try:
-        return _nul_field(json.loads(body)) or "body"
+        parsed = json.loads(body)
     except ValueError:
-        return "body"
+        # Not JSON: the route's own parsing refuses it; a raw NUL is refused here.
+        return "body" if b"\x00" in body else None
+    return _nul_field(parsed)
 
 
 class EdgeGuard:
