@@ -1,4 +1,11 @@
-"""ASGI entry point for uvicorn and other servers: ``tenantry.asgi:app``."""
+"""ASGI entry point for uvicorn and other servers: ``tenantry.asgi:app``.
+
+Run it as ``tenantry serve`` does: ``uvicorn tenantry.asgi:app --no-server-header``
+(uvicorn writes its ``Server`` header below the app, where no middleware reaches; the
+app drops one it is handed). Request bodies are limited by the app itself
+(``TENANTRY_MAX_BODY_BYTES``, ``TENANTRY_MAX_IMPORT_BYTES``); a proxy in front may
+limit them lower, never needs to raise them.
+"""
 
 import gc
 

@@ -6,7 +6,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     log_level: str = "INFO"
     log_json: bool = True
+    # Request bodies (http/edge.py): JSON and forms on every route, and the contact CSV
+    # import's file. A body past its limit is refused with 413 and never read further.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Set when served behind HTTPS so the session cookie carries Secure.
     secure_cookies: bool = False
     # Behind reverse proxies, where a request's client address comes from: the proxies'
@@ -100,6 +104,14 @@ class Settings(BaseSettings):
     @property
     def behind_proxy(self) -> bool:
         return bool(self.trusted_proxies.strip()) or self.proxy_hops > 0
+
+    @model_validator(mode="after")
+    def _secure_behind_https(self) -> Settings:
+        # Served at an https:// address, the session cookie is Secure whatever the
+        # proxy in front says about the scheme of one request.
+        if self.base_url.lower().startswith("https://"):
+            self.secure_cookies = True
+        return self
 
     @property
     def is_postgres(self) -> bool:

@@ -58,6 +58,11 @@ def signed_in_page(browser: Browser, server: Server, viewport: dict[str, int]) -
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A script or handler the Content-Security-Policy refused is reported here only.
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.goto(server.url + "/")
     expect(page).to_have_url(f"{server.url}/sign-in?next=/")
     page.get_by_label("Email").fill(ADMIN)
@@ -106,7 +111,11 @@ def test_switch_tenant_with_the_keyboard_and_create_a_customer(
     search.type("fabri")
     expect(options).to_have_count(1)
     expect(options.first).to_contain_text("Fabrikam Inc")
-    page.keyboard.press("Enter")
+    # One request: the recorded switch is a POST with the CSRF token, then the page.
+    with page.expect_request(lambda r: r.url.endswith("/t/fabrikam-inc/switch")) as switch:
+        page.keyboard.press("Enter")
+    assert switch.value.method == "POST"
+    assert "csrf_token=" in (switch.value.post_data or "")
     expect(page).to_have_url(f"{server.url}/t/fabrikam-inc/")
     expect(header).to_contain_text("Client")
     expect(header).to_contain_text("Fabrikam Inc")
@@ -180,6 +189,9 @@ def test_phone_and_zoomed_layouts(browser: Browser, server: Server) -> None:
     page.goto(server.url + "/msp/customers/contoso-ltd")
     assert not overflows_sideways(page)
     page.screenshot(path=str(SHOTS / "phone-5-manage-customer.png"), full_page=True)
+    # Opening a customer from its page is the same recorded switch, as a form.
+    page.get_by_role("button", name="Open Contoso Ltd").click()
+    expect(page).to_have_url(f"{server.url}/t/contoso-ltd/")
 
     page.set_viewport_size(ZOOMED)
     for name, path in (

@@ -200,6 +200,7 @@ class Server:
                 "--http",
                 "httptools",
                 "--no-access-log",
+                "--no-server-header",
                 "--workers",
                 str(self.workers),
                 "--log-level",

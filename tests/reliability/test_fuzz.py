@@ -3,6 +3,9 @@ as each kind of caller: the MSP's admin, a delegated technician and a customer's
 admin (API tokens made through the services). Checks: no 5xx, and every response
 matches the document (status code, content type, headers, body schema).
 
+A targeted pass then sends every operation the values random fuzzing rarely reaches
+(NUL characters, integers past 32 and 64 bits, crafted cursors, oversize bodies).
+
 Short pass (CI): a few examples per operation. Long pass
 (``TENANTRY_RELIABILITY_LONG=1``): many more, plus the coverage phase. Every failure
 prints schemathesis's own report with a curl line to reproduce it.
@@ -18,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.reliability import _hostile as hostile
 from tests.reliability._harness import (
     Server,
     create_database,
@@ -119,3 +123,23 @@ def test_api_fuzzing_finds_no_server_error_and_no_schema_mismatch(
     result = schemathesis(server.base, token, tenant, tmp_path)
     report = result.stdout[-20000:] + result.stderr[-4000:]
     assert result.returncode == 0, f"schemathesis as {caller} found failures:\n{report}"
+
+
+@pytest.mark.parametrize("caller", ["msp_admin", "technician", "customer_admin"])
+def test_hostile_values_fuzzing_finds_no_server_error(instance, caller: str) -> None:  # type: ignore[no-untyped-def]
+    """Every operation, each parameter and body field in turn: NUL characters, integers
+    past 32 and 64 bits, crafted cursors, numbers for dates, an oversize body
+    (tests/reliability/_hostile.py). Each answer below 500, each 4xx a problem document
+    with the request id and the security headers."""
+    server, seeded = instance
+    token, tenant = {
+        "msp_admin": (seeded.admin_token, seeded.msp),
+        "technician": (seeded.technician_token, seeded.customer),
+        "customer_admin": (seeded.customer_admin_token, seeded.customer),
+    }[caller]
+    report = hostile.run(server.base, token, tenant, ENDS_CREDENTIALS)
+    assert report.requests > 1000
+    shown = "\n".join(
+        f"{f.operation} [{f.what}] -> {f.status}: {f.detail}" for f in report.findings[:40]
+    )
+    assert not report.findings, f"{len(report.findings)} findings as {caller}:\n{shown}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -19,6 +18,7 @@ from tenantry.audit.schemas import (
     TechnicianEventOut,
 )
 from tenantry.http.deps import get_db
+from tenantry.http.params import Limit, QueryDateTime
 from tenantry.kit.pagination import Page, check_limit
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["audit"])
@@ -29,9 +29,9 @@ async def list_events(
     work: auth.AuditRead,
     actor: Annotated[uuid.UUID | None, Query(description="Only this user's events")] = None,
     action: Annotated[str | None, Query(description="Event type, e.g. tenant.renamed")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
-    limit: Annotated[int, Query()] = 50,
+    since: Annotated[QueryDateTime | None, Query()] = None,
+    until: Annotated[QueryDateTime | None, Query()] = None,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[AuditEventOut]:
     """Every event in the tenant, newest first, including the MSP technicians' by name."""
@@ -52,9 +52,9 @@ async def technician_events(
     technician: Annotated[uuid.UUID | None, Query(description="Only this technician")] = None,
     customer: Annotated[str | None, Query(description="Only this customer (slug or id)")] = None,
     action: Annotated[str | None, Query(description="Event type, e.g. tenant.renamed")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
-    limit: Annotated[int, Query()] = 50,
+    since: Annotated[QueryDateTime | None, Query()] = None,
+    until: Annotated[QueryDateTime | None, Query()] = None,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[TechnicianEventOut]:
     """The MSP's technicians' events across every customer where the caller holds
@@ -99,8 +99,8 @@ async def export_events(
     format: Annotated[ExportFormat, Query()] = "jsonl",
     actor: Annotated[uuid.UUID | None, Query()] = None,
     action: Annotated[str | None, Query()] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[QueryDateTime | None, Query()] = None,
+    until: Annotated[QueryDateTime | None, Query()] = None,
 ) -> StreamingResponse:
     """The trail as JSON Lines or CSV, oldest first, streamed in constant memory."""
     f = trail.event_filter(

@@ -55,4 +55,6 @@ def serve(
         # them alone and the address it passes on agrees with the app's reading.
         proxy_headers=settings.behind_proxy,
         forwarded_allow_ips=settings.trusted_proxies or None,
+        # No "Server: uvicorn": what runs the instance is nobody's business.
+        server_header=False,
     )

@@ -1,7 +1,9 @@
-"""Pure ASGI middleware: a request id on every response and one log line per request."""
+"""Pure ASGI middleware: a request id on every response, the security headers, one log
+line per request, and a problem document for any exception nothing else answered."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -14,8 +16,11 @@ from tenantry.logging import get_logger
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = get_logger("tenantry.access_log")
+errors_log = get_logger("tenantry.http")
 
-# Applied to every HTML and JSON response: no framing, no sniffing, nothing from elsewhere.
+# Applied to every response: no framing, no sniffing, nothing from elsewhere, no script
+# but the instance's own files (templates carry no inline script or handler), and no
+# powerful browser feature the product does not use.
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -23,9 +28,31 @@ SECURITY_HEADERS = [
     (
         b"content-security-policy",
         b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        b"script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+        b"script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        b"form-action 'self'",
+    ),
+    (
+        b"permissions-policy",
+        b"accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        b"microphone=(), payment=(), usb=(), interest-cohort=()",
     ),
 ]
+# Pages, API answers and exports are about someone's tenants: never kept by a browser's
+# history cache or a shared proxy. A response that chose its own caching (a logo, the
+# static files) keeps it.
+_NOT_STORED = (b"text/html", b"application/json", b"application/problem+json", b"text/csv")
+_DROPPED = {b"server", REQUEST_ID_HEADER}
+
+
+def _headers(message: Message, request_id: str) -> list[tuple[bytes, bytes]]:
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _DROPPED]
+    names = {k.lower() for k, _ in headers}
+    content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    if b"cache-control" not in names and content_type.lower().startswith(_NOT_STORED):
+        headers.append((b"cache-control", b"no-store"))
+    headers.append((REQUEST_ID_HEADER, request_id.encode()))
+    headers.extend(SECURITY_HEADERS)
+    return headers
 
 
 class RequestIdMiddleware:
@@ -41,20 +68,26 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
-                headers.extend(SECURITY_HEADERS)
-                message["headers"] = headers
+                response_started = True
+                message["headers"] = _headers(message, request_id)
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                # A bug: the request id names it in the log; the caller gets a problem
+                # document like any other error, never a traceback or a bare text.
+                errors_log.error("unhandled error", exc_info=exc)
+                if response_started:
+                    raise
+                await _internal_error(scope, send_with_id, request_id)
             finally:
                 log.info(
                     "request",
@@ -63,3 +96,27 @@ class RequestIdMiddleware:
                     status=status,
                     ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+async def _internal_error(scope: Scope, send: Send, request_id: str) -> None:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "Something went wrong on our side; the request id names it in the logs.",
+            "instance": scope["path"],
+            "request_id": request_id,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

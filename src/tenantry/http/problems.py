@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantry.errors import MfaRequired, NotAuthenticated, ServiceUnavailable, TenantryError
+from tenantry.http.bodies import BodyTooLarge
 from tenantry.logging import get_logger
 from tenantry.web.render import render_error
 
@@ -52,7 +53,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _problem("Permission denied (names the permission), suspended tenant, or CSRF"),
     404: _problem("Not found, or a tenant the caller cannot see"),
     409: _problem("Conflict"),
+    405: _problem("Method not allowed (see Allow)"),
     410: _problem("Gone (used or expired link)"),
+    413: _problem("Request body too large"),
     422: _problem("Invalid input (names each field)"),
     429: _problem("Too many attempts (see Retry-After)"),
     500: _problem("Internal error"),
@@ -110,6 +113,10 @@ def install(app: FastAPI) -> None:
         }
         return problem_response(request, body)
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return problem_response(request, exc.problem(request.url.path))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         body = {
@@ -119,14 +126,36 @@ def install(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
+        response = problem_response(request, body)
+        # A 405 says which methods the resource takes (Allow), as HTTP requires.
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    async def _refused(request: Request, exc: Exception) -> Response:
+        # A value the database cannot hold (a NUL in text, a number out of its column's
+        # range) that got past every check: the caller's input, not a bug.
+        log.warning("value refused by the database", error=str(exc).splitlines()[0])
+        body = {
+            "type": "https://tenantry.dev/problems/validation",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "A value cannot be stored (a NUL character, or a number out of range).",
+            "instance": request.url.path,
+            "errors": [{"field": "request", "message": "holds a value that cannot be stored"}],
+        }
         return problem_response(request, body)
 
     async def _database_down(request: Request, exc: Exception) -> Response:
+        if refused_value(exc):
+            return await _refused(request, exc)
         log.warning("database unavailable", error=str(exc))
         error = ServiceUnavailable("The database is unavailable; try again in a moment.")
         return problem_response(request, error.problem(request.url.path))
 
     async def _database_error(request: Request, exc: Exception) -> Response:
+        if refused_value(exc):
+            return await _refused(request, exc)
         if database_unreachable(exc):
             return await _database_down(request, exc)
         log.error("database error", exc_info=exc)
@@ -145,6 +174,30 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _database_error)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The SQLAlchemy error, the adapted DBAPI error, the driver's."""
+    found: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(found) < 4:
+        found.append(seen)
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return found
+
+
+def refused_value(exc: BaseException) -> bool:
+    """Did the database (or its driver, before sending) refuse a value the caller gave?
+    SQLSTATE class 22 (data exception: 22021 a NUL or invalid byte, 22P05 an
+    untranslatable character, 22003 out of range, …) or asyncpg's own check of a
+    parameter (an int beyond 32 or 64 bits)."""
+    for seen in _chain(exc):
+        if isinstance(seen, asyncpg.exceptions._base.DataError):
+            return True
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str) and code.startswith("22"):
+            return True
+    return False
+
+
 # SQLSTATE class 08 (connection exception) and 57P01-57P03 (admin/crash shutdown,
 # cannot connect now): the server is going away or not back yet.
 _UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
@@ -154,6 +207,8 @@ def database_unreachable(exc: BaseException) -> bool:
     """Is this a failure to reach the database (retry later) rather than a bug?"""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    if refused_value(exc):  # asyncpg's DataError is an InterfaceError too
+        return False
     seen: BaseException | None = exc
     for _ in range(4):  # the SQLAlchemy error, the adapted DBAPI error, the driver's
         if seen is None:

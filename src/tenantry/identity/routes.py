@@ -322,7 +322,7 @@ async def regenerate_recovery_codes(work: auth.SelfOnly, request: Request) -> Re
 async def list_invitations(
     work: auth.UsersManage,
     request: Request,
-    limit: Annotated[int, Query()] = 50,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,  # kit.pagination.MAX_LIMIT
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[InvitationOut]:
     """Pending invitations (not used, revoked or expired), newest first."""

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
+from tenantry.http.params import Limit
 from tenantry.kit.pagination import Page
 from tenantry.links import auth
 from tenantry.links.schemas import (
@@ -34,7 +35,7 @@ StateFilter = Literal["pending", "active", "live", "ended", "revoked", "expired"
 async def list_links(
     work: auth.LinksRead,
     state: Annotated[StateFilter | None, Query(description="Only links in this state")] = None,
-    limit: Annotated[int, Query()] = 50,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[LinkOut]:
     """The tenant's links, newest first: as an MSP, its requests and clients; as a
@@ -75,7 +76,7 @@ async def get_link(
 async def link_history(
     link_id: uuid.UUID,
     work: auth.HistoryRead,
-    limit: Annotated[int, Query()] = 50,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[LinkEventOut]:
     """Every change of the link, oldest first, from this tenant's own audit trail."""

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from tenantry.http.params import Limit
 from tenantry.kit.pagination import Page
 from tenantry.tenancy import auth
 from tenantry.tenancy import service as tenancy
@@ -33,7 +34,7 @@ async def get_tenant(
 async def list_customers(
     work: auth.CustomersRead,
     q: Annotated[str | None, Query(description="Search slug and display name")] = None,
-    limit: Annotated[int, Query()] = 50,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[TenantOut]:
     tenants, next_cursor = await TenancyService(work.session).list_customers(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tenantry.access import recent
@@ -69,15 +69,30 @@ async def tenant_list(
 
 
 @router.get("/t/{tenant}/switch")
-async def switch_to(
+async def switch_link(
     work: Annotated[
         Work, Depends(in_tenant("tenant:read", allow_suspended=True), scope="function")
     ],
     to: Annotated[str, Query(max_length=40)] = "",
 ) -> RedirectResponse:
-    """Choosing a tenant in the switcher: recorded in that tenant's trail and in the
-    user's recently used tenants, then the same page there if it exists and the user may
-    see it, else its overview."""
+    """An old link or bookmark to the switch: goes to the page and writes nothing, so a
+    link on another site cannot add events to a trail (the switch itself is the POST)."""
+    ctx = work.ctx
+    return RedirectResponse(
+        nav.switch_target(ctx.tenant.slug, to, ctx.permissions), status_code=303
+    )
+
+
+@router.post("/t/{tenant}/switch")
+async def switch_to(
+    work: Annotated[
+        Work, Depends(in_tenant("tenant:read", allow_suspended=True), scope="function")
+    ],
+    to: Annotated[str, Form(max_length=40)] = "",
+) -> RedirectResponse:
+    """Choosing a tenant in the switcher (a form with the CSRF token, checked by the
+    marker): recorded in that tenant's trail and in the user's recently used tenants,
+    then the same page there if it exists and the user may see it, else its overview."""
     ctx = work.ctx
     await audit.record(
         work.session,

@@ -33,6 +33,9 @@ def test_log_a_ticket_and_follow_its_sla(browser: Browser, server: Server) -> No
     page.screenshot(path=str(SHOTS / "ticket-laptop.png"), full_page=True)
     page.goto(server.url + "/t/contoso-ltd/tickets")
     expect(page.get_by_role("link", name="Printer on fire")).to_be_visible()
+    # The bulk bar's "all" box (static/tickets.js, loaded under the strict CSP).
+    page.locator("[data-check-all]").check()
+    expect(page.locator("input[name=numbers]").first).to_be_checked()
     assert unlabelled_inputs(page) == []
     page.screenshot(path=str(SHOTS / "tickets-laptop.png"), full_page=True)
     assert not page.errors  # type: ignore[attr-defined]

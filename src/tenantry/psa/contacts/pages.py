@@ -13,7 +13,7 @@ from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
 from tenantry.psa.contacts import auth
 from tenantry.psa.contacts.schemas import ContactChanges, ImportReport
-from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
+from tenantry.psa.contacts.service import ContactService
 from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
 
@@ -103,9 +103,12 @@ async def import_contacts(
     work: auth.ContactsWrite,
     file: UploadFile | None = None,
 ) -> HTMLResponse:
-    data = await file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
+    limit: int = request.app.state.settings.max_import_bytes
+    data = await file.read(limit + 1) if file is not None else b""
     try:
-        report = await ContactService(work.session).import_csv(work.ctx, data, actor=work.actor)
+        report = await ContactService(work.session).import_csv(
+            work.ctx, data, actor=work.actor, max_bytes=limit
+        )
     except TenantryError as exc:
         return await _page(request, work, q="", cursor=None, errors=field_errors(exc), status=422)
     return await _page(request, work, q="", cursor=None, report=report)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile, status
+from fastapi import APIRouter, Query, Request, UploadFile, status
 
+from tenantry.http.params import Limit
 from tenantry.kit.pagination import Page
 from tenantry.psa.contacts import auth
 from tenantry.psa.contacts.schemas import (
@@ -15,7 +16,7 @@ from tenantry.psa.contacts.schemas import (
     ContactPatch,
     ImportReport,
 )
-from tenantry.psa.contacts.service import MAX_IMPORT_BYTES, ContactService
+from tenantry.psa.contacts.service import ContactService
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}/contacts", tags=["contacts"])
 
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant}/contacts", tags=["contacts"]
 async def list_contacts(
     work: auth.ContactsRead,
     q: Annotated[str | None, Query(description="Search name, email, phone, job title")] = None,
-    limit: Annotated[int, Query()] = 50,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[ContactOut]:
     rows, next_cursor = await ContactService(work.session).list(
@@ -48,13 +49,17 @@ async def create_contact(
 
 @router.post("/import", response_model=ImportReport)
 async def import_contacts(
+    request: Request,
     file: UploadFile,
     work: auth.ContactsWrite,
 ) -> ImportReport:
     """CSV with a header line (name, email, optional phone and job_title). Valid rows are
     created; each rejected row is reported with its line number, field and reason."""
-    data = await file.read(MAX_IMPORT_BYTES + 1)
-    return await ContactService(work.session).import_csv(work.ctx, data, actor=work.actor)
+    limit: int = request.app.state.settings.max_import_bytes
+    data = await file.read(limit + 1)
+    return await ContactService(work.session).import_csv(
+        work.ctx, data, actor=work.actor, max_bytes=limit
+    )
 
 
 @router.get("/{contact_id}", response_model=ContactOut)

@@ -77,8 +77,16 @@ class ImportReport(BaseModel):
     rejected: list[RejectedRow]
 
 
+def _printable(field: str, value: str) -> str:
+    """Control characters (a NUL above all, which PostgreSQL cannot store) are no part
+    of a name or a title: refused naming the field, whatever path the value came by."""
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValidationFailed(field, "contains a control character")
+    return value
+
+
 def clean_name(value: str) -> str:
-    value = " ".join(value.split())
+    value = " ".join(_printable("name", value).split())
     if not value:
         raise ValidationFailed("name", "must not be empty")
     if len(value) > MAX_NAME:
@@ -99,14 +107,14 @@ def clean_email(value: str) -> str:
 
 
 def clean_phone(value: str) -> str:
-    value = value.strip()
+    value = _printable("phone", value).strip()
     if value and not _PHONE.match(value):
         raise ValidationFailed("phone", "is not a phone number (digits, spaces, + ( ) - . /)")
     return value
 
 
 def clean_job_title(value: str) -> str:
-    value = " ".join(value.split())
+    value = " ".join(_printable("job_title", value).split())
     if len(value) > MAX_JOB_TITLE:
         raise ValidationFailed("job_title", f"must be at most {MAX_JOB_TITLE} characters long")
     return value

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from tenantry.http.deps import Work
+from tenantry.http.params import Limit
 from tenantry.kit.pagination import Page
 from tenantry.psa.invoices import auth
 from tenantry.psa.invoices.export import invoice_csv
@@ -40,7 +41,7 @@ async def _detail(service: InvoiceService, work: Work, invoice: Invoice) -> Invo
 async def list_invoices(
     work: auth.InvoicesRead,
     status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
-    limit: int = 50,
+    limit: Limit = 50,
     cursor: str | None = None,
 ) -> Page[InvoiceOut]:
     rows, next_cursor = await InvoiceService(work.session).list_invoices(

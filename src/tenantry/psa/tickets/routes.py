@@ -12,6 +12,7 @@ from tenantry.access.scopes import CustomerScope, customers_with, narrowed
 from tenantry.db.base import utcnow
 from tenantry.errors import NotFound
 from tenantry.http.deps import Work, get_db
+from tenantry.http.params import Limit
 from tenantry.kit.pagination import Page
 from tenantry.psa.tickets import auth
 from tenantry.psa.tickets.clock import Policy, sla_of
@@ -71,7 +72,7 @@ async def list_tickets(
     q: Annotated[str, Query(max_length=200)] = "",
     breached: Annotated[str, Query(description="yes or no")] = "",
     sort: Sort = "-updated",
-    limit: Annotated[int, Query()] = 50,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[TicketOut]:
     f = build_filter(
@@ -201,7 +202,7 @@ async def msp_tickets(
     breached: Annotated[str, Query(description="yes or no")] = "",
     q: Annotated[str, Query(max_length=200)] = "",
     sort: Sort = "-updated",
-    limit: Annotated[int, Query()] = 50,
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[MspTicketOut]:
     """Tickets of every client where the caller holds tickets:read, in one query."""

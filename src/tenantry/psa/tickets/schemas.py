@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,10 @@ MAX_CATEGORY = 100
 MAX_TAGS = 20
 MAX_TAG = 40
 MAX_BULK = 500
+# Ticket numbers are 32-bit in the database: the schema says so, and a larger one is a
+# 422 naming it rather than an error from the driver.
+MAX_NUMBER = 2**31 - 1
+TicketNumber = Annotated[int, Field(ge=1, le=MAX_NUMBER)]
 
 SORTS = ("-updated", "updated", "-number", "number", "priority", "-priority", "due", "-created")
 SortKey = Literal[
@@ -114,7 +118,7 @@ class CommentIn(BaseModel):
 class BulkUpdate(BaseModel):
     """The same change to many tickets (one history event per ticket)."""
 
-    numbers: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    numbers: list[TicketNumber] = Field(min_length=1, max_length=MAX_BULK)
     status: TicketStatus | None = None
     priority: Priority | None = None
     # Sent as null to unassign: distinguish "not given" with model_fields_set.

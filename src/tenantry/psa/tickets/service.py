@@ -36,6 +36,7 @@ from tenantry.psa.tickets.models import (
 from tenantry.psa.tickets.policy import SlaPolicyService
 from tenantry.psa.tickets.schemas import (
     MAX_BULK,
+    MAX_NUMBER,
     TicketChanges,
     TicketFilter,
     build_filter,
@@ -67,7 +68,7 @@ def parse_number(value: str | int) -> int:
         number = int(str(value).lstrip("#"))
     except ValueError as exc:
         raise NotFound("No such ticket.") from exc
-    if not 0 < number < 2**31:
+    if not 0 < number <= MAX_NUMBER:
         raise NotFound("No such ticket.")
     return number
 
@@ -334,6 +335,9 @@ class TicketService:
             raise ValidationFailed("numbers", "choose at least one ticket")
         if len(numbers) > MAX_BULK:
             raise ValidationFailed("numbers", f"at most {MAX_BULK} tickets at once")
+        outside = [n for n in numbers if not 0 < n <= MAX_NUMBER]
+        if outside:
+            raise ValidationFailed("numbers", f"no such tickets here: #{outside[0]}")
         given = changes.given()
         if not given:
             raise ValidationFailed("status", "choose a status, priority or assignee to set")

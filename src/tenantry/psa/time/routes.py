@@ -4,11 +4,11 @@ rules are in TimeService."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
+from tenantry.http.params import Limit, QueryDate
 from tenantry.kit.pagination import Page
 from tenantry.psa.time import auth
 from tenantry.psa.time.models import EntryStatus
@@ -70,11 +70,11 @@ async def list_time_entries(
         uuid.UUID | Literal["me"] | None, Query(description="A user id, or 'me'")
     ] = None,
     ticket_id: uuid.UUID | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: QueryDate | None = None,
+    date_to: QueryDate | None = None,
     billable: bool | None = None,
     invoiced: bool | None = None,
-    limit: int = 50,
+    limit: Limit = 50,
     cursor: str | None = None,
 ) -> Page[TimeEntryOut]:
     who = work.ctx.principal.user_id if technician == "me" else technician

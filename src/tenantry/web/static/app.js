@@ -3,6 +3,9 @@
    works without it; this only makes the common paths quicker. */
 "use strict";
 
+// Before the first paint (loaded without defer): styles for scripted pages apply at once.
+document.documentElement.classList.add("js");
+
 (function () {
   // ---- times: server renders UTC <time datetime>; show the viewer's zone, named.
   function localiseTimes(root) {
@@ -30,6 +33,11 @@
     });
   }
 
+  function csrfToken() {
+    var meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   // ---- the tenant switcher
   function setUpSwitcher() {
     var root = document.querySelector("[data-switcher]");
@@ -52,8 +60,22 @@
     var requestNo = 0;
     var timer = null;
 
-    function targetOf(t) {
-      return "/t/" + encodeURIComponent(t.slug) + "/switch" + (pageKey ? "?to=" + encodeURIComponent(pageKey) : "");
+    function switchTo(t) {
+      // A switch is recorded (audit event, recently used), so it is a POST carrying the
+      // CSRF token, as the forms without script are: one request, then the page.
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/t/" + encodeURIComponent(t.slug) + "/switch";
+      form.hidden = true;
+      [["csrf_token", csrfToken()], ["to", pageKey]].forEach(function (pair) {
+        var field = document.createElement("input");
+        field.type = "hidden";
+        field.name = pair[0];
+        field.value = pair[1];
+        form.appendChild(field);
+      });
+      document.body.appendChild(form);
+      form.submit();
     }
 
     function readRecent() {
@@ -157,7 +179,7 @@
       var chosen = options[index];
       if (!chosen) return;
       remember(chosen.tenant);
-      window.location.assign(targetOf(chosen.tenant));
+      switchTo(chosen.tenant);
     }
 
     function open() {
@@ -258,12 +280,22 @@
     });
   }
 
+  // ---- a colour picker beside a text field writes into it (data-copy-to="<field id>").
+  function setUpColourCopy() {
+    document.querySelectorAll("input[data-copy-to]").forEach(function (picker) {
+      var target = document.getElementById(picker.getAttribute("data-copy-to"));
+      if (!target) return;
+      picker.addEventListener("change", function () { target.value = picker.value; });
+    });
+  }
+
   function start() {
     localiseTimes(document);
     setUpMenu();
     setUpSwitcher();
     setUpSlugPreview();
     setUpConfirmSlug();
+    setUpColourCopy();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
