@@ -18,6 +18,7 @@ from tenantry.http.deps import (
     public,
     request_info,
 )
+from tenantry.http.params import Limit
 from tenantry.identity import auth, pages
 from tenantry.identity.cookies import (
     clear_session_cookie,
@@ -322,7 +323,7 @@ async def regenerate_recovery_codes(work: auth.SelfOnly, request: Request) -> Re
 async def list_invitations(
     work: auth.UsersManage,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,  # kit.pagination.MAX_LIMIT
+    limit: Limit = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Page[InvitationOut]:
     """Pending invitations (not used, revoked or expired), newest first."""
