@@ -89,7 +89,7 @@ from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
 from tenantry.identity.models import User
 from tenantry.identity.service import IdentityService, principal_of
-from tenantry.tenancy import repository as tenants_repo
+from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.service import TenancyService
 
@@ -380,7 +380,7 @@ async def verify_sample(settings: Settings, slugs: list[str]) -> tuple[int, int]
     try:
         for slug in slugs:
             async with db.platform_reader() as session:
-                tenant = await tenants_repo.by_slug(session, slug)
+                tenant = await tenancy.tenant_by_slug(session, slug)
             assert tenant is not None
             async with db.unit_of_work(operator_scope([tenant.id])) as session:
                 report = await audit.verify_chain(session, tenant.id)
@@ -402,8 +402,8 @@ async def decision_timing(settings: Settings, meta: dict[str, Any], n: int) -> d
                 select(User).where(User.email == meta["technician"]["email"])
             )
             assert user is not None
-            home = await tenants_repo.by_slug(session, meta["big"]["slug"])
-            customer = await tenants_repo.by_slug(session, meta["technician"]["customers"][0])
+            home = await tenancy.tenant_by_slug(session, meta["big"]["slug"])
+            customer = await tenancy.tenant_by_slug(session, meta["technician"]["customers"][0])
             assert home is not None and customer is not None
             principal = principal_of(user, home, auth_method="token")
             access = AccessService(session)
@@ -419,7 +419,7 @@ async def decision_timing(settings: Settings, meta: dict[str, Any], n: int) -> d
             # that a revocation or expiry holds from the next one).
             grants = live(await access_repo.live_grants_of_user(session, user.id), utcnow())
             book = await access.role_book(grants)
-            link = await access_repo.active_link(session, home.id, customer.id)
+            link = await tenancy.active_link(session, home.id, customer.id)
             assert link is not None
             rules = []
             for _ in range(n):
@@ -651,7 +651,7 @@ async def doomed_customer(settings: Settings, meta: dict[str, Any], rows: int) -
     db = Database(settings)
     try:
         async with db.platform_reader() as session:
-            msp = await tenants_repo.by_slug(session, meta["big"]["slug"])
+            msp = await tenancy.tenant_by_slug(session, meta["big"]["slug"])
             admin = await session.scalar(select(User).where(User.email == meta["big"]["admin"]))
         assert msp is not None and admin is not None
         name = f"Doomed {datetime.now(UTC):%Y%m%d%H%M%S}"
