@@ -7,6 +7,7 @@ policy), so lists filter and sort on due times in SQL (lists.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -148,10 +149,8 @@ class TicketService:
             return None
         if ref == "me":
             return ctx.principal.user_id
-        try:
+        with contextlib.suppress(ValueError):  # not an id: an email then
             return uuid.UUID(ref)
-        except ValueError:
-            pass
         user_id = await identity.user_id_by_email(self.session, ref.lower())
         if user_id is None:
             raise ValidationFailed("assignee", "no user has this email address")
@@ -162,10 +161,8 @@ class TicketService:
         ref = ref.strip()
         if not ref:
             return None
-        try:
+        with contextlib.suppress(ValueError):  # not an id: an email then
             return uuid.UUID(ref)
-        except ValueError:
-            pass
         contact = await ContactService(self.session).by_email(ctx, ref)
         if contact is None:
             raise ValidationFailed("requester", "no contact of this client has this email")
