@@ -82,15 +82,19 @@ class MfaImpact:
 
     def describe(self, tenant_name: str) -> str:
         people = "1 user" if self.users == 1 else f"{self.users} users"
-        tokens = "1 API token" if self.api_tokens == 1 else f"{self.api_tokens} API tokens"
         you = " (you among them)" if self.includes_you else ""
         if self.users == 1:
             you = " (you)" if self.includes_you else ""
         verb = "has" if self.users == 1 else "have"
+        if self.api_tokens == 0:
+            tokens = ""
+        elif self.api_tokens == 1:
+            tokens = ", and their 1 API token stops working until they do"
+        else:
+            tokens = f", and their {self.api_tokens} API tokens stop working until they do"
         return (
             f"{people} of {tenant_name} {verb} no second factor{you}. Once it is required "
-            f"they must set one up before anything else, and their {tokens} stop working "
-            "until they do."
+            f"they must set one up before anything else{tokens}."
         )
 
 
