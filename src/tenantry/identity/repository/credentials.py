@@ -30,20 +30,27 @@ def _rowcount(result: Any) -> int:
 HomeJoin = tuple[Any, ColumnElement[bool]]
 
 
+async def _with_user_and_home(
+    session: AsyncSession, model: type[Any], token_hash: str, home: HomeJoin
+) -> tuple[Any, User, Any] | None:
+    """One round trip: the credential with this hash, its user and the user's home tenant."""
+    tenants, on = home
+    row = (
+        await session.execute(
+            select(model, User, tenants)
+            .join(User, User.id == model.user_id)
+            .join(tenants, on)
+            .where(model.token_hash == token_hash)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
 async def session_with_user(
     session: AsyncSession, token_hash: str, home: HomeJoin
 ) -> tuple[AuthSession, User, Any] | None:
     """One round trip: the session, its user and the user's home tenant."""
-    tenants, on = home
-    row = (
-        await session.execute(
-            select(AuthSession, User, tenants)
-            .join(User, User.id == AuthSession.user_id)
-            .join(tenants, on)
-            .where(AuthSession.token_hash == token_hash)
-        )
-    ).first()
-    return (row[0], row[1], row[2]) if row else None
+    return await _with_user_and_home(session, AuthSession, token_hash, home)
 
 
 async def touch_session(session: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
@@ -102,16 +109,7 @@ async def token_with_user(
     session: AsyncSession, token_hash: str, home: HomeJoin
 ) -> tuple[ApiToken, User, Any] | None:
     """One round trip: the token, its user and the user's home tenant."""
-    tenants, on = home
-    row = (
-        await session.execute(
-            select(ApiToken, User, tenants)
-            .join(User, User.id == ApiToken.user_id)
-            .join(tenants, on)
-            .where(ApiToken.token_hash == token_hash)
-        )
-    ).first()
-    return (row[0], row[1], row[2]) if row else None
+    return await _with_user_and_home(session, ApiToken, token_hash, home)
 
 
 async def tokens_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[ApiToken]:
