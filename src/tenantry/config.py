@@ -5,11 +5,13 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+SmtpSecurity = Literal["true", "false", "ssl"]
 
 
 def _items(value: str) -> list[str]:
@@ -45,12 +47,18 @@ class Settings(BaseSettings):
     # before it is slowed and locked than one account does.
     throttle_address_slow_after: int = 20
     throttle_address_lock_after: int = 100
+    # Outgoing mail (invitations, notifications). No host: nothing is ever sent.
     smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_user: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "tenantry@localhost"
-    smtp_starttls: bool = True
+    # "true": STARTTLS after connecting (port 587); "ssl": TLS from the first byte
+    # (port 465); "false": plain (a relay on localhost only).
+    smtp_starttls: SmtpSecurity = "true"
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Notification emails: tries per message before it is marked failed.
+    notify_email_attempts: int = Field(default=6, ge=1, le=50)
     log_level: str = "INFO"
     log_json: bool = True
     # Request bodies (http/edge.py): JSON and forms on every route, and the contact CSV
@@ -77,6 +85,17 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("TENANTRY_DATABASE_URL must start with sqlite:// or postgresql://")
         return value
+
+    @field_validator("smtp_starttls", mode="before")
+    @classmethod
+    def _smtp_security(cls, value: Any) -> Any:
+        # Booleans as environment variables spell themselves many ways.
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return "true"
+        if text in ("false", "0", "no", "off", ""):
+            return "false"
+        return text
 
     @field_validator("trusted_proxies")
     @classmethod

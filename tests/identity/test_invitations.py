@@ -17,6 +17,7 @@ from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
 from tenantry.identity import invitations as invitations_module
 from tenantry.identity.models import Invitation, User
+from tenantry.kit.mail import MailError
 from tenantry.tenancy.models import Tenant
 from tests.factories import client, make_tenant, make_user, signed_in_client
 
@@ -256,7 +257,7 @@ async def test_invitations_are_mailed_when_smtp_is_configured(
     assert "Northwind IT" in sent[0]["subject"]
 
     async def broken(_settings: Settings, **_: str) -> None:
-        raise OSError("connection refused")
+        raise MailError("connection refused")
 
     monkeypatch.setattr(invitations_module, "send_mail", broken)
     failed = await invite(app, "other@northwind.example")

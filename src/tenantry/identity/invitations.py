@@ -3,7 +3,6 @@ single-use, expiring link lets them create their account there."""
 
 from __future__ import annotations
 
-import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,7 +22,7 @@ from tenantry.config import Settings
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, TenantryError, ValidationFailed
 from tenantry.identity import repository
-from tenantry.identity.mail import send_mail
+from tenantry.identity.mail import MailError, send_mail
 from tenantry.identity.models import Invitation, User
 from tenantry.identity.schemas import normalise_email
 from tenantry.identity.service import (
@@ -180,7 +179,7 @@ class InvitationService:
                 subject=f"You are invited to {ctx.tenant.display_name}",
                 body=body,
             )
-        except (OSError, smtplib.SMTPException) as exc:
+        except MailError as exc:
             # The invitation stands: the inviter sees the link and can pass it on.
             log.warning("invitation mail failed", email=invitation.email, error=str(exc))
             return "failed"
