@@ -22,6 +22,7 @@ from tenantry.http.edge import EdgeGuard
 from tenantry.http.middleware import RequestIdMiddleware
 from tenantry.links.service import sweep_forever
 from tenantry.logging import configure_logging
+from tenantry.notifications import outbox
 from tenantry.routers import all_routers
 
 WEB_STATIC = Path(__file__).parent / "web" / "static"
@@ -101,12 +102,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         app.state.db = database or Database(settings)
+        courier = outbox.install(app.state.db, settings)
         # Expires lapsed links and extends those both sides let renew (links/service.py).
         sweeper = asyncio.create_task(sweep_forever(app.state.db, 60))
+        # Retries notification emails that could not be sent at once (notifications/outbox.py).
+        mailer = asyncio.create_task(outbox.send_forever(app.state.db, settings, 60))
         try:
             yield
         finally:
             sweeper.cancel()
+            mailer.cancel()
+            await courier.drain()
             if owned:
                 await app.state.db.dispose()
 
@@ -122,6 +128,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     if database is not None:
         app.state.db = database
+        # Notification emails committed through this database go out with these settings.
+        outbox.install(database, settings)
     problems.install(app)
     # The last added runs first: the request id and the headers wrap everything,
     # the edge's refusals included.

@@ -13,6 +13,8 @@ from tenantry.branding import routes as branding_routes
 from tenantry.identity.routes import routers as identity_routers
 from tenantry.links import pages as links_pages
 from tenantry.links import routes as links_routes
+from tenantry.notifications import pages as notifications_pages
+from tenantry.notifications import routes as notifications_routes
 from tenantry.psa.contacts import pages as contacts_pages
 from tenantry.psa.contacts import routes as contacts_routes
 from tenantry.psa.invoices import pages as invoices_pages
@@ -38,6 +40,7 @@ def all_routers() -> list[APIRouter]:
         time_routes.router,
         invoices_routes.router,
         branding_routes.router,
+        notifications_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -49,4 +52,5 @@ def all_routers() -> list[APIRouter]:
         invoices_pages.router,
         links_pages.router,
         branding_pages.router,
+        notifications_pages.router,
     ]

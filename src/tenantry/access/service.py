@@ -146,6 +146,21 @@ def operator_scope(tenant_ids: Iterable[uuid.UUID]) -> TenantScope:
     return TenantScope.of(tenant_ids)
 
 
+async def users_holding_at_home(
+    session: AsyncSession, tenant_id: uuid.UUID, permission: str, now: datetime | None = None
+) -> list[uuid.UUID]:
+    """The tenant's own people who hold ``permission`` at home through its live ``home``
+    grants (built-in or custom roles, to them or to a user group they belong to): e.g.
+    its admins, the people told about its links (``links:manage``)."""
+    grants = await repository.live_home_grants(session, tenant_id, now or utcnow())
+    book = await role_book(session, grants)
+    holding = [g for g in grants if permission in book.permissions(g.role)]
+    users = {g.user_id for g in holding if g.user_id is not None}
+    groups = {g.user_group_id for g in holding if g.user_group_id is not None}
+    users |= {user for _, user in await repository.memberships_of_groups(session, groups)}
+    return sorted(users)
+
+
 # --- used by tenancy ---
 
 

@@ -29,6 +29,7 @@ class Why(enum.StrEnum):
     DELEGATION = "a delegation into a customer is recorded in the customer's trail"
     ISSUING_MSP = "an invoice's issuing MSP numbers it and shows its logo"
     RECENT_AT_HOME = "recently used tenants are the user's home tenant's rows"
+    NOTIFY = "a notification is written in its recipient's home tenant"
 
 
 async def widen(session: AsyncSession, *tenant_ids: uuid.UUID, why: Why) -> None:

@@ -12,6 +12,7 @@ from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
 from tenantry.links.schemas import LinkView, expand_ceiling
 from tenantry.links.views import LinkReads
+from tenantry.notifications.service import LinkEvent
 from tenantry.tenancy.models import LinkState
 from tenantry.tenancy.tenant_links import LIVE
 
@@ -89,6 +90,9 @@ class LinkConsent(LinkReads):
             )
             | set_to(withheld=sorted(set(asked) - set(granted))),
         )
+        await self._notify(
+            view, actor, LinkEvent.APPROVED, permissions=sorted(set(asked) - set(granted))
+        )
         return view
 
     async def decline(self, ctx: TenantContext, link_id: uuid.UUID, *, actor: Actor) -> LinkView:
@@ -128,6 +132,9 @@ class LinkConsent(LinkReads):
             actor,
             AuditAction.LINK_NARROWED,
             changed("ceiling", before, after) | set_to(removed=sorted(set(before) - set(after))),
+        )
+        await self._notify(
+            view, actor, LinkEvent.NARROWED, permissions=sorted(set(before) - set(after))
         )
         return view
 
@@ -174,6 +181,13 @@ class LinkConsent(LinkReads):
             )
             | set_to(by=view.side),
         )
+        if action == AuditAction.LINK_DECLINED:
+            event = LinkEvent.DECLINED
+        elif before_state == LinkState.PENDING.value:
+            event = LinkEvent.WITHDRAWN  # the MSP took its request back
+        else:
+            event = LinkEvent.REVOKED
+        await self._notify(view, actor, event)
 
     # ------------------------------------------------------------ expiry
 
@@ -207,6 +221,7 @@ class LinkConsent(LinkReads):
                 AuditAction.LINK_EXTENDED,
                 changed("expires_at", old, link.expires_at) | set_to(periods=periods),
             )
+            await self._notify(view, actor, LinkEvent.EXTENDED)
             return "extended"
         if old > now:
             return None  # in the look-ahead window only; it lapses at its time
@@ -223,7 +238,39 @@ class LinkConsent(LinkReads):
             )
             | set_to(expires_at=old),
         )
+        await self._notify(view, actor, LinkEvent.EXPIRED)
         return "expired"
+
+    async def warn_of_expiry(
+        self, link_id: uuid.UUID, now: datetime, *, actor: Actor
+    ) -> LinkEvent | None:
+        """Tell both sides' admins that a link which will not renew ends within 14 days,
+        then again within 3; once per link, notice and period (the period's end is in
+        the key, so a renewed or re-approved link is told again)."""
+        found = await self.links.with_parties(link_id)
+        if found is None:
+            return None
+        link, msp, customer = found
+        view = LinkView(link, msp, customer, "msp")
+        ends = link.expires_at
+        if link.state != LinkState.ACTIVE or ends is None or ends <= now or view.auto_extends:
+            return None
+        if ends - now <= EXPIRY_NOTICES[LinkEvent.EXPIRING_3]:
+            event = LinkEvent.EXPIRING_3
+        elif ends - now <= EXPIRY_NOTICES[LinkEvent.EXPIRING_14]:
+            event = LinkEvent.EXPIRING_14
+        else:
+            return None
+        key = f"link:{link.id}:{event.value}:{ends:%Y%m%dT%H%M%S}"
+        await self._notify(view, actor, event, dedupe_key=key)
+        return event
+
+
+# How long before its end a link that will not renew is announced, twice.
+EXPIRY_NOTICES = {
+    LinkEvent.EXPIRING_14: timedelta(days=14),
+    LinkEvent.EXPIRING_3: timedelta(days=3),
+}
 
 
 def _expect(view: LinkView, states: tuple[LinkState, ...], verb: str) -> None:

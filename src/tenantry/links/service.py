@@ -25,6 +25,7 @@ from tenantry.links.consent import LinkConsent
 from tenantry.links.schemas import LinkView, check_duration, expand_ceiling
 from tenantry.links.sweep import SWEEP_ACTOR, SweepReport, sweep, sweep_forever
 from tenantry.links.views import STATE_FILTERS
+from tenantry.notifications.service import LinkEvent
 from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink, TenantStatus
 
@@ -159,6 +160,9 @@ class LinkService(LinkConsent):
                 duration_days=days,
                 msp_auto_extend=auto_extend,
             ),
+        )
+        await self._notify(
+            view, actor, LinkEvent.FLAGGED if flagged else LinkEvent.REQUESTED, permissions=asked
         )
         return view
 

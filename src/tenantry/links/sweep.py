@@ -12,7 +12,7 @@ from tenantry.access.service import operator_scope
 from tenantry.audit.schemas import Actor
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
-from tenantry.links.consent import LinkConsent
+from tenantry.links.consent import EXPIRY_NOTICES, LinkConsent
 from tenantry.logging import get_logger
 from tenantry.tenancy.service import TenantLinkService
 
@@ -22,11 +22,17 @@ log = get_logger("tenantry.links")
 SWEEP_ACTOR = Actor(user_id=None, name="Tenantry (link expiry sweep)")
 
 
+# How often the running app looks for links to announce as expiring.
+NOTICES_EVERY = timedelta(minutes=15)
+
+
 @dataclass(slots=True)
 class SweepReport:
     expired: list[uuid.UUID] = field(default_factory=list)
     extended: list[uuid.UUID] = field(default_factory=list)
     failed: list[uuid.UUID] = field(default_factory=list)
+    # Links whose admins were told "expires in 14 / 3 days" by this run.
+    warned: list[uuid.UUID] = field(default_factory=list)
 
 
 async def sweep(
@@ -35,6 +41,7 @@ async def sweep(
     *,
     ahead: timedelta = timedelta(0),
     actor: Actor = SWEEP_ACTOR,
+    notices: bool = True,
 ) -> SweepReport:
     """Mark lapsed links ``expired`` and renew those both sides let renew.
 
@@ -61,7 +68,24 @@ async def sweep(
             report.expired.append(link_id)
         elif outcome == "extended":
             report.extended.append(link_id)
+    if notices:
+        await _warn_of_expiry(db, now, actor, report)
     return report
+
+
+async def _warn_of_expiry(db: Database, now: datetime, actor: Actor, report: SweepReport) -> None:
+    """The "expires in 14 days" and "in 3 days" notices, each once per link and period."""
+    async with db.platform_reader() as session:
+        soon = await TenantLinkService(session).due_ids(now + max(EXPIRY_NOTICES.values()))
+    for link_id in soon:
+        try:
+            async with db.unit_of_work(operator_scope([])) as session:
+                warned = await LinkConsent(session).warn_of_expiry(link_id, now, actor=actor)
+        except Exception as exc:  # one bad link must not stop the others
+            log.warning("link expiry notice failed", link_id=str(link_id), error=repr(exc))
+            continue
+        if warned is not None:
+            report.warned.append(link_id)
 
 
 async def sweep_forever(db: Database, interval: float = 60.0) -> None:
@@ -69,9 +93,14 @@ async def sweep_forever(db: Database, interval: float = 60.0) -> None:
     two intervals (so a renewing link never lapses while the app runs). Cancel the task
     to stop it."""
     ahead = timedelta(seconds=2 * interval)
+    next_notices = utcnow()
     while True:
         try:
-            report = await sweep(db, ahead=ahead)
+            # Expiry notices are days ahead: looking once every NOTICES_EVERY is enough.
+            notices = utcnow() >= next_notices
+            report = await sweep(db, ahead=ahead, notices=notices)
+            if notices:
+                next_notices = utcnow() + NOTICES_EVERY
             if report.expired or report.extended or report.failed:
                 log.info(
                     "links swept",

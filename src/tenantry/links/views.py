@@ -19,6 +19,7 @@ from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.errors import NotFound, PermissionDenied, ValidationFailed
 from tenantry.kit.pagination import Keyset, check_limit, page_of
 from tenantry.links.schemas import LinkView, Side
+from tenantry.notifications.service import LinkEvent, notify_link_event
 from tenantry.tenancy.models import LinkState, Tenant, TenantLink
 from tenantry.tenancy.service import TenantLinkService
 from tenantry.tenancy.tenant_links import ENDED, LIVE
@@ -163,3 +164,28 @@ class LinkReads:
                 target_label=label,
                 changes=changes,
             )
+
+    async def _notify(
+        self,
+        view: LinkView,
+        actor: Actor,
+        event: LinkEvent,
+        *,
+        permissions: list[str] | None = None,
+        dedupe_key: str | None = None,
+    ) -> None:
+        """Tell the other side's admins (both sides' for the sweep's events), in the same
+        unit of work as the event's record: no change without its notice, and no notice
+        of a change that rolled back."""
+        await notify_link_event(
+            self.session,
+            event=event,
+            link_id=view.link.id,
+            msp=view.msp,
+            customer=view.customer,
+            by=view.side,
+            actor_name=actor.name,
+            permissions=permissions or [],
+            expires_at=view.link.expires_at,
+            dedupe_key=dedupe_key,
+        )

@@ -11,9 +11,11 @@ from fastapi import Request
 
 from tenantry.access.context import PermissionSource, Principal, TenantContext
 from tenantry.access.permissions import BUILTIN_ROLES
+from tenantry.access.service import self_scope
 from tenantry.access.switcher import TenantChoice, home_permissions
 from tenantry.db.engine import Database
 from tenantry.logging import get_logger
+from tenantry.notifications.service import NotificationService
 from tenantry.web import nav
 
 log = get_logger("tenantry.web")
@@ -24,6 +26,8 @@ class NavLink:
     label: str
     href: str
     active: bool
+    # A count shown beside the label (unread notifications); None or 0: none shown.
+    count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class Chrome:
     account_links: tuple[NavLink, ...]
     banner: ActingBanner | None
     notice: str | None = None
+    unread: int = 0
 
 
 def kind_label(choice: TenantChoice, home_is_msp: bool) -> str:
@@ -100,6 +105,7 @@ def build_chrome(
     home_held: frozenset[str],
     path: str,
     notice: str | None = None,
+    unread: int = 0,
 ) -> Chrome:
     if ctx is not None:
         current = TenantChoice(
@@ -138,7 +144,13 @@ def build_chrome(
         and (entry.permission is None or entry.permission in home_held)
     )
     account_links = tuple(
-        NavLink(entry.label, entry.path, entry.key == page_key) for entry in nav.ACCOUNT_PAGES
+        NavLink(
+            entry.label,
+            entry.path,
+            entry.key == page_key,
+            unread if entry.key == nav.NOTIFICATIONS else None,
+        )
+        for entry in nav.ACCOUNT_PAGES
     )
     return Chrome(
         user_id=principal.user_id,
@@ -155,6 +167,7 @@ def build_chrome(
         account_links=account_links,
         banner=acting_banner(ctx) if ctx is not None else None,
         notice=notice,
+        unread=unread,
     )
 
 
@@ -168,14 +181,26 @@ async def load_chrome(request: Request, notice: str | None = None) -> Chrome | N
         return None
     ctx = getattr(request.state, "tenant_context", None)
     ctx = ctx if isinstance(ctx, TenantContext) else None
+    db: Database = request.app.state.db
     if ctx is not None and ctx.relation == "home":
         home_held = ctx.permissions
     else:
-        db: Database = request.app.state.db
         try:
             async with db.platform_reader() as session:
                 home_held = await home_permissions(session, principal)
         except Exception as exc:  # the page itself rendered; lose only the MSP links
             log.warning("sidebar permissions unavailable", error=str(exc))
             home_held = frozenset()
-    return build_chrome(principal, ctx, home_held, request.url.path, notice)
+    unread = await _unread(db, principal)
+    return build_chrome(principal, ctx, home_held, request.url.path, notice, unread)
+
+
+async def _unread(db: Database, principal: Principal) -> int:
+    """The badge: one indexed COUNT of the viewer's unread notifications, in their home
+    tenant (whose rows they are), whatever tenant the page shows."""
+    try:
+        async with db.unit_of_work(self_scope(principal)) as session:
+            return await NotificationService(session).unread_count(principal)
+    except Exception as exc:  # the page itself rendered; lose only the badge
+        log.warning("unread notifications unavailable", error=str(exc))
+        return 0

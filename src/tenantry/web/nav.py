@@ -58,8 +58,12 @@ MSP_PAGES: tuple[NavEntry, ...] = (
     ),
 )
 
+NOTIFICATIONS = "notifications"
+
 # The signed-in user's own account.
 ACCOUNT_PAGES: tuple[NavEntry, ...] = (
+    # Shows the unread count beside it (web/chrome.py).
+    NavEntry(NOTIFICATIONS, "Notifications", "/notifications", None),
     NavEntry("account-security", "Account security", "/account/security", None),
 )
 
