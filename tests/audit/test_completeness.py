@@ -228,6 +228,24 @@ async def _narrow_link(ctx: Ctx) -> Call:
     return lambda: ian.post(f"/api/v1/tenants/initech/links/{link}/narrow", json=body)
 
 
+async def _told_alex(ctx: Ctx) -> str:
+    """Ian approves Northwind's request: Alex, Northwind's admin, is notified. The id."""
+    ian, link = await _asked(ctx)
+    assert (await ian.post(f"/api/v1/tenants/initech/links/{link}/approve", json={})).is_success
+    [told] = (await ctx.alex.get("/api/v1/me/notifications")).json()["items"]
+    return str(told["id"])
+
+
+async def _read_notification(ctx: Ctx) -> Call:
+    notification = await _told_alex(ctx)
+    return lambda: ctx.alex.post(f"/api/v1/me/notifications/{notification}/read")
+
+
+async def _read_all_notifications(ctx: Ctx) -> Call:
+    await _told_alex(ctx)
+    return lambda: ctx.alex.post("/api/v1/me/notifications/read-all")
+
+
 async def _revoke_link(ctx: Ctx) -> Call:
     # Northwind ends its link with Contoso, the customer it created.
     [link] = (await ctx.alex.get("/api/v1/tenants/northwind/links")).json()["items"]
@@ -432,6 +450,9 @@ CUSTOMERS = "/api/v1/tenants/{tenant}/customers"
 CONTOSO = "/api/v1/tenants/contoso"
 T = "/api/v1/tenants/{tenant}"
 LINKS = "/api/v1/tenants/{tenant}/links"
+# Marking read changes only when the reader's own notice was seen: no tenant data, no
+# access, nothing anyone else sees; the event it is about is in both trails already.
+NOTIFICATION_READ = "marking one's own notification read changes nothing but one's own inbox"
 
 # A change to a customer: the MSP's trail and the customer's.
 BOTH = ("northwind", "contoso")
@@ -591,6 +612,15 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ),
     ("POST", LINKS + "/{link_id}/revoke"): Case(
         (A.LINK_REVOKED, A.LINK_REVOKED), _revoke_link, trails=BOTH
+    ),
+    # notifications: the reader's own inbox.
+    ("POST", "/api/v1/me/notifications/{notification_id}/read"): Case(
+        (),
+        _read_notification,
+        quiet=NOTIFICATION_READ,
+    ),
+    ("POST", "/api/v1/me/notifications/read-all"): Case(
+        (), _read_all_notifications, quiet=NOTIFICATION_READ
     ),
     # access: custom roles, user groups and tenant groups of the MSP
     ("POST", T + "/roles"): Case((A.ROLE_CREATED,), _call("POST", f"{NORTHWIND}/roles", json=ROLE)),

@@ -173,6 +173,14 @@ async def _build_bravo(
         {"user": str(bert.id), "role": "technician", "scope": "customer", "customer": b1},
     )
     v["grant_id"] = [str(grant["id"])]
+    # A tenant Bravo asks to manage: its owner is notified (a notification of someone else).
+    prospect = await make_tenant(database, "bravo-prospect", display_name="Bravo Prospect")
+    pat = await make_user(database, prospect, "pat@prospect.example", role="owner", password=None)
+    await post("bravo", "links", {"customer": "bravo-prospect", "ceiling": ["technician"]})
+    pat_auth = {"Authorization": f"Bearer {await api_token(database, pat)}"}
+    told = await _ok(await http.get("/api/v1/me/notifications", headers=pat_auth), 200)
+    v["notification_id"] = [str(n["id"]) for n in told["items"]]
+    assert v["notification_id"]
     links = await _ok(await http.get("/api/v1/tenants/bravo/links", headers=bob), 200)
     v["link_id"] = [str(link["id"]) for link in links["items"]]
     assert v["link_id"]
@@ -398,6 +406,7 @@ KNOWN_PARAMS = (
     "token",
     "token_id",
     "session_id",
+    "notification_id",
 )
 
 
