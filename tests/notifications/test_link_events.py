@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tenantry.access.service import operator_scope
 from tenantry.db.base import utcnow
 from tenantry.links.service import sweep
+from tenantry.notifications import outbox
+from tenantry.notifications.models import EmailStatus, Notification
 from tenantry.tenancy.models import TenantLink
 
 from .conftest import World, approved, inbox, told
@@ -119,3 +121,16 @@ async def test_a_renewing_link_gets_no_expiry_warning(world: World) -> None:
     counts = {who: len(t) for who, t in (await told(world)).items()}
     await sweep(world.db)
     assert {who: len(t) for who, t in (await told(world)).items()} == counts
+
+
+async def test_without_smtp_no_email_is_attempted(world: World) -> None:
+    """The default (TENANTRY_SMTP_HOST unset): notifications in the app only."""
+    link = await approved(world)
+    await world.post("alex", f"/api/v1/tenants/northwind/links/{link}/revoke")
+    tenant_ids = [world.tenants[t].id for t in ("northwind", "initech")]
+    async with world.db.unit_of_work(operator_scope(tenant_ids)) as session:
+        statuses = set((await session.scalars(select(Notification.email_status))).all())
+    assert statuses == {EmailStatus.NONE}
+    assert world.app.state.settings.smtp_host == ""
+    counts = await outbox.send_due(world.db, world.app.state.settings)
+    assert counts == {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
