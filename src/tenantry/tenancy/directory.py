@@ -79,6 +79,14 @@ async def active_link(
     return await repository.active_link(session, msp_id, customer_id)
 
 
+async def newest_link(
+    session: AsyncSession, msp_id: uuid.UUID, customer_id: uuid.UUID
+) -> TenantLink | None:
+    """The latest link of this MSP with this customer, whatever its state: explaining
+    why a client an MSP once managed is closed to it now."""
+    return await repository.newest_link(session, msp_id, customer_id)
+
+
 async def set_time_zone(session: AsyncSession, tenant_id: uuid.UUID, time_zone: str) -> str:
     """Set the tenant's time zone (its SLA calendar and time entry dates use it); returns
     the previous one. The caller records the change in the action's own audit event
