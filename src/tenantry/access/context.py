@@ -79,7 +79,7 @@ class PermissionSource:
 
 
 def day_of(moment: datetime) -> str:
-    """"7 December 2026" (UTC), as people write a date in a sentence."""
+    """ "7 December 2026" (UTC), as people write a date in a sentence."""
     return f"{moment.day} {moment:%B %Y}"
 
 

@@ -107,6 +107,7 @@ async def set_security_policy(
     lifetime_given: bool,
     require_mfa_from: datetime | None = None,
     from_given: bool = False,
+    require_mfa_for_clients: bool | None = None,
 ) -> tuple[Tenant, Changes]:
     """Store the home security policy (identity checks and records it); returns the
     tenant and what changed. ``require_mfa_from`` (when given) is when the requirement
@@ -127,6 +128,10 @@ async def set_security_policy(
             ("session_lifetime_minutes", found.session_lifetime_minutes, session_lifetime_minutes)
         )
         found.session_lifetime_minutes = session_lifetime_minutes
+    wanted = require_mfa_for_clients
+    if wanted is not None and wanted != found.require_mfa_for_clients:
+        pairs.append(("require_mfa_for_clients", found.require_mfa_for_clients, wanted))
+        found.require_mfa_for_clients = wanted
     return found, of_pairs(pairs)
 
 
