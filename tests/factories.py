@@ -33,7 +33,7 @@ async def make_tenant(
 ) -> Tenant:
     """A top-level tenant, as ``tenantry tenants create`` makes one, except that an MSP
     does not require a second factor of its staff in clients (as after an upgrade):
-    most tests act in clients without one; tests/identity/test_mfa_for_clients.py turns
+    most tests act in clients without one; tests/web/test_mfa_for_clients.py turns
     it on."""
     async with db.unit_of_work(operator_scope([])) as session:
         return await TenancyService(session).create_tenant(
