@@ -24,9 +24,17 @@ BASE_URL = "http://testserver"
 
 
 async def make_tenant(
-    db: Database, slug: str, *, is_msp: bool = False, display_name: str | None = None
+    db: Database,
+    slug: str,
+    *,
+    is_msp: bool = False,
+    display_name: str | None = None,
+    require_mfa_for_clients: bool = False,
 ) -> Tenant:
-    """A top-level tenant, as ``tenantry tenants create`` makes one."""
+    """A top-level tenant, as ``tenantry tenants create`` makes one, except that an MSP
+    does not require a second factor of its staff in clients (as after an upgrade):
+    most tests act in clients without one; tests/web/test_mfa_for_clients.py turns
+    it on."""
     async with db.unit_of_work(operator_scope([])) as session:
         return await TenancyService(session).create_tenant(
             name=display_name or slug.replace("-", " ").title(),
@@ -34,6 +42,7 @@ async def make_tenant(
             is_msp=is_msp,
             actor=OPERATOR,
             slug=slug,
+            require_mfa_for_clients=require_mfa_for_clients,
         )
 
 

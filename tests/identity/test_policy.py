@@ -36,6 +36,7 @@ async def test_an_admin_sets_the_policy_and_it_is_audited(
             "mfa_in_force": True,
             "session_lifetime_minutes": 480,
             "effective_session_lifetime_minutes": 480,
+            "require_mfa_for_clients": False,
             "without_second_factor": {"users": 1, "api_tokens": 0, "includes_you": True},
             "warning": "1 user of Northwind IT has no second factor (you). Once "
             "it is required they must set one up before anything else.",

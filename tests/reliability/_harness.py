@@ -121,7 +121,12 @@ async def seed(settings: Settings) -> Seeded:
     try:
         async with db.unit_of_work(operator_scope([])) as session:
             msp = await TenancyService(session).create_tenant(
-                name="Rel MSP", display_name=None, is_msp=True, actor=OPERATOR, slug="rel-msp"
+                name="Rel MSP",
+                display_name=None,
+                is_msp=True,
+                actor=OPERATOR,
+                slug="rel-msp",
+                require_mfa_for_clients=False,
             )
         admin, admin_token = await _user(db, settings, msp, "admin@rel-msp.example", "admin")
         tech, tech_token = await _user(db, settings, msp, "tech@rel-msp.example", "technician")

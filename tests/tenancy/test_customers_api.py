@@ -66,10 +66,18 @@ async def world(database: Database, settings: Settings):
     async with database.unit_of_work(operator_scope([])) as session:
         service = TenancyService(session)
         northwind = await service.create_tenant(
-            name="Northwind IT", display_name=None, is_msp=True, actor=OPERATOR
+            name="Northwind IT",
+            display_name=None,
+            is_msp=True,
+            actor=OPERATOR,
+            require_mfa_for_clients=False,
         )
         globex = await service.create_tenant(
-            name="Globex MSP", display_name=None, is_msp=True, actor=OPERATOR
+            name="Globex MSP",
+            display_name=None,
+            is_msp=True,
+            actor=OPERATOR,
+            require_mfa_for_clients=False,
         )
         initech = await service.create_tenant(
             name="Initech", display_name=None, is_msp=False, actor=OPERATOR

@@ -29,10 +29,22 @@ class Principal:
     token_id: uuid.UUID | None = None
     csrf_token: str | None = None
     mfa_passed: bool = True
+    # The home MSP requires a second factor of whoever acts in its clients.
+    home_requires_mfa_for_clients: bool = False
 
     @property
     def needs_mfa_enrolment(self) -> bool:
         return self.home_requires_mfa and not self.has_mfa
+
+    @property
+    def kept_from_clients(self) -> bool:
+        """Their MSP requires a second factor to act in clients, and they have not used
+        one (none enrolled, or a session short of its second step)."""
+        return (
+            self.home_is_msp
+            and self.home_requires_mfa_for_clients
+            and not (self.has_mfa and self.mfa_passed)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +78,49 @@ class PermissionSource:
         return f"role {self.role_name or self.role} via {how}{group} (scope {self.scope}){until}"
 
 
+def day_of(moment: datetime) -> str:
+    """ "7 December 2026" (UTC), as people write a date in a sentence."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkNarrowing:
+    """The customer gave the MSP less than it asked for: approved with less, or narrowed
+    since. Made from the link row the decision loaded; ``by_name`` is looked up only
+    where it is shown (a page's banner, a refusal)."""
+
+    customer_name: str
+    msp_name: str
+    narrowed: bool  # False: approved with less than asked, and not narrowed since
+    at: datetime
+    by_user_id: uuid.UUID | None
+    removed: frozenset[str]
+    by_name: str | None = None
+
+    def _by(self) -> str:
+        return f" ({self.by_name})" if self.by_name else ""
+
+    def describe(self) -> str:
+        """The banner: "Contoso narrowed Northwind IT's access on 7 December 2026 (Carol
+        Owner): removed invoices:write." """
+        removed = ", ".join(sorted(self.removed))
+        if self.narrowed:
+            return (
+                f"{self.customer_name} narrowed {self.msp_name}'s access on "
+                f"{day_of(self.at)}{self._by()}: removed {removed}."
+            )
+        return (
+            f"{self.customer_name} approved {self.msp_name}'s request with less on "
+            f"{day_of(self.at)}{self._by()}: withheld {removed}."
+        )
+
+    def of_permission(self) -> str:
+        """Why one removed permission is missing, for a 403."""
+        if self.narrowed:
+            return f"{self.customer_name} took it away on {day_of(self.at)}{self._by()}"
+        return f"{self.customer_name} approved the link without it on {day_of(self.at)}{self._by()}"
+
+
 @dataclass(frozen=True, slots=True)
 class TenantContext:
     """The decision for one principal in one tenant; made only by AccessService."""
@@ -78,6 +133,8 @@ class TenantContext:
     link_id: uuid.UUID | None = None
     link_ceiling: frozenset[str] | None = None
     scope: TenantScope = field(default_factory=lambda: TenantScope(frozenset()))
+    # Set for the MSP's people when the customer gave less than was asked (issue #14).
+    link_narrowing: LinkNarrowing | None = None
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -97,7 +154,11 @@ class TenantContext:
         if sources:
             return "allowed by " + "; ".join(s.describe() for s in sources) + link
         if self.link_ceiling is not None and permission not in self.link_ceiling:
-            return f"the customer's link {self.link_id} does not include it"
+            said = f"the customer's link {self.link_id} does not include it"
+            narrowing = self.link_narrowing
+            if narrowing is not None and permission in narrowing.removed:
+                said += f": {narrowing.of_permission()}"
+            return said
         return "none of your grants here gives it"
 
     @property

@@ -12,7 +12,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.access import repository
+from tenantry.access import delegated, ended, repository
 from tenantry.access.context import PermissionSource, Principal, TenantContext, TenantRef
 from tenantry.access.decision import RoleBook, by_permission, live
 from tenantry.access.decision import customer_sources as customer_sources
@@ -114,7 +114,11 @@ class AccessService:
         decision = await self.decide(principal, tenant)
         relation = decision.relation
         if relation == "none" or not decision.sources:
-            raise NotFound("No such tenant.")
+            # Explained (who ended the link, when) only to the MSP's people it reached.
+            raise await ended.refusal(self.session, principal, tenant, utcnow())
+        if relation == "customer" and principal.kept_from_clients:
+            raise delegated.mfa_refusal(principal, tenant)
+        link = decision.link
         context = TenantContext(
             tenant=tenant_ref(tenant),
             principal=principal,
@@ -124,6 +128,7 @@ class AccessService:
             link_id=decision.link.id if decision.link is not None else None,
             link_ceiling=decision.ceiling,
             scope=TenantScope.of([tenant.id]),
+            link_narrowing=delegated.narrowing_of(link, tenant, principal) if link else None,
         )
         if tenant.status != TenantStatus.ACTIVE and not allow_suspended:
             raise TenantSuspended(
@@ -131,6 +136,10 @@ class AccessService:
                 "done in it until it is resumed."
             )
         return context
+
+    async def with_narrower_named(self, context: TenantContext) -> TenantContext:
+        """For a page's banner or a refusal: who narrowed the link, by name."""
+        return await delegated.with_narrower_named(self.session, context)
 
     async def home_context(self, principal: Principal) -> TenantContext:
         return await self.context_for(principal, str(principal.home_tenant_id))

@@ -246,6 +246,9 @@ class InTenant(AccessMarker):
             else:
                 ref = request.path_params.get("tenant", "")
             ctx = await access.context_for(principal, ref, allow_suspended=self.allow_suspended)
+            if not ctx.can(self.permission) and ctx.link_narrowing is not None:
+                # The refusal says who narrowed the link: one lookup, on refusal only.
+                ctx = await access.with_narrower_named(ctx)
         ctx.require(self.permission)
         request.state.tenant_context = ctx
         return ctx

@@ -65,6 +65,7 @@ def principal_of(
         token_id=token.id if token else None,
         csrf_token=auth_session.csrf_token if auth_session else None,
         mfa_passed=auth_session.mfa_passed if auth_session else True,
+        home_requires_mfa_for_clients=home.require_mfa_for_clients,
     )
 
 

@@ -19,7 +19,7 @@ from tenantry.http.deps import (
     request_info,
 )
 from tenantry.http.params import Limit
-from tenantry.identity import auth, pages
+from tenantry.identity import auth, pages, policy_routes
 from tenantry.identity.cookies import (
     clear_session_cookie,
     set_device_cookie,
@@ -38,13 +38,10 @@ from tenantry.identity.schemas import (
     InvitationOut,
     InvitationPreviewOut,
     MeOut,
-    MfaImpactOut,
     MfaStateOut,
     PasswordChangedOut,
     PasswordChangeIn,
     RecoveryCodesOut,
-    SecurityPolicyIn,
-    SecurityPolicyOut,
     SessionOut,
     SignInIn,
     SignInOut,
@@ -56,9 +53,8 @@ from tenantry.identity.schemas import (
     TotpEnrolmentOut,
     UserOut,
 )
-from tenantry.identity.service import IdentityService, mfa_enforced
+from tenantry.identity.service import IdentityService
 from tenantry.kit.pagination import Page
-from tenantry.tenancy.models import Tenant
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -120,26 +116,6 @@ def invitation_out(invitation: Invitation, inviter: User | None) -> InvitationOu
         expires_at=invitation.expires_at,
         status=status_of(invitation),
         invited_by=inviter.display_name if inviter else None,
-    )
-
-
-async def policy_out(
-    identity: IdentityService, tenant: Tenant, principal: Principal, default_minutes: int
-) -> SecurityPolicyOut:
-    impact = await identity.mfa_impact(tenant, principal)
-    return SecurityPolicyOut(
-        tenant_id=tenant.id,
-        require_mfa=tenant.require_mfa,
-        require_mfa_from=tenant.require_mfa_from if tenant.require_mfa else None,
-        mfa_in_force=mfa_enforced(tenant),
-        session_lifetime_minutes=tenant.session_lifetime_minutes,
-        effective_session_lifetime_minutes=tenant.session_lifetime_minutes or default_minutes,
-        without_second_factor=MfaImpactOut(
-            users=impact.users, api_tokens=impact.api_tokens, includes_you=impact.includes_you
-        ),
-        warning=impact.describe(tenant.display_name)
-        if tenant.require_mfa and impact.users
-        else None,
     )
 
 
@@ -407,41 +383,6 @@ async def accept_invitation(
     return await _signed_in(request, response, result)
 
 
-# --- home security policy ----------------------------------------------------------------
-
-
-@router.get("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
-async def get_security_policy(work: auth.TenantRead, request: Request) -> SecurityPolicyOut:
-    settings = get_settings(request)
-    identity = IdentityService(work.session, settings)
-    tenant = await identity.tenant(work.ctx.tenant.id)
-    return await policy_out(identity, tenant, work.ctx.principal, settings.session_lifetime_minutes)
-
-
-@router.put("/tenants/{tenant}/security-policy", response_model=SecurityPolicyOut)
-async def set_security_policy(
-    body: SecurityPolicyIn,
-    work: auth.SettingsManage,
-    request: Request,
-) -> SecurityPolicyOut:
-    """The home tenant's policy for its own users (MFA required, session lifetime). Only
-    the tenant's own admins may change it. Requiring a second factor stops the users who
-    have none, and their API tokens, from the moment it takes effect: the answer (and a
-    GET beforehand) says how many, and `require_mfa_from` gives them time to enrol."""
-    settings = get_settings(request)
-    identity = IdentityService(work.session, settings)
-    tenant = await identity.set_security_policy(
-        work.ctx,
-        require_mfa=body.require_mfa,
-        session_lifetime_minutes=body.session_lifetime_minutes,
-        lifetime_given="session_lifetime_minutes" in body.model_fields_set,
-        actor=work.actor,
-        require_mfa_from=body.require_mfa_from,
-        from_given="require_mfa_from" in body.model_fields_set,
-    )
-    return await policy_out(identity, tenant, work.ctx.principal, settings.session_lifetime_minutes)
-
-
 def routers() -> list[APIRouter]:
     """The identity API router, then its pages (mounted by tenantry.routers)."""
-    return [router, pages.router]
+    return [router, policy_routes.router, pages.router]

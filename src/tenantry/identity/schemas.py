@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from tenantry.errors import ValidationFailed
 
@@ -223,6 +223,13 @@ class SecurityPolicyIn(BaseModel):
         description="Absolute session lifetime (5 to 43200); null for the instance default. "
         "Left unchanged when omitted.",
     )
+    require_mfa_for_clients: StrictBool | None = Field(
+        default=None,
+        description="MSP only: everyone who acts in a client (the MSP's admins and every "
+        "holder of a grant in a client) must have a second factor; without one they get "
+        "403 `mfa-required` in clients and keep working in the MSP. Left unchanged when "
+        "omitted.",
+    )
 
 
 class MfaImpactOut(BaseModel):
@@ -240,6 +247,9 @@ class SecurityPolicyOut(BaseModel):
     )
     session_lifetime_minutes: int | None
     effective_session_lifetime_minutes: int
+    require_mfa_for_clients: bool | None = Field(
+        description="MSP only (null elsewhere): its staff need a second factor to act in clients."
+    )
     without_second_factor: MfaImpactOut = Field(
         description="Who a required second factor stops: look before requiring it."
     )

@@ -207,6 +207,7 @@ class IdentityService(SessionService, TokenService):
         require_mfa_from: datetime | None = None,
         from_given: bool = False,
         confirm_immediate: bool = True,
+        require_mfa_for_clients: bool | None = None,
     ) -> Tenant:
         """The home tenant's policy, binding on its users wherever they act. Only the
         tenant's own admins set it: an MSP acting in a customer may not.
@@ -214,7 +215,8 @@ class IdentityService(SessionService, TokenService):
         ``require_mfa_from`` gives users without a second factor until then to set one up
         (their sessions and API tokens keep working; they are asked to enrol). Without
         ``confirm_immediate`` a requirement that would stop anyone at once is refused
-        with what it would stop, and nothing changes."""
+        with what it would stop, and nothing changes. ``require_mfa_for_clients`` (an
+        MSP's only) asks a second factor of its staff before they act in any client."""
         if ctx.relation != "home":
             raise PermissionDenied(
                 f"The security policy of {ctx.tenant.display_name} is set by its own admins.",
@@ -230,6 +232,11 @@ class IdentityService(SessionService, TokenService):
                 "session_lifetime_minutes", f"must be between {low} and {high} minutes"
             )
         current = await tenancy.tenant(self.session, ctx.tenant.id)
+        if require_mfa_for_clients and not current.is_msp:
+            raise ValidationFailed(
+                "require_mfa_for_clients",
+                f"applies to an MSP's staff in its clients; {current.display_name} is no MSP",
+            )
         wants_mfa = current.require_mfa if require_mfa is None else require_mfa
         if from_given and require_mfa_from is not None:
             if require_mfa_from.tzinfo is None:
@@ -260,6 +267,7 @@ class IdentityService(SessionService, TokenService):
             lifetime_given=lifetime_given,
             require_mfa_from=require_mfa_from,
             from_given=from_given,
+            require_mfa_for_clients=require_mfa_for_clients,
         )
         if changes:
             await audit.record(

@@ -166,7 +166,9 @@ class LinkConsent(LinkReads):
         link = view.link
         before_state, before_ceiling = link.state.value, sorted(link.ceiling)
         await self.links.end(
-            link, decided_by=ctx.principal.user_id if view.side == "customer" else None
+            link,
+            decided_by=ctx.principal.user_id if view.side == "customer" else None,
+            ended_by=ctx.principal.user_id,
         )
         await self._record(
             view,

@@ -168,6 +168,9 @@ class LinkOut(BaseModel):
     decided_at: datetime | None
     expires_at: datetime | None
     ended_at: datetime | None
+    msp_requires_mfa_for_clients: bool = Field(
+        description="The MSP requires a second factor of everyone who acts in its clients."
+    )
 
 
 class LinkEventOut(BaseModel):
@@ -228,4 +231,5 @@ def link_out(view: LinkView) -> LinkOut:
         decided_at=link.decided_at,
         expires_at=link.expires_at,
         ended_at=link.ended_at,
+        msp_requires_mfa_for_clients=view.msp.require_mfa_for_clients,
     )

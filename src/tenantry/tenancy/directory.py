@@ -79,6 +79,14 @@ async def active_link(
     return await repository.active_link(session, msp_id, customer_id)
 
 
+async def newest_link(
+    session: AsyncSession, msp_id: uuid.UUID, customer_id: uuid.UUID
+) -> TenantLink | None:
+    """The latest link of this MSP with this customer, whatever its state: explaining
+    why a client an MSP once managed is closed to it now."""
+    return await repository.newest_link(session, msp_id, customer_id)
+
+
 async def set_time_zone(session: AsyncSession, tenant_id: uuid.UUID, time_zone: str) -> str:
     """Set the tenant's time zone (its SLA calendar and time entry dates use it); returns
     the previous one. The caller records the change in the action's own audit event
@@ -99,6 +107,7 @@ async def set_security_policy(
     lifetime_given: bool,
     require_mfa_from: datetime | None = None,
     from_given: bool = False,
+    require_mfa_for_clients: bool | None = None,
 ) -> tuple[Tenant, Changes]:
     """Store the home security policy (identity checks and records it); returns the
     tenant and what changed. ``require_mfa_from`` (when given) is when the requirement
@@ -119,6 +128,10 @@ async def set_security_policy(
             ("session_lifetime_minutes", found.session_lifetime_minutes, session_lifetime_minutes)
         )
         found.session_lifetime_minutes = session_lifetime_minutes
+    wanted = require_mfa_for_clients
+    if wanted is not None and wanted != found.require_mfa_for_clients:
+        pairs.append(("require_mfa_for_clients", found.require_mfa_for_clients, wanted))
+        found.require_mfa_for_clients = wanted
     return found, of_pairs(pairs)
 
 

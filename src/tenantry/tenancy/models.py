@@ -45,6 +45,9 @@ class Tenant(PlatformTable, Base):
     require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
     # When ``require_mfa`` takes effect (a grace period to enrol); None: at once.
     require_mfa_from: Mapped[datetime | None] = mapped_column(default=None)
+    # An MSP's rule for its own staff: a second factor to act in any client (its admins
+    # and every holder of a non-home grant). New MSPs start with it on (TenancyService).
+    require_mfa_for_clients: Mapped[bool] = mapped_column(Boolean, default=False)
     session_lifetime_minutes: Mapped[int | None] = mapped_column(default=None)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # Audit events older than this are pruned (keeping an anchor); None keeps them all.
@@ -81,6 +84,8 @@ class TenantLink(PlatformTable, Base):
     # Who on the customer's side approved, declined, narrowed or revoked it last.
     decided_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who ended it (revoked, declined, withdrew), on either side; None for expiry.
+    ended_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     # Set when the instance operator flagged the customer as a candidate of the MSP.
     flagged_by_operator: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -17,6 +17,7 @@ from tenantry.kit.pagination import MAX_LIMIT
 from tenantry.tenancy import auth
 from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.deletion import CustomerDeletion
+from tenantry.tenancy.landing import pending_request
 from tenantry.tenancy.schemas import slugify
 from tenantry.tenancy.service import TenancyService
 from tenantry.web.chrome import role_name
@@ -85,6 +86,7 @@ async def overview(
             "customer_count": customer_count,
             "access": access_summary(ctx),
             "can_list_customers": ctx.relation == "home" and ctx.can("customers:read"),
+            "pending_request": await pending_request(work.session, ctx),
         },
     )
 

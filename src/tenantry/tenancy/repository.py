@@ -170,6 +170,21 @@ async def active_link(
     )
 
 
+async def newest_link(
+    session: AsyncSession, msp_tenant_id: uuid.UUID, customer_tenant_id: uuid.UUID
+) -> TenantLink | None:
+    """The latest link between the two, in any state (ids are time-ordered)."""
+    return await session.scalar(
+        select(TenantLink)
+        .where(
+            TenantLink.customer_tenant_id == customer_tenant_id,
+            TenantLink.msp_tenant_id == msp_tenant_id,
+        )
+        .order_by(TenantLink.id.desc())
+        .limit(1)
+    )
+
+
 async def live_link_of(session: AsyncSession, customer_id: uuid.UUID) -> TenantLink | None:
     """The customer's pending or active link (at most one: a partial unique index)."""
     return await session.scalar(

@@ -30,6 +30,7 @@ from tenantry.tenancy.directory import (
     linked_customers_in_order,
     linked_customers_with_ceiling_text,
     msp_of,
+    newest_link,
     set_audit_retention,
     set_security_policy,
     set_time_zone,
@@ -60,6 +61,7 @@ __all__ = [
     "linked_customers_in_order",
     "linked_customers_with_ceiling_text",
     "msp_of",
+    "newest_link",
     "set_audit_retention",
     "set_security_policy",
     "set_time_zone",
@@ -102,15 +104,19 @@ class TenancyService:
         is_msp: bool,
         actor: Actor,
         slug: str | None = None,
+        require_mfa_for_clients: bool | None = None,
     ) -> Tenant:
-        """A top-level tenant (the instance operator's job)."""
+        """A top-level tenant (the instance operator's job). A new MSP requires a second
+        factor of its staff in clients unless told otherwise (``require_mfa_for_clients``)."""
         display = check_display_name(
             display_name or name, "display_name" if display_name else "name"
         )
+        mfa_for_clients = is_msp if require_mfa_for_clients is None else require_mfa_for_clients
         tenant = Tenant(
             slug=await self._new_slug(name, slug, "name"),
             display_name=display,
             is_msp=is_msp,
+            require_mfa_for_clients=mfa_for_clients,
         )
         self.session.add(tenant)
         await self.session.flush()
@@ -123,7 +129,12 @@ class TenancyService:
             target_type="tenant",
             target_id=tenant.id,
             target_label=tenant.slug,
-            changes=set_to(slug=tenant.slug, display_name=display, is_msp=is_msp),
+            changes=set_to(
+                slug=tenant.slug,
+                display_name=display,
+                is_msp=is_msp,
+                require_mfa_for_clients=mfa_for_clients,
+            ),
         )
         return tenant
 
@@ -133,6 +144,11 @@ class TenancyService:
         await widen(self.session, tenant.id, why=Why.OPERATOR)
         before = tenant.is_msp
         tenant.is_msp = licensed
+        changes = changed("is_msp", before, licensed)
+        if licensed and not tenant.require_mfa_for_clients:
+            # A new MSP has no clients yet: its staff start with the safe default.
+            tenant.require_mfa_for_clients = True
+            changes |= changed("require_mfa_for_clients", False, True)
         await audit.record(
             self.session,
             tenant_id=tenant.id,
@@ -141,7 +157,7 @@ class TenancyService:
             target_type="tenant",
             target_id=tenant.id,
             target_label=tenant.slug,
-            changes=changed("is_msp", before, licensed),
+            changes=changes,
         )
         return tenant
 

@@ -134,12 +134,20 @@ class TenantLinkService:
         link.decided_at = utcnow()
         await self.session.flush()
 
-    async def end(self, link: TenantLink, *, decided_by: uuid.UUID | None = None) -> None:
+    async def end(
+        self,
+        link: TenantLink,
+        *,
+        decided_by: uuid.UUID | None = None,
+        ended_by: uuid.UUID | None = None,
+    ) -> None:
         """Revoked (or declined) now. The row keeps what was consented, as history.
-        ``decided_by``: someone of the customer's side, who is then on record."""
+        ``decided_by``: someone of the customer's side, who is then on record;
+        ``ended_by``: whoever ended it, on either side."""
         now = utcnow()
         link.state = LinkState.REVOKED
         link.ended_at = now
+        link.ended_by_user_id = ended_by or decided_by
         if decided_by is not None:
             link.decided_by_user_id = decided_by
             link.decided_at = now

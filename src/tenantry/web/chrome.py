@@ -11,7 +11,7 @@ from fastapi import Request
 
 from tenantry.access.context import PermissionSource, Principal, TenantContext
 from tenantry.access.permissions import BUILTIN_ROLES
-from tenantry.access.service import self_scope
+from tenantry.access.service import AccessService, self_scope
 from tenantry.access.switcher import TenantChoice, home_permissions
 from tenantry.db.engine import Database
 from tenantry.logging import get_logger
@@ -62,6 +62,8 @@ class Chrome:
     banner: ActingBanner | None
     notice: str | None = None
     unread: int = 0
+    # For the MSP's people in a client that gave their MSP less than it asked for.
+    narrowed: str | None = None
 
 
 def kind_label(choice: TenantChoice, home_is_msp: bool) -> str:
@@ -168,7 +170,14 @@ def build_chrome(
         banner=acting_banner(ctx) if ctx is not None else None,
         notice=notice,
         unread=unread,
+        narrowed=narrowed_banner(ctx),
     )
+
+
+def narrowed_banner(ctx: TenantContext | None) -> str | None:
+    if ctx is None or ctx.relation != "customer" or ctx.link_narrowing is None:
+        return None
+    return ctx.link_narrowing.describe()
 
 
 async def load_chrome(request: Request, notice: str | None = None) -> Chrome | None:
@@ -188,6 +197,8 @@ async def load_chrome(request: Request, notice: str | None = None) -> Chrome | N
         try:
             async with db.platform_reader() as session:
                 home_held = await home_permissions(session, principal)
+                if ctx is not None and ctx.link_narrowing is not None:
+                    ctx = await AccessService(session).with_narrower_named(ctx)
         except Exception as exc:  # the page itself rendered; lose only the MSP links
             log.warning("sidebar permissions unavailable", error=str(exc))
             home_held = frozenset()

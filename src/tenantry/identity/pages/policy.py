@@ -58,6 +58,15 @@ def _start_of(tenant: Tenant, raw: str) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=_zone(tenant))
 
 
+def _checkbox(field: str, raw: str) -> bool:
+    """A checkbox: ticked ("on") or absent; anything else is not what the form sends."""
+    if raw in ON:
+        return True
+    if raw == "":
+        return False
+    raise ValidationFailed(field, "must be ticked or not (on, or left out)")
+
+
 async def _policy_context(work: Work, settings: Settings) -> dict[str, Any]:
     identity = IdentityService(work.session, settings)
     tenant = await identity.tenant(work.ctx.tenant.id)
@@ -77,6 +86,7 @@ async def _policy_context(work: Work, settings: Settings) -> dict[str, Any]:
             "require_mfa": tenant.require_mfa,
             "require_mfa_from": starts,
             "session_lifetime_minutes": tenant.session_lifetime_minutes or "",
+            "require_mfa_for_clients": tenant.require_mfa_for_clients,
         },
         "confirm": False,
         "errors": {},
@@ -97,11 +107,13 @@ async def policy_submit(
     require_mfa_from: FormStr = "",
     confirm_now: FormStr = "",
     session_lifetime_minutes: FormStr = "",
+    require_mfa_for_clients: FormStr = "",
 ) -> Response:
     settings = get_settings(request)
     wants_mfa = require_mfa in ON
     identity = IdentityService(work.session, settings)
     try:
+        for_clients = _checkbox("require_mfa_for_clients", require_mfa_for_clients)
         raw = session_lifetime_minutes.strip()
         try:
             minutes = int(raw) if raw else None
@@ -119,6 +131,8 @@ async def policy_submit(
             from_given=wants_mfa,
             # A requirement that stops people at once is confirmed on the page first.
             confirm_immediate=confirm_now in ON,
+            # Only an MSP's form has the box; elsewhere leave the (false) value alone.
+            require_mfa_for_clients=for_clients if work.ctx.tenant.is_msp else None,
         )
     except TenantryError as exc:
         context = await _policy_context(work, settings)
@@ -126,6 +140,7 @@ async def policy_submit(
             "require_mfa": wants_mfa,
             "require_mfa_from": require_mfa_from,
             "session_lifetime_minutes": session_lifetime_minutes,
+            "require_mfa_for_clients": require_mfa_for_clients in ON,
         }
         context["confirm"] = isinstance(exc, Conflict)
         context["errors"] = field_errors(exc)
