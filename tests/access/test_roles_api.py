@@ -223,7 +223,13 @@ async def test_managing_roles_needs_roles_manage_and_stays_in_the_tenant(world: 
 async def test_the_permission_catalog_is_served(world: World) -> None:
     response = await world.get("tina", "/api/v1/tenants/northwind/permissions")
     assert response.status_code == 200
-    assert {
+    served = {p["permission"]: p for p in response.json()}
+    assert served["roles:manage"] == {
         "permission": "roles:manage",
         "description": "Create and change custom roles",
-    } in response.json()
+        "group": "People and access",
+        "owner": "client",
+        "in_client": True,
+    }
+    assert served["rates:manage"]["owner"] == "msp"
+    assert served["links:manage"]["in_client"] is False

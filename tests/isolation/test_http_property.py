@@ -19,13 +19,15 @@ One world per backend, built through the API and the services as production buil
 Operations: list tickets, contacts, audit events, customers and ``/me/tenants``; read a
 ticket (by number) or contact (by id) of any tenant in any tenant; create a contact or a
 ticket (its requester a contact of any tenant), PATCH a ticket or contact and comment on
-a ticket, by ids of any tenant. (The API has no route that deletes a contact.)
+a ticket, by ids of any tenant; PUT the SLA policy, an MSP-owned write (rule 10). (The
+API has no route that deletes a contact.)
 
 Hypothesis then draws (principal, operation, tenant, ids) and the answer must match a
 small ORACLE written here from DESIGN.md alone (it never asks the app's access code):
 the permissions of a principal in a tenant are its home role at home; in a customer of
 its home MSP with an active link, (everything for an MSP admin, else the union of its
-live delegations' roles) ∩ the link's ceiling; elsewhere nothing. Nothing there = 404;
+live delegations' roles) ∩ the link's ceiling; at home in a customer with an active
+link, the home role minus the MSP-owned permissions; elsewhere nothing. Nothing there = 404;
 the permission missing = 403 naming it; else 2xx, every listed row in that tenant, a
 write landed in that tenant only, and a refused write changed no row of any watched
 table (read as the owner, bypassing row-level security).
@@ -74,9 +76,18 @@ CATALOG = words(
     time:write time:approve invoices:read invoices:write compliance:read compliance:write
     software:request users:read users:manage roles:manage audit:read billing:manage
     customers:read customers:create customers:manage customers:delete links:manage
-    portal:manage settings:manage
+    portal:manage settings:manage rates:manage sla:manage
     """
 )
+# Rule 10: inside a customer with an active MSP link these are the MSP's, held there only
+# through the link; the customer's own roles do not give them while it is managed.
+MSP_OWNED = words("time:approve invoices:write rates:manage sla:manage")
+# Mean nothing inside a client: never in a ceiling. A created customer's link carries
+# the "full" template: everything else.
+MSP_ONLY = words(
+    "customers:read customers:create customers:manage customers:delete links:manage billing:manage"
+)
+FULL = CATALOG - MSP_ONLY
 ROLES: dict[str, frozenset[str]] = {
     "owner": CATALOG,
     "admin": CATALOG - {"billing:manage"},
@@ -129,6 +140,8 @@ class Oracle:
         if tenant is None:
             return frozenset()
         if slug == p.home:
+            if not tenant.is_msp and tenant.msp is not None:
+                return ROLES[p.home_role] - MSP_OWNED
             return ROLES[p.home_role]
         if not self.tenants[p.home].is_msp or tenant.msp != p.home:
             return frozenset()
@@ -206,7 +219,7 @@ async def build_world(
                 row = await session.get(Tenant, uuid.UUID(made["id"]))
             assert row is not None
             app_tenants[slug] = row
-            o_tenants[slug] = OTenant(slug, row.id, False, msp=msp, ceiling=CATALOG)
+            o_tenants[slug] = OTenant(slug, row.id, False, msp=msp, ceiling=FULL)
 
     # An organisation that already used Tenantry, linked to Alpha with its consent.
     app_tenants["ext-one"] = await make_tenant(database, "ext-one", display_name="Ext One")
@@ -391,6 +404,7 @@ WATCHED = (
     "ticket_comments",
     "ticket_events",
     "ticket_counters",
+    "sla_policies",
     "audit_events",
     "audit_chain_heads",
 )
@@ -441,8 +455,11 @@ WRITES = {
     "patch_ticket": ("tickets:write", "tickets"),
     "patch_contact": ("contacts:write", "contacts"),
     "comment_ticket": ("tickets:write", "ticket_comments"),
+    # MSP-owned (rule 10): the customer's own people in a linked customer are refused.
+    "put_sla": ("sla:manage", "sla_policies"),
 }
 OPERATIONS = [*LISTS, *ITEM_READS, *WRITES, "me_tenants"]
+PRIORITIES = ("P1", "P2", "P3", "P4")
 NUMBERS = [1001, 1002, 1003, 99999]
 NO_SUCH_TENANT = "no-such-tenant"
 
@@ -582,6 +599,10 @@ async def run_write(
     elif case.op == "comment_ticket":
         request = ("POST", f"{base}/tickets/{case.number}/comments", {"body": f"Note {mark}"})
         mine = await _has_ticket(world, tenant, case.number)
+    elif case.op == "put_sla":
+        minutes = 1 + int(mark, 16) % 100_000  # a new value each time: the write shows
+        targets = {p: {"first_response": minutes, "resolution": minutes * 4} for p in PRIORITIES}
+        request = ("PUT", f"{base}/sla-policy", {"targets": targets, "business_hours": {}})
     else:  # patch_contact
         request = ("PATCH", f"{base}/contacts/{case.contact}", {"name": f"Renamed {mark}"})
         mine = world.contacts.get(case.contact) == case.tenant

@@ -60,11 +60,11 @@ def test_consent_from_request_to_the_end(browser: Browser, server: str) -> None:
 
     # A slug that matches nothing: the error sits under the field, the ticks are kept.
     alex.get_by_label("The tenant's slug").fill("initek")
-    alex.get_by_label("Technician —", exact=False).check()
+    alex.get_by_label("Full management —", exact=False).check()
     alex.get_by_role("button", name="Send request").click()
     expect(alex.locator("#f-customer-error")).to_have_text("The slug matches no tenant")
     expect(alex.get_by_label("The tenant's slug")).to_have_value("initek")
-    expect(alex.get_by_label("Technician —", exact=False)).to_be_checked()
+    expect(alex.get_by_label("Full management —", exact=False)).to_be_checked()
     shot(alex, "laptop-2-request-error")
 
     alex.get_by_label("The tenant's slug").fill("initech")
@@ -124,11 +124,12 @@ def test_phone_layouts(browser: Browser, server: str) -> None:
     check_layout(alex)
     shot(alex, "phone-1-msp-links")
     alex.get_by_label("The tenant's slug").fill("initech")
+    alex.get_by_label("No template —", exact=False).check()
     alex.get_by_role("button", name="Send request").click()
     expect(alex.locator("#ceiling-error")).to_contain_text("at least one")
     check_layout(alex)
     shot(alex, "phone-2-request-error")
-    alex.get_by_label("Read-only —", exact=False).check()
+    alex.get_by_label("Helpdesk —", exact=False).check()
     alex.get_by_role("button", name="Send request").click()
     expect(alex.locator(".banner-notice")).to_contain_text("Request sent to Initech")
     check_layout(alex)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tenantry.access.permissions import BUILTIN_ROLES
+from tenantry.access.permissions import BUILTIN_ROLES, CEILING_TEMPLATES
 from tenantry.access.service import operator_scope
 from tenantry.identity.models import User
 from tenantry.identity.passwords import hash_password
@@ -99,8 +99,11 @@ async def test_msp_asks_from_the_client_links_page(world: World, browsers: Brows
     assert "Ask to manage an existing tenant" in html
     assert "Contoso Ltd" in html  # the customer Northwind created, active
     assert "Client links" in text_of(sidebar(page.text))
-    for role in BUILTIN_ROLES.values():
-        assert f'value="{role.key}"' in page.text
+    for template in CEILING_TEMPLATES:
+        assert f'value="{template}"' in page.text
+    # Only what means something inside a client is offered (access rule 10).
+    assert 'value="customers:create"' not in page.text
+    assert 'value="links:manage"' not in page.text
 
     done = await alex.post(
         "/msp/links",
@@ -126,16 +129,16 @@ async def test_msp_asks_from_the_client_links_page(world: World, browsers: Brows
 @pytest.mark.parametrize(
     ("form", "field", "message"),
     [
-        ({"customer": "nope", "ceiling": ["technician"]}, "customer", "The slug matches no tenant"),
-        ({"customer": "globex", "ceiling": ["technician"]}, "customer", "is an MSP"),
-        ({"customer": "initech", "ceiling": []}, "ceiling", "Must name at least one permission"),
+        ({"customer": "nope", "template": "helpdesk"}, "customer", "The slug matches no tenant"),
+        ({"customer": "globex", "template": "helpdesk"}, "customer", "is an MSP"),
+        ({"customer": "initech", "template": ""}, "ceiling", "Must name at least one permission"),
         (
-            {"customer": "initech", "ceiling": ["technician"], "duration_days": "soon"},
+            {"customer": "initech", "template": "helpdesk", "duration_days": "soon"},
             "duration_days",
             "whole number of days",
         ),
         (
-            {"customer": "initech", "ceiling": ["technician"], "duration_days": "0"},
+            {"customer": "initech", "template": "helpdesk", "duration_days": "0"},
             "duration_days",
             "between 1 and 3650",
         ),
@@ -157,8 +160,8 @@ async def test_bad_requests_come_back_with_the_error_next_to_the_field(
     # What was typed and ticked is kept.
     if form.get("customer"):
         assert f'value="{form["customer"]}"' in html
-    if "technician" in form.get("ceiling", []):
-        assert 'value="technician" checked' in html
+    if form.get("template"):
+        assert f'value="{form["template"]}" checked' in html
     # Nothing was asked.
     pending = await world.get(
         "alex", "/api/v1/tenants/northwind/links", params={"state": "pending"}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from tenantry.access.permissions import MSP_OWNED
 from tenantry.db.scope import TenantScope
 from tenantry.errors import PermissionDenied
 
@@ -135,17 +136,26 @@ class TenantContext:
     scope: TenantScope = field(default_factory=lambda: TenantScope(frozenset()))
     # Set for the MSP's people when the customer gave less than was asked (issue #14).
     link_narrowing: LinkNarrowing | None = None
+    # The tenant's own people in a customer an MSP manages (access rule 10): the MSP's
+    # display name, and what the caller's own roles give that the MSP owns there.
+    managed_by: str | None = None
+    held_back: frozenset[str] = frozenset()
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
     def require(self, permission: str) -> None:
         if permission not in self.permissions:
+            extra = {"reason": "msp-owned"} if self._msp_owns(permission) else {}
             raise PermissionDenied(
                 f"You need the permission '{permission}' in {self.tenant.slug}; "
                 + self.explain(permission),
                 permission=permission,
+                **extra,
             )
+
+    def _msp_owns(self, permission: str) -> bool:
+        return self.managed_by is not None and permission in MSP_OWNED
 
     def explain(self, permission: str) -> str:
         """Which grant, role and link allowed it, or which was missing (access rule 10)."""
@@ -153,6 +163,12 @@ class TenantContext:
         link = f" within link {self.link_id}" if self.link_id else ""
         if sources:
             return "allowed by " + "; ".join(s.describe() for s in sources) + link
+        if self.managed_by is not None and permission in MSP_OWNED:
+            name = self.tenant.display_name
+            return (
+                f"{permission} belongs to {self.managed_by}, the MSP that manages {name}: "
+                f"{name}'s own roles give it only while no MSP manages it"
+            )
         if self.link_ceiling is not None and permission not in self.link_ceiling:
             said = f"the customer's link {self.link_id} does not include it"
             narrowing = self.link_narrowing

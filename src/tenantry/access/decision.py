@@ -13,7 +13,7 @@ from datetime import datetime
 
 from tenantry.access.context import PermissionSource
 from tenantry.access.models import CUSTOM_ROLE_PREFIX, Grant, GrantScope
-from tenantry.access.permissions import ADMIN_ROLES, BUILTIN_ROLES, CATALOG
+from tenantry.access.permissions import ADMIN_ROLES, BUILTIN_ROLES, CATALOG, MSP_OWNED
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +131,14 @@ def by_permission(
             if ceiling is None or permission in ceiling:
                 found.setdefault(permission, []).append(source)
     return {p: tuple(s) for p, s in sorted(found.items())}
+
+
+def client_share(
+    found: Mapping[str, tuple[PermissionSource, ...]], managed: bool
+) -> dict[str, tuple[PermissionSource, ...]]:
+    """Rule 10: in a customer with an active MSP link, its own users' roles give only the
+    permissions the client owns; the MSP's (rates, SLA policy, invoices, time approval)
+    are held there only through the link. Without an active link, everything stays."""
+    if not managed:
+        return dict(found)
+    return {p: s for p, s in found.items() if p not in MSP_OWNED}

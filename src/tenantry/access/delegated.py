@@ -10,7 +10,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import LinkNarrowing, Principal, TenantContext
-from tenantry.access.permissions import ALL
+from tenantry.access.permissions import CLIENT_MEANINGFUL
 from tenantry.errors import PermissionDenied
 from tenantry.identity import service as identity
 from tenantry.tenancy.models import Tenant, TenantLink
@@ -21,10 +21,11 @@ ENROL_URL = "/account/security/totp"
 
 def narrowing_of(link: TenantLink, customer: Tenant, principal: Principal) -> LinkNarrowing | None:
     """What the customer withheld from what the MSP asked for, if anything. A customer
-    the MSP created was "asked" for everything (its link starts with the full ceiling)."""
+    the MSP created "asked" for the template it chose (kept as its requested ceiling; older
+    rows have none: every permission that means something in a client)."""
     if link.decided_at is None:
         return None
-    asked = frozenset(link.requested_ceiling) or ALL
+    asked = (frozenset(link.requested_ceiling) or CLIENT_MEANINGFUL) & CLIENT_MEANINGFUL
     removed = asked - frozenset(link.ceiling)
     if not removed:
         return None

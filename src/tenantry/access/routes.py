@@ -13,9 +13,10 @@ from pydantic import BaseModel
 from tenantry.access import auth
 from tenantry.access.admin import CLIENT_GROUPS, USER_GROUPS, AccessAdmin, GrantQuery, GroupKind
 from tenantry.access.models import GrantScope
-from tenantry.access.permissions import CATALOG
+from tenantry.access.permissions import CATALOG, CEILING_TEMPLATES, PERMISSIONS
 from tenantry.access.schemas import (
     AccessReview,
+    CeilingTemplateOut,
     CustomerMemberAdd,
     Explanation,
     GrantCreate,
@@ -93,8 +94,34 @@ def _admin(work: Work) -> AccessAdmin:
 
 @tenant_router.get("/permissions", response_model=list[PermissionOut])
 async def permission_catalog(work: auth.Reader) -> list[PermissionOut]:
-    """The permission catalog: every permission a role can hold, with what it allows."""
-    return [PermissionOut(permission=p, description=d) for p, d in CATALOG.items()]
+    """The permission catalog: every permission a role can hold, with what it allows,
+    its display group, who owns it inside a managed client, and whether it means
+    anything inside a client (only those can be in a link's ceiling)."""
+    return [
+        PermissionOut(
+            permission=p.key,
+            description=p.words,
+            group=p.group,
+            owner=p.owner,
+            in_client=p.in_client,
+        )
+        for p in PERMISSIONS
+    ]
+
+
+@tenant_router.get("/ceiling-templates", response_model=list[CeilingTemplateOut])
+async def ceiling_templates(work: auth.Reader) -> list[CeilingTemplateOut]:
+    """Named ceilings an MSP can ask for (``template`` in a link request) or create a
+    customer with (``ceiling_template``): helpdesk, service_desk_billing, full."""
+    return [
+        CeilingTemplateOut(
+            key=t.key,
+            name=t.name,
+            description=t.description,
+            permissions=[p for p in CATALOG if p in t.permissions],
+        )
+        for t in CEILING_TEMPLATES.values()
+    ]
 
 
 @tenant_router.get("/roles", response_model=Page[RoleOut])

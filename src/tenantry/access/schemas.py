@@ -89,6 +89,22 @@ class RoleComparison(BaseModel):
 class PermissionOut(BaseModel):
     permission: str
     description: str
+    group: str = Field(description="The heading it is shown under.")
+    owner: Literal["client", "msp"] = Field(
+        description="Who holds it inside a client an MSP manages: the client's own roles, "
+        "or only the MSP through its link (access rule 10)."
+    )
+    in_client: bool = Field(
+        description="Whether it means anything inside a client: false ones never enter a "
+        "link's ceiling."
+    )
+
+
+class CeilingTemplateOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    permissions: list[str]
 
 
 # ---------------------------------------------------------------- user groups

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import delegated, ended, repository
 from tenantry.access.context import PermissionSource, Principal, TenantContext, TenantRef
-from tenantry.access.decision import RoleBook, by_permission, live
+from tenantry.access.decision import RoleBook, by_permission, client_share, live
 from tenantry.access.decision import customer_sources as customer_sources
 from tenantry.access.decision import home_sources as home_sources
 from tenantry.access.decision import role_permissions as role_permissions
@@ -52,6 +52,9 @@ class Decision:
     sources: dict[str, tuple[PermissionSource, ...]]
     uncapped: dict[str, tuple[PermissionSource, ...]]
     link: TenantLink | None = None
+    # At home in a customer an MSP manages: that MSP (its permissions are withheld from
+    # the home roles, access rule 10; ``uncapped`` keeps what the roles would give).
+    managed_by: Tenant | None = None
 
     @property
     def ceiling(self) -> frozenset[str] | None:
@@ -90,7 +93,10 @@ class AccessService:
         book = await self.role_book(grants)
         if tenant.id == principal.home_tenant_id:
             sources = by_permission(home_sources(grants, book), None, book)
-            return Decision("home", sources, sources)
+            managing = None if tenant.is_msp else await self._managing_msp(tenant, now)
+            return Decision(
+                "home", client_share(sources, managing is not None), sources, None, managing
+            )
         link = await tenancy.active_link(self.session, principal.home_tenant_id, tenant.id)
         if link is None or (link.expires_at is not None and link.expires_at <= now):
             return Decision("none", {}, {})
@@ -107,6 +113,14 @@ class AccessService:
             by_permission(found, None, book),
             link,
         )
+
+    async def _managing_msp(self, tenant: Tenant, now: datetime) -> Tenant | None:
+        """The MSP managing ``tenant`` through an active, unexpired link (one query)."""
+        found = await tenancy.msp_of(self.session, tenant.id)
+        if found is None:
+            return None
+        msp, link = found
+        return msp if link.expires_at is None or link.expires_at > now else None
 
     async def context_in(
         self, principal: Principal, tenant: Tenant, *, allow_suspended: bool = False
@@ -129,6 +143,10 @@ class AccessService:
             link_ceiling=decision.ceiling,
             scope=TenantScope.of([tenant.id]),
             link_narrowing=delegated.narrowing_of(link, tenant, principal) if link else None,
+            managed_by=decision.managed_by.display_name if decision.managed_by else None,
+            held_back=frozenset(decision.uncapped) - frozenset(decision.sources)
+            if decision.managed_by
+            else frozenset(),
         )
         if tenant.status != TenantStatus.ACTIVE and not allow_suspended:
             raise TenantSuspended(

@@ -15,7 +15,7 @@ from tenantry.access import repository, schemas
 from tenantry.access.context import PermissionSource, TenantRef
 from tenantry.access.decision import by_permission, customer_sources, home_sources
 from tenantry.access.models import Grant
-from tenantry.access.permissions import ADMIN_ROLES, CATALOG
+from tenantry.access.permissions import ADMIN_ROLES, CATALOG, MSP_OWNED
 from tenantry.access.presenters import Names, load_names, page_after, tenant_brief, user_ref
 from tenantry.access.service import AccessService
 from tenantry.db.base import utcnow
@@ -94,6 +94,12 @@ class WhyService:
                 )
             elif decision.relation == "none":
                 reason = f"{home.display_name} has no active link to {tenant.display_name}"
+            elif decision.managed_by is not None and permission in MSP_OWNED:
+                reason = (
+                    f"it belongs to {decision.managed_by.display_name}, the MSP that manages "
+                    f"{tenant.display_name}: {tenant.display_name}'s own roles give it only "
+                    "while no MSP manages it"
+                )
             elif would:
                 reason = (
                     f"{', '.join(sorted({names.source_out(s, grants).role_name for s in would}))}"

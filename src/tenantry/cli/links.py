@@ -54,7 +54,7 @@ def flag(
         typer.Option(
             "--ceiling",
             help="A permission (area:verb) or built-in role key; repeat for more. "
-            "Default: admin (everything but billing).",
+            "Default: admin (everything that means something inside a client).",
         ),
     ] = None,
     days: Annotated[

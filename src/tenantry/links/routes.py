@@ -52,11 +52,13 @@ async def request_link(
     work: auth.LinksManage,
 ) -> LinkOut:
     """Ask to manage an existing tenant, by slug: a pending link for its admins to
-    approve. Refused for the MSP itself, another MSP, or a tenant already linked."""
+    approve. The ceiling is ``ceiling`` (permissions or role keys) or a ``template``.
+    Refused for the MSP itself, another MSP, or a tenant already linked."""
     view = await LinkService(work.session).request(
         work.ctx,
         customer=body.customer,
         ceiling=body.ceiling,
+        template=body.template,
         duration_days=body.duration_days,
         auto_extend=body.auto_extend,
         actor=work.actor,

@@ -11,7 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantry.access.permissions import BUILTIN_ROLES, CATALOG
+from tenantry.access.permissions import (
+    BUILTIN_ROLES,
+    CATALOG,
+    CEILING_TEMPLATES,
+    CLIENT_MEANINGFUL,
+)
+from tenantry.access.permissions import grouped as catalog_groups
 from tenantry.errors import ValidationFailed
 from tenantry.tenancy.models import Tenant, TenantLink
 
@@ -21,32 +27,15 @@ Side = Literal["msp", "customer"]
 MAX_DURATION_DAYS = 3650
 MAX_CEILING_ITEMS = 100
 
-# Headings for the catalog's areas, in the order a customer's admin reads them.
-AREAS: dict[str, str] = {
-    "tenant": "Tenant",
-    "contacts": "Contacts",
-    "tickets": "Tickets",
-    "time": "Time",
-    "invoices": "Invoices",
-    "compliance": "Compliance",
-    "software": "Software",
-    "users": "Users and access",
-    "roles": "Roles",
-    "audit": "Audit trail",
-    "billing": "Billing",
-    "customers": "Customers",
-    "links": "MSP links",
-    "portal": "Support portal",
-    "settings": "Settings",
-}
-
 
 def expand_ceiling(items: Iterable[str], field: str = "ceiling") -> list[str]:
     """Permissions and built-in role keys → the sorted set of permissions they name.
 
     Role keys are a shorthand for the MSP (``technician`` rather than thirteen
     permissions); the link stores permissions only, so a later change to a built-in
-    role never widens what a customer consented to.
+    role never widens what a customer consented to. A role brings only what means
+    something inside a client; a permission that does not (creating customers, managing
+    links, the MSP's own plan) named on its own is refused (access rule 10).
     """
     wanted = [item.strip() for item in items if item.strip()]
     if not wanted:
@@ -55,10 +44,16 @@ def expand_ceiling(items: Iterable[str], field: str = "ceiling") -> list[str]:
         raise ValidationFailed(field, f"must name at most {MAX_CEILING_ITEMS} items")
     found: set[str] = set()
     for item in wanted:
-        if item in CATALOG:
+        if item in CLIENT_MEANINGFUL:
             found.add(item)
+        elif item in CATALOG:
+            raise ValidationFailed(
+                field,
+                f"'{item}' means nothing inside a client (it is the MSP's own business), "
+                "so a link cannot carry it",
+            )
         elif item.lower() in BUILTIN_ROLES:
-            found |= BUILTIN_ROLES[item.lower()].permissions
+            found |= BUILTIN_ROLES[item.lower()].permissions & CLIENT_MEANINGFUL
         else:
             raise ValidationFailed(
                 field,
@@ -67,6 +62,28 @@ def expand_ceiling(items: Iterable[str], field: str = "ceiling") -> list[str]:
                 f"({', '.join(BUILTIN_ROLES)})",
             )
     return sorted(found)
+
+
+def template_ceiling(key: str, field: str = "template") -> list[str]:
+    """A ceiling template's permissions; an unknown key is refused naming ``field``."""
+    template = CEILING_TEMPLATES.get(key.strip())
+    if template is None:
+        raise ValidationFailed(
+            field,
+            f"unknown ceiling template '{key[:64]}': use one of {', '.join(CEILING_TEMPLATES)}",
+        )
+    return sorted(template.permissions)
+
+
+def asked_ceiling(ceiling: list[str] | None, template: str | None) -> list[str]:
+    """What an MSP asks for: explicit permissions/roles win over a template; a template
+    named is checked even then (a typo is an error, not silently ignored)."""
+    from_template = template_ceiling(template) if template else None
+    if ceiling:
+        return expand_ceiling(ceiling)
+    if from_template is not None:
+        return from_template
+    raise ValidationFailed("ceiling", "must name at least one permission or role, or a template")
 
 
 def check_duration(days: int | None, field: str = "duration_days") -> int | None:
@@ -80,15 +97,12 @@ def check_duration(days: int | None, field: str = "duration_days") -> int | None
 
 
 def grouped(permissions: Iterable[str]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """``[(area heading, [(permission, what it allows), …]), …]`` in catalog order, for
-    showing a ceiling in words."""
-    held = set(permissions)
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for permission, words in CATALOG.items():
-        if permission in held:
-            area = permission.split(":", 1)[0]
-            groups.setdefault(AREAS.get(area, area.title()), []).append((permission, words))
-    return list(groups.items())
+    """``[(group heading, [(permission, what it allows), …]), …]`` in the catalog's
+    display groups, for showing a ceiling in words."""
+    return [
+        (group, [(p.key, p.words) for p in members])
+        for group, members in catalog_groups(frozenset(permissions))
+    ]
 
 
 # ---------------------------------------------------------------- input
@@ -106,9 +120,17 @@ class LinkRequestIn(BaseModel):
             "subdomains), so an unknown slug answers 404 plainly."
         ),
     )
-    ceiling: CeilingItems = Field(
+    ceiling: CeilingItems | None = Field(
+        default=None,
         description="Permissions (area:verb) and/or built-in role keys, expanded to "
-        "permissions: what the MSP asks the customer to consent to.",
+        "permissions: what the MSP asks the customer to consent to. Wins over "
+        "``template``. Only permissions that mean something inside a client.",
+    )
+    template: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A ceiling template (GET /api/v1/ceiling-templates: helpdesk, "
+        "service_desk_billing, full), used when ``ceiling`` is left out.",
     )
     duration_days: int | None = Field(
         default=None, description="How long the link lasts once approved; null: no end."

@@ -22,7 +22,7 @@ from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenantry.links.consent import LinkConsent
-from tenantry.links.schemas import LinkView, check_duration, expand_ceiling
+from tenantry.links.schemas import LinkView, asked_ceiling, check_duration, expand_ceiling
 from tenantry.links.sweep import SWEEP_ACTOR, SweepReport, sweep, sweep_forever
 from tenantry.links.views import STATE_FILTERS
 from tenantry.notifications.service import LinkEvent
@@ -47,12 +47,14 @@ class LinkService(LinkConsent):
         ctx: TenantContext,
         *,
         customer: str,
-        ceiling: list[str],
+        ceiling: list[str] | None,
         duration_days: int | None,
         auto_extend: bool,
         actor: Actor,
+        template: str | None = None,
     ) -> LinkView:
-        """The MSP in ``ctx`` asks to manage an existing tenant: a pending link."""
+        """The MSP in ``ctx`` asks to manage an existing tenant: a pending link. It asks
+        for permissions (or roles), or for a ceiling template; explicit ones win."""
         if ctx.relation != "home":
             raise PermissionDenied(
                 "Ask to manage a tenant from your own MSP, not from inside a client.",
@@ -66,11 +68,12 @@ class LinkService(LinkConsent):
                 permission="links:manage",
                 reason="not-msp",
             )
+        asked = asked_ceiling(ceiling, template)
         msp = await tenancy.tenant(self.session, ctx.tenant.id)
         return await self._open(
             msp,
             customer,
-            ceiling,
+            asked,
             duration_days,
             auto_extend,
             actor,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tenantry.access.context import TenantContext
+from tenantry.access.permissions import CEILING_TEMPLATES, DEFAULT_CEILING_TEMPLATE
 from tenantry.errors import Conflict, NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
 from tenantry.kit.csv import CsvWriter
@@ -133,6 +134,7 @@ async def _customers_page(
             "errors": errors or {},
             "slug_preview": slugify((form or {}).get("name", "")),
             "can_create": work.ctx.can("customers:create"),
+            "ceiling_templates": list(CEILING_TEMPLATES.values()),
             "can_manage": work.ctx.can("customers:manage"),
         },
         status=status,
@@ -187,15 +189,22 @@ async def create_customer(
     name: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     slug: Annotated[str, Form(max_length=63)] = "",
+    ceiling_template: Annotated[str, Form(max_length=64)] = DEFAULT_CEILING_TEMPLATE,
 ) -> Response:
     _require_msp(work.ctx)
-    form = {"name": name, "display_name": display_name, "slug": slug}
+    form = {
+        "name": name,
+        "display_name": display_name,
+        "slug": slug,
+        "ceiling_template": ceiling_template,
+    }
     try:
         customer = await TenancyService(work.session).create_customer(
             work.ctx,
             name=name,
             display_name=display_name.strip() or None,
             slug=slug.strip() or None,
+            ceiling_template=ceiling_template,
             actor=work.actor,
         )
     except TenantryError as exc:

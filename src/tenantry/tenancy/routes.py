@@ -51,7 +51,12 @@ async def create_customer(
     work: auth.CustomersCreate,
 ) -> TenantOut:
     customer = await TenancyService(work.session).create_customer(
-        work.ctx, name=body.name, display_name=body.display_name, slug=body.slug, actor=work.actor
+        work.ctx,
+        name=body.name,
+        display_name=body.display_name,
+        slug=body.slug,
+        ceiling_template=body.ceiling_template,
+        actor=work.actor,
     )
     return TenantOut.model_validate(customer)
 

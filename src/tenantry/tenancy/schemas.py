@@ -96,6 +96,13 @@ class CustomerCreate(BaseModel):
     name: str = Field(description="The customer's name; its slug is made from it.", max_length=200)
     display_name: str | None = Field(default=None, max_length=200)
     slug: str | None = Field(default=None, description="Overrides the slug made from the name.")
+    ceiling_template: str = Field(
+        default="full",
+        max_length=64,
+        description="The link's ceiling: a ceiling template (helpdesk, "
+        "service_desk_billing, full). Full is everything that means something inside a "
+        "client.",
+    )
 
 
 class CustomerUpdate(BaseModel):

@@ -10,7 +10,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
-from tenantry.access.permissions import ALL
+from tenantry.access.permissions import CEILING_TEMPLATES, DEFAULT_CEILING_TEMPLATE
 from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
 from tenantry.audit.changes import Changes, changed, set_to
@@ -169,8 +169,11 @@ class TenancyService:
         display_name: str | None,
         actor: Actor,
         slug: str | None = None,
+        ceiling_template: str = DEFAULT_CEILING_TEMPLATE,
     ) -> Tenant:
-        """A new customer of the MSP in ``ctx``, with an active link and the full ceiling."""
+        """A new customer of the MSP in ``ctx``, with an active link whose ceiling is a
+        template ("full" by default: everything that means something inside a client,
+        never the MSP-only permissions such as creating customers)."""
         if not ctx.tenant.is_msp:
             raise PermissionDenied(
                 f"{ctx.tenant.display_name} is not licensed as an MSP, so it cannot create "
@@ -178,6 +181,13 @@ class TenancyService:
                 "(`tenantry tenants license SLUG --msp on`).",
                 permission="customers:create",
                 reason="not-msp",
+            )
+        template = CEILING_TEMPLATES.get(ceiling_template.strip())
+        if template is None:
+            raise ValidationFailed(
+                "ceiling_template",
+                f"unknown ceiling template '{ceiling_template[:64]}': use one of "
+                + ", ".join(CEILING_TEMPLATES),
             )
         display = check_display_name(
             display_name or name, "display_name" if display_name else "name"
@@ -188,7 +198,7 @@ class TenancyService:
         link = await TenantLinkService(self.session).open(
             msp_id=ctx.tenant.id,
             customer_id=customer.id,
-            ceiling=sorted(ALL),
+            ceiling=sorted(template.permissions),
             created_by=ctx.principal.user_id,
         )
         await widen(self.session, customer.id, why=Why.NEW_TENANT)
@@ -222,7 +232,9 @@ class TenancyService:
             target_type="link",
             target_id=link.id,
             target_label=f"{ctx.tenant.slug} → {customer.slug}",
-            changes=set_to(state=link.state.value, ceiling="all permissions"),
+            changes=set_to(
+                state=link.state.value, ceiling=sorted(template.permissions), template=template.key
+            ),
         )
         return customer
 

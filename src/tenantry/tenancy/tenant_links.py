@@ -93,7 +93,8 @@ class TenantLinkService:
             customer_tenant_id=customer_id,
             state=LinkState.ACTIVE if active else LinkState.PENDING,
             ceiling=sorted(ceiling or []),
-            requested_ceiling=list(requested_ceiling),
+            # A created customer's link was asked for what it starts with.
+            requested_ceiling=sorted(ceiling) if active and ceiling else list(requested_ceiling),
             duration_days=duration_days,
             msp_auto_extend=msp_auto_extend,
             flagged_by_operator=flagged,

@@ -31,9 +31,9 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     OVERVIEW,
     NavEntry("tickets", "Tickets", "tickets", "tickets:read"),
     NavEntry("contacts", "Contacts", "contacts", "contacts:read"),
-    # Changing the targets needs settings:manage; everyone with tickets:read can read
+    # Changing the targets needs sla:manage; everyone with tickets:read can read
     # them from the tickets page's link.
-    NavEntry("sla", "SLA policy", "settings/sla", "settings:manage"),
+    NavEntry("sla", "SLA policy", "settings/sla", "sla:manage"),
     NavEntry("time", "Time", "time", "time:read"),
     NavEntry("invoices", "Invoices", "invoices", "invoices:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),

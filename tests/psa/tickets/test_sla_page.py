@@ -1,5 +1,5 @@
 """The SLA policy page (``/t/{tenant}/settings/sla``): everyone with ``tickets:read``
-reads it, ``settings:manage`` edits targets, business hours, time zone and holidays;
+reads it, ``sla:manage`` edits targets, business hours, time zone and holidays;
 bad input names the field, keeps the input and changes nothing."""
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ async def test_who_may_read_and_who_may_change(psa: PsaWorld, database: Database
         home = await session.get(Tenant, contoso)
         assert home is not None
     await make_user(database, home, "bill@contoso.example", role="billing")
-    # Dora: delegated to Contoso as Technician (tickets:read, no settings:manage).
+    # Dora: delegated to Contoso as Technician (tickets:read, no sla:manage).
     async with await _browser(psa, "dora@northwind.example") as browser:
         page = await browser.get(URL)
         assert page.status_code == 200 and "<fieldset disabled" in page.text

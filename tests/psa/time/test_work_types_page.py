@@ -1,4 +1,4 @@
-"""Work types on the time page: a holder of ``invoices:write`` creates, renames,
+"""Work types on the time page: a holder of ``rates:manage`` creates, renames,
 re-prices, takes out of use and back; bad input names the field, keeps it and changes
 nothing; a technician sees the list but no forms and is refused the post."""
 

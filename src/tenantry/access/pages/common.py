@@ -12,7 +12,7 @@ from fastapi import Form
 from tenantry.access import schemas
 from tenantry.access.admin import AccessAdmin
 from tenantry.access.models import GrantScope
-from tenantry.access.permissions import CATALOG
+from tenantry.access.permissions import ALL, grouped
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
 from tenantry.web.forms import field_errors
@@ -23,13 +23,10 @@ PAGE_SIZE = 50
 SCOPES = frozenset(s.value for s in GrantScope)
 CLIENT_GROUPS = "/msp/client-groups"
 
-# Catalog permissions grouped by area ("tickets" → read, write), for checkbox lists.
-AREAS: list[tuple[str, list[tuple[str, str]]]] = []
-for _permission, _description in CATALOG.items():
-    _area = _permission.split(":", 1)[0]
-    if not AREAS or AREAS[-1][0] != _area:
-        AREAS.append((_area, []))
-    AREAS[-1][1].append((_permission, _description))
+# Catalog permissions in their display groups ("Time" → time:read, …), for checkbox lists.
+AREAS: list[tuple[str, list[tuple[str, str]]]] = [
+    (group, [(p.key, p.words) for p in members]) for group, members in grouped(ALL)
+]
 
 
 def admin_of(work: Work) -> AccessAdmin:

@@ -44,7 +44,7 @@ async def _roles_page(
             "base": base_of(work),
             "roles": roles,
             "areas": AREAS,
-            "held": work.ctx.permissions,
+            "held": work.ctx.permissions | work.ctx.held_back,
             "form": form or {"permissions": []},
             "errors": errors or {},
             "can_manage": work.ctx.can("roles:manage"),
@@ -159,7 +159,7 @@ async def _role_page(
             "base": base_of(work),
             "role": role,
             "areas": AREAS,
-            "held": work.ctx.permissions,
+            "held": work.ctx.permissions | work.ctx.held_back,
             "form": form
             or {
                 "name": role.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tenantry.access.permissions import CEILING_TEMPLATES
 from tenantry.audit.models import AuditEvent
 from tenantry.errors import Conflict, NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
@@ -111,7 +112,12 @@ def describe(event: AuditEvent) -> dict[str, Any]:
     elif action == "link.extended":
         summary = "now ends " + _when(c.get("expires_at", [None, None])[1])
     elif action == "link.created":
-        summary = "the MSP created this client: every permission"
+        # Before ceiling templates the event said "all permissions".
+        template = c.get("template", [None, None])[1]
+        made = CEILING_TEMPLATES.get(template) if isinstance(template, str) else None
+        summary = "the MSP created this client: " + (
+            f"{made.name} ({len(made.permissions)} permissions)" if made else "every permission"
+        )
     who = event.actor_name
     if event.actor_home_tenant_name:
         who += f" ({event.actor_home_tenant_name})"

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tenantry.access.permissions import ALL, BUILTIN_ROLES
+from tenantry.access.permissions import CEILING_TEMPLATES, CLIENT_MEANINGFUL
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
 from tenantry.links import auth
@@ -53,7 +53,13 @@ async def _links_page(
         views, next_cursor = await service.list_links(
             work.ctx, state=state, cursor=None, limit=PAGE_SIZE
         )
-    form = form or {"ceiling": [], "duration_days": "", "customer": "", "auto_extend": False}
+    form = form or {
+        "ceiling": [],
+        "template": "helpdesk",
+        "duration_days": "",
+        "customer": "",
+        "auto_extend": False,
+    }
     return render(
         request,
         "links/msp_links.html",
@@ -67,10 +73,11 @@ async def _links_page(
             else None,
             "form": form,
             "chosen": set(form.get("ceiling", [])),
-            "perms_open": any(item in ALL for item in form.get("ceiling", [])),
+            "perms_open": any(item in CLIENT_MEANINGFUL for item in form.get("ceiling", [])),
             "errors": errors or {},
-            "roles": list(BUILTIN_ROLES.values()),
-            "catalog": grouped(ALL),
+            "templates": list(CEILING_TEMPLATES.values()),
+            # Only what means something inside a client can be asked for (rule 10).
+            "catalog": grouped(CLIENT_MEANINGFUL),
             "can_request": work.ctx.can("links:manage"),
         },
         status=status,
@@ -94,6 +101,7 @@ async def request_link(
     work: auth.MspLinksManage,
     customer: Annotated[str, Form(max_length=100)] = "",
     ceiling: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    template: Annotated[str, Form(max_length=64)] = "",
     duration_days: Annotated[str, Form(max_length=10)] = "",
     auto_extend: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
@@ -101,15 +109,21 @@ async def request_link(
     form = {
         "customer": customer,
         "ceiling": ceiling,
+        "template": template,
         "duration_days": duration_days,
         "auto_extend": bool(auto_extend),
     }
+    # The form asks for the template plus whatever is ticked below it; the API's rule
+    # (explicit permissions win) is for callers that send one or the other.
+    chosen = CEILING_TEMPLATES.get(template)
+    asked = [*ceiling, *(sorted(chosen.permissions) if chosen else ())]
     try:
         days = _days(duration_days)
         view = await LinkService(work.session).request(
             work.ctx,
             customer=customer,
-            ceiling=ceiling,
+            ceiling=asked,
+            template=template if template and chosen is None else None,
             duration_days=days,
             auto_extend=bool(auto_extend),
             actor=work.actor,

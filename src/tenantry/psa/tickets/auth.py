@@ -11,7 +11,8 @@ from tenantry.http.deps import Work, in_home, in_tenant
 
 TicketsRead = Annotated[Work, Depends(in_tenant("tickets:read"), scope="function")]
 TicketsWrite = Annotated[Work, Depends(in_tenant("tickets:write"), scope="function")]
-# The SLA policy is a tenant setting: read with the tickets, changed with settings:manage.
-SlaManage = Annotated[Work, Depends(in_tenant("settings:manage"), scope="function")]
+# The SLA policy is read with the tickets and changed with sla:manage (MSP-owned inside
+# a managed client: the MSP promises the targets).
+SlaManage = Annotated[Work, Depends(in_tenant("sla:manage"), scope="function")]
 # MSP-wide pages (``/msp/tickets``): tickets:read in the caller's home tenant.
 MspTicketsRead = Annotated[Work, Depends(in_home("tickets:read"), scope="function")]

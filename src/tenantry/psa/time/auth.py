@@ -11,5 +11,6 @@ from tenantry.http.deps import Work, in_tenant
 TimeRead = Annotated[Work, Depends(in_tenant("time:read"), scope="function")]
 TimeWrite = Annotated[Work, Depends(in_tenant("time:write"), scope="function")]
 TimeApprove = Annotated[Work, Depends(in_tenant("time:approve"), scope="function")]
-# Work types carry hourly rates: billing data, changed with invoices:write.
-RatesWrite = Annotated[Work, Depends(in_tenant("invoices:write"), scope="function")]
+# Work types carry hourly rates: the MSP's prices, changed with rates:manage (MSP-owned
+# inside a managed client: its own admins read them, the MSP sets them).
+RatesWrite = Annotated[Work, Depends(in_tenant("rates:manage"), scope="function")]

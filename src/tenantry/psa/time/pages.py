@@ -151,7 +151,7 @@ async def _page(
             "today": today,
             "can_log": ctx.can("time:write"),
             "can_approve": ctx.can("time:approve"),
-            "can_rates": ctx.can("invoices:write"),
+            "can_rates": ctx.can("rates:manage"),
         },
         status=status,
     )

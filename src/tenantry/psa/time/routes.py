@@ -36,7 +36,7 @@ async def list_work_types(work: auth.TimeRead, active: bool = False) -> list[Wor
 
 @router.post("/work-types", response_model=WorkTypeOut, status_code=status.HTTP_201_CREATED)
 async def create_work_type(body: WorkTypeCreate, work: auth.RatesWrite) -> WorkTypeOut:
-    """Rates are billing: creating or changing a work type needs ``invoices:write``."""
+    """Rates are the MSP's prices: creating or changing a work type needs ``rates:manage``."""
     created = await TimeService(work.session).create_work_type(
         work.ctx,
         name=body.name,

@@ -8,11 +8,14 @@ to draft. Only drafts are edited or deleted, by their technician or a holder of
 
 from __future__ import annotations
 
+import uuid
+
 from tenantry.access.context import TenantContext
 from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
 from tenantry.psa.time.models import EntryStatus, TimeEntry
 
 APPROVE = "time:approve"
+WRITE = "time:write"
 
 
 def check_minutes(minutes: int) -> None:
@@ -26,6 +29,23 @@ def may_change(ctx: TenantContext, entry: TimeEntry) -> None:
             f"Only {entry.technician_name} or someone with '{APPROVE}' may change this time entry.",
             permission=APPROVE,
         )
+
+
+def msp_side_only(ctx: TenantContext, entry: TimeEntry, author_home: uuid.UUID | None) -> None:
+    """Access rule 10 on the record: in a client its MSP manages, time written by the
+    MSP's staff (an author at home elsewhere, or no longer known) is the MSP's record.
+    The client's own people read it; only the MSP's side changes, submits, deletes,
+    approves or rejects it. Called only for the client's own people (``relation ==
+    "home"``) in a managed client: the caller looks the author up for those alone."""
+    if author_home == ctx.tenant.id:
+        return
+    raise PermissionDenied(
+        f"{entry.technician_name} logged this time for {ctx.managed_by}, the MSP that "
+        f"manages {ctx.tenant.display_name}: only {ctx.managed_by}'s side can change, "
+        "submit, delete or approve it.",
+        permission=WRITE,
+        reason="msp-owned",
+    )
 
 
 def not_locked(entry: TimeEntry) -> None:

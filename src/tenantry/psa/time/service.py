@@ -21,6 +21,7 @@ from tenantry.audit.changes import Changes, changed, of_pairs, removed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
+from tenantry.identity import service as identity
 from tenantry.kit.pagination import Keyset, check_limit, page_of
 from tenantry.psa.tickets.service import TicketService
 from tenantry.psa.time import repository, rules
@@ -172,6 +173,17 @@ class TimeService:
             raise NotFound("No such time entry here.")
         return entry
 
+    async def _entry_for_change(self, ctx: TenantContext, entry_id: uuid.UUID) -> TimeEntry:
+        """The entry, locked, once the caller's side may touch it: in a managed client,
+        its own people never change time the MSP's staff wrote (rules.msp_side_only)."""
+        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        if ctx.relation == "home" and ctx.managed_by is not None:
+            if entry.technician_user_id == ctx.principal.user_id:
+                return entry
+            author = await identity.user_by_id(self.session, entry.technician_user_id)
+            rules.msp_side_only(ctx, entry, author.home_tenant_id if author else None)
+        return entry
+
     async def _check_ticket(self, ctx: TenantContext, ticket_id: uuid.UUID) -> None:
         if await TicketService(self.session).find_by_id(ctx, ticket_id) is None:
             raise ValidationFailed("ticket_id", "is not a ticket of this client")
@@ -243,7 +255,7 @@ class TimeService:
     async def update_entry(
         self, ctx: TenantContext, entry_id: uuid.UUID, changes: EntryChanges, *, actor: Actor
     ) -> TimeEntry:
-        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        entry = await self._entry_for_change(ctx, entry_id)
         rules.may_change(ctx, entry)
         rules.not_locked(entry)
         rules.draft(entry, "edited")
@@ -288,7 +300,7 @@ class TimeService:
         return entry
 
     async def delete_entry(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> None:
-        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        entry = await self._entry_for_change(ctx, entry_id)
         rules.may_change(ctx, entry)
         rules.not_locked(entry)
         rules.draft(entry, "deleted")
@@ -302,7 +314,7 @@ class TimeService:
         await repository.delete_entry(self.session, entry)
 
     async def submit(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> TimeEntry:
-        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        entry = await self._entry_for_change(ctx, entry_id)
         rules.may_change(ctx, entry)
         rules.draft(entry, "submitted")
         entry.status = EntryStatus.SUBMITTED
@@ -320,7 +332,7 @@ class TimeService:
         return entry
 
     async def approve(self, ctx: TenantContext, entry_id: uuid.UUID, *, actor: Actor) -> TimeEntry:
-        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        entry = await self._entry_for_change(ctx, entry_id)
         rules.approver(ctx, entry, "approve")
         if entry.status != EntryStatus.SUBMITTED:
             raise Conflict(
@@ -352,7 +364,7 @@ class TimeService:
             raise ValidationFailed("reason", "is required: say what to fix")
         if len(reason) > 500:
             raise ValidationFailed("reason", "must be at most 500 characters")
-        entry = await self.get_entry(ctx, entry_id, for_update=True)
+        entry = await self._entry_for_change(ctx, entry_id)
         rules.approver(ctx, entry, "reject")
         rules.not_locked(entry)
         if entry.status == EntryStatus.DRAFT:

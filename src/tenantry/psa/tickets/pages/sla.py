@@ -1,5 +1,5 @@
 """The tenant's SLA policy page: ``/t/{tenant}/settings/sla`` (targets, business hours,
-time zone, holidays). Read with ``tickets:read``, changed with ``settings:manage`` as the
+time zone, holidays). Read with ``tickets:read``, changed with ``sla:manage`` as the
 API's PUT. Thin: the rules are in SlaPolicyService.set_policy."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ async def _sla_page(
             "weekdays": list(enumerate(WEEKDAYS)),
             "zones": sorted(time_zones()),
             "minutes_text": _minutes_text,
-            "can_edit": work.ctx.can("settings:manage"),
+            "can_edit": work.ctx.can("sla:manage"),
             "no_hours": policy.calendar is None,
         },
         status=status,
@@ -91,7 +91,7 @@ async def _sla_page(
 @router.get("/t/{tenant}/settings/sla", response_class=HTMLResponse)
 async def sla_policy_page(request: Request, work: auth.TicketsRead) -> HTMLResponse:
     """Everyone who sees the tickets may see the targets they are measured by; changing
-    them needs ``settings:manage`` (as the API's PUT)."""
+    them needs ``sla:manage`` (as the API's PUT)."""
     return await _sla_page(request, work)
 
 
