@@ -10,7 +10,7 @@ ended is told who ended it (issue #14). Null for links ended before this migrati
 for expiry.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-07 12:00:00+00:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
