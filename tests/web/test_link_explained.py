@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantry.access.permissions import ALL
+from tenantry.access.permissions import CLIENT_MEANINGFUL
 from tenantry.db.base import utcnow
 from tenantry.tenancy.models import TenantLink
 from tests.factories import make_tenant, make_user, signed_in_client
@@ -150,7 +150,7 @@ async def test_a_narrowed_link_shows_a_banner_and_explains_the_403(
 ) -> None:
     async with await signed_in_client(world.app, CAROL) as carol:
         link_id = await live_link_id(carol)
-        keep = sorted(ALL - {"tickets:read"})
+        keep = sorted(CLIENT_MEANINGFUL - {"tickets:read"})
         narrowed = await carol.post(
             f"/api/v1/tenants/{CONTOSO}/links/{link_id}/narrow", json={"ceiling": keep}
         )
