@@ -13,14 +13,15 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import repository
+from tenantry.access.blocks import refusal_of
 from tenantry.access.context import PermissionSource, Principal, TenantContext, TenantRef
-from tenantry.access.decision import RoleBook, by_permission, live
+from tenantry.access.decision import RoleBook, by_permission, live, unblocked
 from tenantry.access.decision import customer_sources as customer_sources
 from tenantry.access.decision import home_sources as home_sources
 from tenantry.access.decision import role_permissions as role_permissions
 from tenantry.access.grants import create_grant as create_grant
 from tenantry.access.grants import revoke_grant as revoke_grant
-from tenantry.access.models import Grant
+from tenantry.access.models import AccessBlock, Grant
 from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
@@ -52,6 +53,8 @@ class Decision:
     sources: dict[str, tuple[PermissionSource, ...]]
     uncapped: dict[str, tuple[PermissionSource, ...]]
     link: TenantLink | None = None
+    # The customer's blocks that took something away from this user (issue #14).
+    blocks: tuple[AccessBlock, ...] = ()
 
     @property
     def ceiling(self) -> frozenset[str] | None:
@@ -101,11 +104,26 @@ class AccessService:
             else frozenset()
         )
         found = customer_sources(grants, tenant.id, principal.home_is_msp, customer_groups, book)
+        blocks = await repository.blocks_deciding(
+            self.session,
+            tenant.id,
+            principal.user_id,
+            {g.user_group_id for g in grants if g.user_group_id is not None},
+        )
+        held = {s.user_group_id for s in found}
+        taking = tuple(b for b in blocks if b.user_id is not None or b.user_group_id in held)
+        if taking:
+            found = unblocked(
+                found,
+                user_blocked=any(b.user_id is not None for b in taking),
+                blocked_groups=frozenset(b.user_group_id for b in taking if b.user_group_id),
+            )
         return Decision(
             "customer",
             by_permission(found, frozenset(link.ceiling), book),
             by_permission(found, None, book),
             link,
+            taking,
         )
 
     async def context_in(
@@ -113,6 +131,10 @@ class AccessService:
     ) -> TenantContext:
         decision = await self.decide(principal, tenant)
         relation = decision.relation
+        if relation == "customer" and not decision.sources and decision.blocks:
+            # The customer's own decision about this person: saying so leaks nothing
+            # they did not already know (they could open it until then).
+            raise NotFound(await refusal_of(self.session, tenant, decision.blocks))
         if relation == "none" or not decision.sources:
             raise NotFound("No such tenant.")
         context = TenantContext(

@@ -1,6 +1,15 @@
 """Every query of the access tables (grants, custom roles, user and tenant groups,
-recently used tenants), one module per kind; importable from here as before."""
+customers' blocks, recently used tenants), one module per kind; importable from here as before."""
 
+from tenantry.access.repository.blocks import (
+    add_block,
+    block_in,
+    block_of,
+    blocks_deciding,
+    blocks_of_customer,
+    blocks_of_user,
+    delete_block,
+)
 from tenantry.access.repository.grants import (
     GrantFilter,
     delete_access_of,
@@ -54,12 +63,19 @@ __all__ = [
     "Group",
     "GroupTables",
     "RecentOrder",
+    "add_block",
+    "block_in",
+    "block_of",
+    "blocks_deciding",
+    "blocks_of_customer",
+    "blocks_of_user",
     "custom_role_in",
     "custom_role_named",
     "custom_roles_by_id",
     "custom_roles_of",
     "customers_in_groups",
     "delete_access_of",
+    "delete_block",
     "delete_grants_touching",
     "delete_group",
     "grant_in",

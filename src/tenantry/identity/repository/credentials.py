@@ -165,5 +165,3 @@ async def use_recovery_code(
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) >= 1
-
-

@@ -80,5 +80,3 @@ async def prune_throttles(
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)
-
-
