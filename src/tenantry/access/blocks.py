@@ -114,7 +114,7 @@ async def add_block(
     """A new block; 409 naming the field when this user or group is blocked already."""
     user_id = target.user.id if target.user else None
     group_id = target.group.id if target.group else None
-    if await repository.block_of(session, customer_id, user_id=user_id, group_id=group_id):
+    if await existing(session, customer_id, target):
         field_name = "user_id" if user_id else "user_group_id"
         raise Conflict(
             f"{target.label} is blocked already.",
@@ -129,6 +129,18 @@ async def add_block(
             user_group_id=group_id,
             created_by_user_id=by,
         ),
+    )
+
+
+async def existing(
+    session: AsyncSession, customer_id: uuid.UUID, target: BlockTarget
+) -> AccessBlock | None:
+    """The customer's block of this user or group, if there is one."""
+    return await repository.block_of(
+        session,
+        customer_id,
+        user_id=target.user.id if target.user else None,
+        group_id=target.group.id if target.group else None,
     )
 
 
