@@ -262,3 +262,18 @@ async def test_blocks_outlive_the_link_until_lifted(world: World) -> None:
     lifted = await world.http.delete(f"{blocks_of(second)}/{block['id']}", headers=world.as_("ian"))
     assert lifted.status_code == 200, lifted.text
     assert (await world.get("tina", INITECH)).status_code == 200
+
+
+async def test_deleting_the_msps_group_removes_its_block(world: World) -> None:
+    link_id = await approved(world)
+    group_id = await group_granted(world, "Night shift", ["bob"], "read_only")
+    made = await world.post("ian", blocks_of(link_id), {"user_group_id": group_id})
+    assert made.status_code == 201, made.text
+    nw = "/api/v1/tenants/northwind"
+    grants = (await world.get("alex", f"{nw}/grants", params={"group": group_id})).json()
+    for grant in grants["items"]:
+        revoked = await world.http.delete(f"{nw}/grants/{grant['id']}", headers=world.as_("alex"))
+        assert revoked.status_code == 200, revoked.text
+    gone = await world.http.delete(f"{nw}/user-groups/{group_id}", headers=world.as_("alex"))
+    assert gone.status_code == 200, gone.text
+    assert (await world.get("ian", blocks_of(link_id))).json()["items"] == []
