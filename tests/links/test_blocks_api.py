@@ -103,7 +103,11 @@ async def test_blocking_the_msp_admin_takes_the_implicit_grant_too(world: World)
     assert made.status_code == 201, made.text
     assert (await world.get("alex", INITECH)).status_code == 404
     assert "initech" not in await switcher(world, "alex")
-    # The MSP-wide scopes leave it out too: his activity view has no Initech.
+    # The MSP-wide reads leave it out too: his ticket counts per client have no Initech.
+    counts = await world.get("alex", "/api/v1/tenants/northwind/msp-tickets/counts")
+    assert counts.status_code == 200, counts.text
+    assert "initech" not in {c["tenant_slug"] for c in counts.json()}
+    assert "contoso-ltd" in {c["tenant_slug"] for c in counts.json()}
     assert (await world.get("tina", INITECH)).status_code == 200
 
 
@@ -277,3 +281,18 @@ async def test_deleting_the_msps_group_removes_its_block(world: World) -> None:
     gone = await world.http.delete(f"{nw}/user-groups/{group_id}", headers=world.as_("alex"))
     assert gone.status_code == 200, gone.text
     assert (await world.get("ian", blocks_of(link_id))).json()["items"] == []
+
+
+async def test_explain_and_the_access_review_know_the_block(world: World) -> None:
+    link_id = await approved(world)
+    tina = world.users["tina"]
+    await world.post("ian", blocks_of(link_id), {"user_id": str(tina.id)})
+    explained = await world.get("ian", f"{INITECH}/access/explain", params={"user": str(tina.id)})
+    assert explained.status_code == 200, explained.text
+    body = explained.json()
+    assert body["has_access"] is False
+    assert "Initech blocked Tina Tech here" in body["summary"]
+    review = await world.get("ian", f"{INITECH}/access/review")
+    assert review.status_code == 200, review.text
+    emails = {i["user"]["email"] for i in review.json()["items"]}
+    assert tina.email not in emails and world.users["alex"].email in emails
