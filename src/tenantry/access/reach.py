@@ -23,7 +23,8 @@ from tenantry.access.decision import (
     live,
     unblocked,
 )
-from tenantry.access.models import AccessBlock, Grant, GrantScope
+from tenantry.access.models import Grant, GrantScope
+from tenantry.access.repository import BlockRef
 from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
 from tenantry.tenancy import service as tenancy
@@ -95,7 +96,7 @@ def reach_of(
     grants: Sequence[Grant],
     home_is_msp: bool,
     book: RoleBook,
-    blocks: Sequence[AccessBlock] = (),
+    blocks: Sequence[BlockRef] = (),
 ) -> Reach:
     """Read live grants (and the customers' blocks of this user and their groups) as
     ``context_in`` does, without visiting any tenant."""
@@ -103,7 +104,7 @@ def reach_of(
     groups_blocked: dict[uuid.UUID, set[uuid.UUID]] = {}
     for block in blocks:
         if block.user_group_id is not None:
-            groups_blocked.setdefault(block.customer_tenant_id, set()).add(block.user_group_id)
+            groups_blocked.setdefault(block.customer_id, set()).add(block.user_group_id)
     delegated = frozenset(
         g.customer_tenant_id
         for g in grants
@@ -122,7 +123,7 @@ def reach_of(
             if g.scope == GrantScope.TENANT_GROUP and g.tenant_group_id is not None
         ),
         singled_out=delegated | _excluded(grants) | frozenset(groups_blocked),
-        blocked_in=frozenset(b.customer_tenant_id for b in blocks if b.user_id is not None),
+        blocked_in=frozenset(b.customer_id for b in blocks if b.user_id is not None),
         blocked_groups={c: frozenset(g) for c, g in groups_blocked.items()},
     )
 
@@ -141,14 +142,10 @@ def _excluded(grants: Sequence[Grant]) -> frozenset[uuid.UUID]:
 
 
 async def reach_for(session: AsyncSession, principal: Principal, now: datetime) -> Reach:
-    grants = live(await repository.live_grants_of_user(session, principal.user_id), now)
+    # The customers' blocks of this user or their groups come in the same statement.
+    found, blocks = await repository.live_grants_and_blocks(session, principal.user_id)
+    grants = live(found, now)
     book = await role_book(session, grants)
-    # Only an MSP's people reach customers, so only they can be blocked in one.
-    blocks = (
-        await repository.blocks_of_user(session, principal.user_id)
-        if principal.home_is_msp and grants
-        else ()
-    )
     return reach_of(grants, principal.home_is_msp, book, blocks)
 
 

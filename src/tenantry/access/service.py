@@ -21,7 +21,8 @@ from tenantry.access.decision import home_sources as home_sources
 from tenantry.access.decision import role_permissions as role_permissions
 from tenantry.access.grants import create_grant as create_grant
 from tenantry.access.grants import revoke_grant as revoke_grant
-from tenantry.access.models import AccessBlock, Grant
+from tenantry.access.models import Grant
+from tenantry.access.repository import BlockRef
 from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
@@ -54,7 +55,7 @@ class Decision:
     uncapped: dict[str, tuple[PermissionSource, ...]]
     link: TenantLink | None = None
     # The customer's blocks that took something away from this user (issue #14).
-    blocks: tuple[AccessBlock, ...] = ()
+    blocks: tuple[BlockRef, ...] = ()
 
     @property
     def ceiling(self) -> frozenset[str] | None:
@@ -84,12 +85,11 @@ class AccessService:
         """The access rules for ``principal`` in ``tenant``, kept whole (also when they
         give nothing) so that a refusal can be explained as well as an allowance."""
         now = now or utcnow()
-        grants = live(
-            await repository.live_grants_of_user(
-                self.session, principal.user_id, deciding_for=tenant.id
-            ),
-            now,
+        # The customer's blocks of this user or their groups come in the same statement.
+        found_grants, blocks = await repository.live_grants_and_blocks(
+            self.session, principal.user_id, deciding_for=tenant.id
         )
+        grants = live(found_grants, now)
         book = await self.role_book(grants)
         if tenant.id == principal.home_tenant_id:
             sources = by_permission(home_sources(grants, book), None, book)
@@ -104,12 +104,6 @@ class AccessService:
             else frozenset()
         )
         found = customer_sources(grants, tenant.id, principal.home_is_msp, customer_groups, book)
-        blocks = await repository.blocks_deciding(
-            self.session,
-            tenant.id,
-            principal.user_id,
-            {g.user_group_id for g in grants if g.user_group_id is not None},
-        )
         held = {s.user_group_id for s in found}
         taking = tuple(b for b in blocks if b.user_id is not None or b.user_group_id in held)
         if taking:
@@ -134,7 +128,8 @@ class AccessService:
         if relation == "customer" and not decision.sources and decision.blocks:
             # The customer's own decision about this person: saying so leaks nothing
             # they did not already know (they could open it until then).
-            raise NotFound(await refusal_of(self.session, tenant, decision.blocks))
+            blocks = await repository.blocks_by_id(self.session, (b.id for b in decision.blocks))
+            raise NotFound(await refusal_of(self.session, tenant, blocks))
         if relation == "none" or not decision.sources:
             raise NotFound("No such tenant.")
         context = TenantContext(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access import repository, schemas
 from tenantry.access.context import PermissionSource, TenantRef
 from tenantry.access.decision import by_permission, customer_sources, home_sources, unblocked
-from tenantry.access.models import AccessBlock, Grant
+from tenantry.access.models import Grant
 from tenantry.access.permissions import ADMIN_ROLES, CATALOG
 from tenantry.access.presenters import Names, load_names, page_after, tenant_brief, user_ref
 from tenantry.access.service import AccessService
@@ -278,7 +278,7 @@ class WhyService:
 
 
 def _blocked_note(
-    blocks: Sequence[AccessBlock], user: User, home: Tenant, tenant: Tenant
+    blocks: Sequence[repository.BlockRef], user: User, home: Tenant, tenant: Tenant
 ) -> str | None:
     """Why a customer's block took this access away, in words for either side (a group
     is named only as the MSP's: rule 6)."""

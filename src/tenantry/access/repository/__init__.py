@@ -2,13 +2,14 @@
 customers' blocks, recently used tenants), one module per kind; importable from here as before."""
 
 from tenantry.access.repository.blocks import (
+    BlockRef,
     add_block,
     block_in,
     block_of,
-    blocks_deciding,
+    blocks_by_id,
     blocks_of_customer,
-    blocks_of_user,
     delete_block,
+    live_grants_and_blocks,
 )
 from tenantry.access.repository.grants import (
     GrantFilter,
@@ -59,6 +60,7 @@ from tenantry.access.repository.roles import (
 __all__ = [
     "TENANT_GROUP_TABLES",
     "USER_GROUP_TABLES",
+    "BlockRef",
     "GrantFilter",
     "Group",
     "GroupTables",
@@ -66,9 +68,8 @@ __all__ = [
     "add_block",
     "block_in",
     "block_of",
-    "blocks_deciding",
+    "blocks_by_id",
     "blocks_of_customer",
-    "blocks_of_user",
     "custom_role_in",
     "custom_role_named",
     "custom_roles_by_id",
@@ -88,6 +89,7 @@ __all__ = [
     "groups_of",
     "list_grants",
     "live_duplicate",
+    "live_grants_and_blocks",
     "live_grants_naming",
     "live_grants_of_user",
     "live_grants_reaching",
