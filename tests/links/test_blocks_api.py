@@ -296,3 +296,13 @@ async def test_explain_and_the_access_review_know_the_block(world: World) -> Non
     assert review.status_code == 200, review.text
     emails = {i["user"]["email"] for i in review.json()["items"]}
     assert tina.email not in emails and world.users["alex"].email in emails
+
+
+async def test_a_block_tells_nothing_to_someone_who_could_not_act_anyway(world: World) -> None:
+    # Bob is delegated to Contoso only: blocked in Initech, he learns nothing of it.
+    link_id = await approved(world)
+    made = await world.post("ian", blocks_of(link_id), {"user_id": str(world.users["bob"].id)})
+    assert made.status_code == 201, made.text
+    refused = await world.get("bob", INITECH)
+    assert refused.status_code == 404
+    assert refused.json()["detail"] == "No such tenant."

@@ -104,8 +104,13 @@ class AccessService:
             else frozenset()
         )
         found = customer_sources(grants, tenant.id, principal.home_is_msp, customer_groups, book)
+        # Blocks that take something away: someone the block keeps out learns who blocked
+        # them; someone who could not act here anyway learns nothing about it (rule 9).
         held = {s.user_group_id for s in found}
-        taking = tuple(b for b in blocks if b.user_id is not None or b.user_group_id in held)
+        could = bool(by_permission(found, frozenset(link.ceiling), book))
+        taking = tuple(
+            b for b in blocks if could and (b.user_id is not None or b.user_group_id in held)
+        )
         if taking:
             found = unblocked(
                 found,

@@ -185,8 +185,11 @@ async def approve(
     block: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Response:
     async def act() -> LinkView:
+        service = LinkService(work.session)
+        # Another tenant's link is a 404 before anything in the form is read.
+        await service.get(work.ctx, link_id)
         # An empty list is a choice ("nothing"), refused by the rules: never "everything".
-        return await LinkService(work.session).approve(
+        return await service.approve(
             work.ctx,
             link_id,
             ceiling=ceiling,
@@ -287,8 +290,10 @@ async def block(
 
     async def act() -> LinkView:
         service = LinkService(work.session)
+        # Another tenant's link is a 404 before the choice is read.
+        view = await service.get(work.ctx, link_id)
         await service.block(work.ctx, link_id, _block_choice(who, "who"), actor=work.actor)
-        return await service.get(work.ctx, link_id)
+        return view
 
     return await _decide(
         request,
