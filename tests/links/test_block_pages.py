@@ -29,6 +29,9 @@ async def test_the_client_blocks_and_unblocks_from_who_can_act_now(
     done = await ian.post(f"/t/initech/msp/{link_id}/blocks", {"who": f"user:{tina.id}"})
     after = await ian.follow(done)
     assert "Blocked: they can no longer work here" in text_of(after.text)
+    # The link's history says it in words.
+    assert "Blocked someone" in text_of(after.text)
+    assert "Tina Tech can no longer act here" in text_of(after.text)
     assert "Unblock Tina Tech" in after.text
 
     # Tina's next click: a 404 page saying who blocked her and when.
