@@ -246,6 +246,27 @@ async def _read_all_notifications(ctx: Ctx) -> Call:
     return lambda: ctx.alex.post("/api/v1/me/notifications/read-all")
 
 
+async def _blocking(ctx: Ctx) -> tuple[httpx.AsyncClient, str, dict[str, str]]:
+    """Initech approved Northwind's request: Ian, the link, and a body naming Alex."""
+    ian, link = await _asked(ctx)
+    await ian.post(f"/api/v1/tenants/initech/links/{link}/approve", json={})
+    alex = (await ctx.alex.get("/api/v1/me")).json()["user"]["id"]
+    return ian, link, {"user_id": str(alex)}
+
+
+async def _block(ctx: Ctx) -> Call:
+    ian, link, body = await _blocking(ctx)
+    return lambda: ian.post(f"/api/v1/tenants/initech/links/{link}/blocks", json=body)
+
+
+async def _unblock(ctx: Ctx) -> Call:
+    ian, link, body = await _blocking(ctx)
+    made = await ian.post(f"/api/v1/tenants/initech/links/{link}/blocks", json=body)
+    assert made.status_code == 201, made.text
+    url = f"/api/v1/tenants/initech/links/{link}/blocks/{made.json()['id']}"
+    return lambda: ian.delete(url)
+
+
 async def _revoke_link(ctx: Ctx) -> Call:
     # Northwind ends its link with Contoso, the customer it created.
     [link] = (await ctx.alex.get("/api/v1/tenants/northwind/links")).json()["items"]
@@ -609,6 +630,21 @@ EXPECTED: dict[tuple[str, str], Case] = {
         _narrow_link,
         trails=("northwind", "initech"),
         actors={A.LINK_NARROWED: IAN},
+    ),
+    # Ian blocks (and unblocks) Alex in Initech: the customer's decision, both trails.
+    ("POST", LINKS + "/{link_id}/blocks"): Case(
+        (A.LINK_BLOCKED, A.LINK_BLOCKED),
+        _block,
+        trails=("northwind", "initech"),
+        actors={A.LINK_BLOCKED: IAN},
+        changes=frozenset({"block_id", "user_id", "blocked"}),
+    ),
+    ("DELETE", LINKS + "/{link_id}/blocks/{block_id}"): Case(
+        (A.LINK_UNBLOCKED, A.LINK_UNBLOCKED),
+        _unblock,
+        trails=("northwind", "initech"),
+        actors={A.LINK_UNBLOCKED: IAN},
+        changes=frozenset({"block_id", "user_id", "blocked"}),
     ),
     ("POST", LINKS + "/{link_id}/revoke"): Case(
         (A.LINK_REVOKED, A.LINK_REVOKED), _revoke_link, trails=BOTH

@@ -59,13 +59,18 @@ class TenantRows:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+# Nullable references a table's CHECK requires one of (access_blocks: a user or a group).
+ONE_OF_REQUIRED = {"access_blocks": {"user_id"}}
+
+
 def _row(table: sa.Table, tenant_id: uuid.UUID, made: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    required = ONE_OF_REQUIRED.get(table.name, set())
     for fk in table.foreign_keys:
         column, target = fk.parent, fk.column
         if target.table.name == TENANTS:
             values[column.name] = tenant_id
-        elif not column.nullable or column.primary_key:
+        elif not column.nullable or column.primary_key or column.name in required:
             parent = made.get(target.table.name)
             if parent is None:
                 raise NotImplementedError(

@@ -32,6 +32,8 @@ PLATFORM_TABLES = {
     "user_group_members",
     "tenant_groups",
     "tenant_group_members",
+    # A customer's blocks of its MSP's people decide a request like the grants do.
+    "access_blocks",
 }
 
 

@@ -13,6 +13,8 @@ One world per backend, built through the API and the services as production buil
   group), Eve (Technician, expired);
 * the customers' own people (Carl, Cora, Xena, Rita, Bea), Bravo's admin and a
   technician without any delegation, Charlie's admin;
+* the customers' blocks (issue #14): ext-one blocks Cass, alpha-01 blocks Alice (Alpha's
+  admin), alpha-05 blocks the user group Helpdesk (Gus keeps alpha-06 through it);
 * every tenant holds a contact and ticket #1001 (some #1002 too), so every id and ticket
   number asked for exists in other tenants as well.
 
@@ -26,11 +28,12 @@ Hypothesis then draws (principal, operation, tenant, ids) and the answer must ma
 small ORACLE written here from DESIGN.md alone (it never asks the app's access code):
 the permissions of a principal in a tenant are its home role at home; in a customer of
 its home MSP with an active link, (everything for an MSP admin, else the union of its
-live delegations' roles) ∩ the link's ceiling; at home in a customer with an active
-link, the home role minus the MSP-owned permissions; elsewhere nothing. Nothing there = 404;
-the permission missing = 403 naming it; else 2xx, every listed row in that tenant, a
-write landed in that tenant only, and a refused write changed no row of any watched
-table (read as the owner, bypassing row-level security).
+live delegations' roles) ∩ the link's ceiling, and nothing at all for someone the
+customer blocked (a blocked user group's grants give nothing there); at home in a
+customer with an active link, the home role minus the MSP-owned permissions; elsewhere
+nothing. Nothing there = 404; the permission missing = 403 naming it; else 2xx, every
+listed row in that tenant, a write landed in that tenant only, and a refused write
+changed no row of any watched table (read as the owner, bypassing row-level security).
 """
 
 from __future__ import annotations
@@ -118,6 +121,10 @@ class OTenant:
     is_msp: bool
     msp: str | None = None  # the MSP holding an ACTIVE link to it
     ceiling: frozenset[str] = frozenset()
+    # The customer's blocks of its MSP's people (issue #14): principals by name, and the
+    # MSP's user groups by name, whose grants then give nothing here.
+    blocked: set[str] = field(default_factory=set)
+    blocked_groups: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -127,6 +134,8 @@ class OPrincipal:
     home_role: str
     # customer slug -> roles' permissions of the delegations that cover it (live only)
     delegations: dict[str, list[frozenset[str]]] = field(default_factory=dict)
+    # customer slug -> (user group, roles' permissions) of grants held through a group
+    through_groups: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,7 +154,17 @@ class Oracle:
             return ROLES[p.home_role]
         if not self.tenants[p.home].is_msp or tenant.msp != p.home:
             return frozenset()
-        delegated = frozenset().union(*p.delegations.get(slug, []))
+        if who in tenant.blocked:
+            # A customer's block: nothing there, the admin's implicit ownership included.
+            return frozenset()
+        delegated = frozenset().union(
+            *p.delegations.get(slug, []),
+            *(
+                perms
+                for group, perms in p.through_groups.get(slug, [])
+                if group not in tenant.blocked_groups
+            ),
+        )
         held = CATALOG if p.home_role in ADMINS else delegated
         return held & tenant.ceiling
 
@@ -201,7 +220,7 @@ async def build_world(
     for slug in ("alpha", "bravo", "charlie"):
         app_tenants[slug] = await make_tenant(database, slug, is_msp=True)
         o_tenants[slug] = OTenant(slug, app_tenants[slug].id, is_msp=True)
-    await person("alice", "alpha", "admin")
+    alice = await person("alice", "alpha", "admin")
     await person("bob", "bravo", "admin")
     await person("chad", "charlie", "owner")
 
@@ -321,7 +340,9 @@ async def build_world(
                 {"customer": slug},
             )
         )
-        principals["gus"].delegations.setdefault(slug, []).append(ROLES["technician"])
+        principals["gus"].through_groups.setdefault(slug, []).append(
+            ("Helpdesk", ROLES["technician"])
+        )
     await _ok(
         await call(
             "alice",
@@ -388,6 +409,28 @@ async def build_world(
     (link,) = [x for x in links["items"] if x["customer"]["slug"] == "alpha-08"]
     await _ok(await call("alice", "POST", f"/api/v1/tenants/alpha/links/{link['id']}/revoke"), 200)
     o_tenants["alpha-08"].msp = None
+
+    # Blocks (issue #14): Xena keeps Cass out of ext-one, Carl keeps Alice (Alpha's admin)
+    # out of alpha-01, and alpha-05's Pia keeps the Helpdesk group out (Gus keeps
+    # alpha-06 through it). Everyone else keeps what they had.
+    await person("pia", "alpha-05", "admin")
+    helpdesk = {"user_group_id": people["id"]}
+    for customer, by, body, blocked in (
+        ("ext-one", "xena", {"user_id": str(cass)}, "cass"),
+        ("alpha-01", "carl", {"user_id": str(alice)}, "alice"),
+        ("alpha-05", "pia", helpdesk, None),
+    ):
+        mine = await _ok(
+            await call(by, "GET", f"/api/v1/tenants/{customer}/links?state=active"), 200
+        )
+        (active,) = mine["items"]
+        await _ok(
+            await call(by, "POST", f"/api/v1/tenants/{customer}/links/{active['id']}/blocks", body)
+        )
+        if blocked:
+            o_tenants[customer].blocked.add(blocked)
+        else:
+            o_tenants[customer].blocked_groups.add("Helpdesk")
 
     customers = [t for t in o_tenants.values() if not t.is_msp]
     assert len([t for t in o_tenants.values() if t.is_msp]) >= 3 and len(customers) >= 20

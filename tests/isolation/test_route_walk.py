@@ -72,6 +72,7 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/tenant-groups/{group_id}/members"): {"customer": "{a1}"},
     ("POST", API + "/links/{link_id}/approve"): {},
     ("POST", API + "/links/{link_id}/narrow"): {"ceiling": ["tickets:read"]},
+    ("POST", API + "/links/{link_id}/blocks"): {"user_id": "{alice}"},
     ("PATCH", API + "/contacts/{contact_id}"): {"name": "Renamed"},
     ("PATCH", API + "/tickets/{number}"): {"title": "Renamed"},
     ("POST", API + "/tickets/{number}/comments"): {"body": "hello"},
@@ -184,6 +185,16 @@ async def _build_bravo(
     links = await _ok(await http.get("/api/v1/tenants/bravo/links", headers=bob), 200)
     v["link_id"] = [str(link["id"]) for link in links["items"]]
     assert v["link_id"]
+    # Bravo One's own admin blocks Bert (a block is the customer's row about its link).
+    beth_auth = {"Authorization": f"Bearer {await api_token(database, beth)}"}
+    block = await _ok(
+        await http.post(
+            f"/api/v1/tenants/{b1}/links/{v['link_id'][0]}/blocks",
+            json={"user_id": str(bert.id)},
+            headers=beth_auth,
+        )
+    )
+    v["block_id"] = [str(block["id"])]
     contact = await post(b1, "contacts", {"name": "Carla", "email": "carla@bravo-one.example"})
     v["contact_id"] = [str(contact["id"])]
     tickets = [await post(b1, "tickets", {"title": f"Secret {n}"}) for n in range(3)]
@@ -396,6 +407,7 @@ KNOWN_PARAMS = (
     "group_id",
     "grant_id",
     "link_id",
+    "block_id",
     "contact_id",
     "number",
     "work_type_id",

@@ -420,9 +420,10 @@ async def _rows_naming(database: Database, tenant_id: uuid.UUID) -> dict[str, in
 async def test_delete_removes_whatever_names_the_customer(
     world: World, database: Database, settings: Settings
 ) -> None:
-    """The customer sits in one of the MSP's client groups, and owns a custom role and a
-    user group with a member and a grant: deleting it answers 200 and leaves no row that
-    names it in any table (#14's 500 and #12's one-owner deletion)."""
+    """The customer sits in one of the MSP's client groups, owns a custom role and a
+    user group with a member and a grant, and blocks a technician: deleting it answers
+    200 and leaves no row that names it in any table (#14's 500 and #12's one-owner
+    deletion)."""
     doomed = world.tenants["contoso-ltd"]
     msp = "/api/v1/tenants/northwind-it"
     alex = world.as_("alex")
@@ -462,8 +463,16 @@ async def test_delete_removes_whatever_names_the_customer(
         headers=carol,
     )
     assert granted.status_code == 201, granted.text
+    # Carol blocks Tina, Northwind's technician, in Contoso (issue #14).
+    [link] = (await world.client.get(f"{here}/links?state=active", headers=carol)).json()["items"]
+    tina = (await world.client.get("/api/v1/me", headers=world.as_("tina"))).json()["user"]["id"]
+    blocked = await world.client.post(
+        f"{here}/links/{link['id']}/blocks", json={"user_id": tina}, headers=carol
+    )
+    assert blocked.status_code == 201, blocked.text
     named = await _rows_naming(database, doomed)
     for key in (
+        "access_blocks.customer_tenant_id",
         "tenant_group_members.customer_tenant_id",
         "custom_roles.tenant_id",
         "user_groups.tenant_id",

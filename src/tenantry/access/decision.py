@@ -142,3 +142,17 @@ def client_share(
     if not managed:
         return dict(found)
     return {p: s for p, s in found.items() if p not in MSP_OWNED}
+
+
+def unblocked(
+    sources: Iterable[PermissionSource],
+    *,
+    user_blocked: bool,
+    blocked_groups: frozenset[uuid.UUID] = frozenset(),
+) -> list[PermissionSource]:
+    """A customer's blocks (issue #14): a blocked technician keeps nothing there, the
+    implicit MSP-admin grant included; a blocked user group's grants give nothing there,
+    while the same people keep what their other grants give."""
+    if user_blocked:
+        return []
+    return [s for s in sources if s.user_group_id is None or s.user_group_id not in blocked_groups]

@@ -8,7 +8,15 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import Base, PlatformTable, TenantOwned, new_id, utcnow
@@ -138,6 +146,47 @@ class Grant(PlatformTable, Base):
         Index("ix_grants_user_group_id", "user_group_id"),
         Index("ix_grants_tenant_id_customer_tenant_id", "tenant_id", "customer_tenant_id"),
         Index("ix_grants_role", "role"),
+    )
+
+
+class AccessBlock(PlatformTable, Base):
+    """A customer's decision that one technician, or one user group, of its MSP may not act
+    in it, whatever their grants say (the link stays as it is for everyone else).
+
+    A platform table: the access decision reads it with the grants, before any tenant
+    scope exists. It outlives the link's end: it is the customer's decision about a
+    person, kept until the customer undoes it. Deleting the customer, the user or the
+    group deletes the rows naming them (ON DELETE CASCADE)."""
+
+    __tablename__ = "access_blocks"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    customer_tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    # The MSP whose person or group is blocked (the customer's MSP when it was made).
+    msp_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
+    user_group_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_groups.id", ondelete="CASCADE"), default=None
+    )
+    # No foreign key: the customer's person who decided; the audit trail keeps the rest.
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "(user_id IS NULL) <> (user_group_id IS NULL)", name="one_of_user_or_group"
+        ),
+        # Each leads with the customer: the decision reads one customer's blocks.
+        UniqueConstraint("customer_tenant_id", "user_id"),
+        UniqueConstraint("customer_tenant_id", "user_group_id"),
+        # The switcher reads one user's blocks across customers; cascades need them too.
+        Index("ix_access_blocks_user_id", "user_id"),
+        Index("ix_access_blocks_user_group_id", "user_group_id"),
+        Index("ix_access_blocks_msp_tenant_id", "msp_tenant_id"),
     )
 
 

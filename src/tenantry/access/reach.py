@@ -6,7 +6,7 @@ share it; neither imports the service (which records events through audit)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,8 +21,10 @@ from tenantry.access.decision import (
     customer_sources,
     home_sources,
     live,
+    unblocked,
 )
 from tenantry.access.models import Grant, GrantScope
+from tenantry.access.repository import BlockRef
 from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
 from tenantry.tenancy import service as tenancy
@@ -48,6 +50,12 @@ class Reach:
     # Customers some grant names by id (delegated or excluded): only for these does the
     # decision depend on which customer it is, beyond its ceiling and groups.
     singled_out: frozenset[uuid.UUID] = frozenset()
+    # The customers' blocks (issue #14): where this user is blocked (nothing there), and
+    # where one of their groups is (that group's grants give nothing there).
+    blocked_in: frozenset[uuid.UUID] = frozenset()
+    blocked_groups: Mapping[uuid.UUID, frozenset[uuid.UUID]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
     # (ceiling, groups) → permissions, for every other customer: an MSP-wide read over
     # 10,000 clients decides a handful of distinct cases, not 10,000.
     _decided: dict[tuple[tuple[str, ...], frozenset[uuid.UUID]], frozenset[str]] = field(
@@ -66,21 +74,37 @@ class Reach:
     ) -> frozenset[str]:
         """As ``context_in`` decides it, with the same functions: (roles of the grants
         whose scope covers the customer) ∩ the link's ceiling."""
+        if customer_id in self.blocked_in:
+            return frozenset()
         key = (tuple(ceiling), customer_groups)
         if customer_id not in self.singled_out and key in self._decided:
             return self._decided[key]
         sources = customer_sources(
             self.grants, customer_id, self.home_is_msp, customer_groups, self.book
         )
+        if customer_id in self.blocked_groups:
+            sources = unblocked(
+                sources, user_blocked=False, blocked_groups=self.blocked_groups[customer_id]
+            )
         permissions = frozenset(by_permission(sources, frozenset(ceiling), self.book))
         if customer_id not in self.singled_out:
             self._decided[key] = permissions
         return permissions
 
 
-def reach_of(grants: Sequence[Grant], home_is_msp: bool, book: RoleBook) -> Reach:
-    """Read live grants as ``context_in`` does, without visiting any tenant."""
+def reach_of(
+    grants: Sequence[Grant],
+    home_is_msp: bool,
+    book: RoleBook,
+    blocks: Sequence[BlockRef] = (),
+) -> Reach:
+    """Read live grants (and the customers' blocks of this user and their groups) as
+    ``context_in`` does, without visiting any tenant."""
     broad = customer_sources(grants, _ANY_CUSTOMER, home_is_msp, frozenset(), book)
+    groups_blocked: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for block in blocks:
+        if block.user_group_id is not None:
+            groups_blocked.setdefault(block.customer_id, set()).add(block.user_group_id)
     delegated = frozenset(
         g.customer_tenant_id
         for g in grants
@@ -98,7 +122,9 @@ def reach_of(grants: Sequence[Grant], home_is_msp: bool, book: RoleBook) -> Reac
             for g in grants
             if g.scope == GrantScope.TENANT_GROUP and g.tenant_group_id is not None
         ),
-        singled_out=delegated | _excluded(grants),
+        singled_out=delegated | _excluded(grants) | frozenset(groups_blocked),
+        blocked_in=frozenset(b.customer_id for b in blocks if b.user_id is not None),
+        blocked_groups={c: frozenset(g) for c, g in groups_blocked.items()},
     )
 
 
@@ -116,9 +142,11 @@ def _excluded(grants: Sequence[Grant]) -> frozenset[uuid.UUID]:
 
 
 async def reach_for(session: AsyncSession, principal: Principal, now: datetime) -> Reach:
-    grants = live(await repository.live_grants_of_user(session, principal.user_id), now)
+    # The customers' blocks of this user or their groups come in the same statement.
+    found, blocks = await repository.live_grants_and_blocks(session, principal.user_id)
+    grants = live(found, now)
     book = await role_book(session, grants)
-    return reach_of(grants, principal.home_is_msp, book)
+    return reach_of(grants, principal.home_is_msp, book, blocks)
 
 
 async def home_permissions(session: AsyncSession, principal: Principal) -> frozenset[str]:
@@ -143,5 +171,6 @@ def customer_conditions(
         named=sorted(reach.delegated),
         in_ids=repository.customers_in_groups(reach.tenant_groups) if reach.tenant_groups else None,
         needle=needle,
-        leave_out=leave_out,
+        # Customers that blocked this user: never listed, never in an MSP-wide scope.
+        leave_out=[*leave_out, *sorted(reach.blocked_in)],
     )

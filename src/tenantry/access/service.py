@@ -13,14 +13,16 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import delegated, ended, repository
+from tenantry.access.blocks import refusal_of
 from tenantry.access.context import PermissionSource, Principal, TenantContext, TenantRef
-from tenantry.access.decision import RoleBook, by_permission, client_share, live
+from tenantry.access.decision import RoleBook, by_permission, client_share, live, unblocked
 from tenantry.access.decision import customer_sources as customer_sources
 from tenantry.access.decision import home_sources as home_sources
 from tenantry.access.decision import role_permissions as role_permissions
 from tenantry.access.grants import create_grant as create_grant
 from tenantry.access.grants import revoke_grant as revoke_grant
 from tenantry.access.models import Grant
+from tenantry.access.repository import BlockRef
 from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
@@ -55,6 +57,8 @@ class Decision:
     # At home in a customer an MSP manages: that MSP (its permissions are withheld from
     # the home roles, access rule 10; ``uncapped`` keeps what the roles would give).
     managed_by: Tenant | None = None
+    # The customer's blocks that took something away from this user (issue #14).
+    blocks: tuple[BlockRef, ...] = ()
 
     @property
     def ceiling(self) -> frozenset[str] | None:
@@ -84,12 +88,11 @@ class AccessService:
         """The access rules for ``principal`` in ``tenant``, kept whole (also when they
         give nothing) so that a refusal can be explained as well as an allowance."""
         now = now or utcnow()
-        grants = live(
-            await repository.live_grants_of_user(
-                self.session, principal.user_id, deciding_for=tenant.id
-            ),
-            now,
+        # The customer's blocks of this user or their groups come in the same statement.
+        found_grants, blocks = await repository.live_grants_and_blocks(
+            self.session, principal.user_id, deciding_for=tenant.id
         )
+        grants = live(found_grants, now)
         book = await self.role_book(grants)
         if tenant.id == principal.home_tenant_id:
             sources = by_permission(home_sources(grants, book), None, book)
@@ -107,11 +110,25 @@ class AccessService:
             else frozenset()
         )
         found = customer_sources(grants, tenant.id, principal.home_is_msp, customer_groups, book)
+        # Blocks that take something away: someone the block keeps out learns who blocked
+        # them; someone who could not act here anyway learns nothing about it (rule 9).
+        held = {s.user_group_id for s in found}
+        could = bool(by_permission(found, frozenset(link.ceiling), book))
+        taking = tuple(
+            b for b in blocks if could and (b.user_id is not None or b.user_group_id in held)
+        )
+        if taking:
+            found = unblocked(
+                found,
+                user_blocked=any(b.user_id is not None for b in taking),
+                blocked_groups=frozenset(b.user_group_id for b in taking if b.user_group_id),
+            )
         return Decision(
             "customer",
             by_permission(found, frozenset(link.ceiling), book),
             by_permission(found, None, book),
             link,
+            blocks=taking,
         )
 
     async def _managing_msp(self, tenant: Tenant, now: datetime) -> Tenant | None:
@@ -127,6 +144,11 @@ class AccessService:
     ) -> TenantContext:
         decision = await self.decide(principal, tenant)
         relation = decision.relation
+        if relation == "customer" and not decision.sources and decision.blocks:
+            # The customer's own decision about this person: saying so leaks nothing
+            # they did not already know (they could open it until then).
+            blocks = await repository.blocks_by_id(self.session, (b.id for b in decision.blocks))
+            raise NotFound(await refusal_of(self.session, tenant, blocks))
         if relation == "none" or not decision.sources:
             # Explained (who ended the link, when) only to the MSP's people it reached.
             raise await ended.refusal(self.session, principal, tenant, utcnow())

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import repository, schemas
 from tenantry.access.context import PermissionSource, TenantRef
-from tenantry.access.decision import by_permission, customer_sources, home_sources
+from tenantry.access.decision import by_permission, customer_sources, home_sources, unblocked
 from tenantry.access.models import Grant
 from tenantry.access.permissions import ADMIN_ROLES, CATALOG, MSP_OWNED
 from tenantry.access.presenters import Names, load_names, page_after, tenant_brief, user_ref
@@ -83,6 +83,11 @@ class WhyService:
             (s.user_group_id for s in every if s.user_group_id),
         )
         link = await self._link_out(decision.link)
+        # Only when the blocks left nothing: otherwise each missing permission has its
+        # ordinary reason (a blocked group's grants may overlap the others).
+        blocked_note = (
+            None if decision.sources else _blocked_note(decision.blocks, user, home, tenant)
+        )
         rows = []
         for permission, description in CATALOG.items():
             held = decision.sources.get(permission, ())
@@ -100,6 +105,8 @@ class WhyService:
                     f"{tenant.display_name}: {tenant.display_name}'s own roles give it only "
                     "while no MSP manages it"
                 )
+            elif blocked_note:
+                reason = blocked_note
             elif would:
                 reason = (
                     f"{', '.join(sorted({names.source_out(s, grants).role_name for s in would}))}"
@@ -123,7 +130,9 @@ class WhyService:
                 f"{home.display_name} has no active link to it."
             )
         elif not held_count:
-            summary = f"{user.display_name} holds nothing in {tenant.display_name}."
+            summary = f"{user.display_name} holds nothing in {tenant.display_name}." + (
+                f" {blocked_note[:1].upper()}{blocked_note[1:]}." if blocked_note else ""
+            )
         else:
             summary = (
                 f"{user.display_name} holds {held_count} of {len(CATALOG)} permissions in "
@@ -256,13 +265,37 @@ class WhyService:
         names.tenants.setdefault(tenant.id, tenant)
         by_id = {g.id: g for g in grants}
         ceiling = frozenset(link.ceiling)
+        # The customer's blocks (issue #14): a blocked technician holds nothing here, a
+        # blocked group's grants give nothing.
+        blocks = await repository.blocks_of_customer(self.session, tenant.id, msp.id)
+        blocked_users = {b.user_id for b in blocks if b.user_id}
+        blocked_groups = frozenset(b.user_group_id for b in blocks if b.user_group_id)
         entries = []
         for user_id, user in users.items():
-            sources = customer_sources(held[user_id], tenant.id, msp.is_msp, groups, names.book)
+            sources = unblocked(
+                customer_sources(held[user_id], tenant.id, msp.is_msp, groups, names.book),
+                user_blocked=user_id in blocked_users,
+                blocked_groups=blocked_groups,
+            )
             entry = self._entry(user, msp, "MSP technician", sources, ceiling, names, by_id)
             if entry is not None:
                 entries.append(entry)
         return entries
+
+
+def _blocked_note(
+    blocks: Sequence[repository.BlockRef], user: User, home: Tenant, tenant: Tenant
+) -> str | None:
+    """Why a customer's block took this access away, in words for either side (a group
+    is named only as the MSP's: rule 6)."""
+    if not blocks:
+        return None
+    if any(b.user_id is not None for b in blocks):
+        return f"{tenant.display_name} blocked {user.display_name} here"
+    return (
+        f"{tenant.display_name} blocked a group of {home.display_name}'s technicians "
+        f"that {user.display_name} belongs to"
+    )
 
 
 _RELATION_ORDER = {"own user": 0, "MSP technician": 1}

@@ -57,14 +57,22 @@ async def tenant_trail(
     request: Request,
     work: auth.AuditRead,
     who: Annotated[str, Query(max_length=10)] = "",
+    actor: Annotated[str, Query(max_length=36)] = "",
     action: Annotated[str, Query(max_length=64)] = "",
     since: Annotated[str, Query(max_length=10)] = "",
     until: Annotated[str, Query(max_length=10)] = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """Every event in the tenant, newest first, the MSP's technicians by name and MSP."""
+    """Every event in the tenant, newest first, the MSP's technicians by name and MSP;
+    ``actor`` (a user id, as "who can act now" links it) keeps one person's events."""
     ctx = work.ctx
     errors: dict[str, str] = {}
+    actor_id: uuid.UUID | None = None
+    if actor:
+        try:
+            actor_id = uuid.UUID(actor)
+        except ValueError:
+            errors["actor"] = "is not a person's id"
     try:
         start, end = _window(since, until)
     except ValidationFailed as exc:
@@ -74,6 +82,7 @@ async def tenant_trail(
         errors["who"] = "is not one of the choices"
         who = ""
     f = EventFilter(
+        actor_user_id=actor_id,
         actor_home_tenant_id=ctx.tenant.id if who == "own" else None,
         actor_from_outside=ctx.tenant.id if who == "outside" else None,
         action=action.strip() or None,
@@ -85,10 +94,17 @@ async def tenant_trail(
         work.session, f, cursor=cursor, limit=PAGE_SIZE, forgiving=True
     )
     here = f"/t/{ctx.tenant.slug}/audit"
-    filters = {"who": who, "action": action.strip(), "since": since, "until": until}
+    filters = {
+        "who": who,
+        "actor": str(actor_id) if actor_id else "",
+        "action": action.strip(),
+        "since": since,
+        "until": until,
+    }
     next_href = _query(here, **filters, cursor=next_cursor) if next_cursor else None
     export = f"/api/v1/tenants/{ctx.tenant.slug}/audit-events/export"
     export_filters = {
+        "actor": str(actor_id) if actor_id else None,
         "action": action.strip(),
         "since": start.isoformat().replace("+00:00", "Z") if start else None,
         "until": end.isoformat().replace("+00:00", "Z") if end else None,
@@ -98,6 +114,7 @@ async def tenant_trail(
         "audit/trail.html",
         {
             "ctx": ctx,
+            "actor_name": next((e.actor_name for e in events), None) if actor_id else None,
             "events": [(e, change_lines(e.changes)) for e in events],
             "filters": filters,
             "filtered": any(filters.values()),

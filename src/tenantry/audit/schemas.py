@@ -32,6 +32,9 @@ class AuditAction(enum.StrEnum):
     LINK_REVOKED = "link.revoked"
     LINK_EXPIRED = "link.expired"
     LINK_EXTENDED = "link.extended"
+    # A customer stops (or lets again) one technician or user group of its MSP.
+    LINK_BLOCKED = "link.blocked"
+    LINK_UNBLOCKED = "link.unblocked"
     USER_CREATED = "user.created"
     USER_INVITED = "user.invited"
     INVITATION_ACCEPTED = "user.invitation_accepted"

@@ -4,46 +4,23 @@ narrowing, revoking from either side, and expiry or renewal when it is due."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tenantry.access.context import TenantContext
 from tenantry.audit.changes import changed, of_pairs, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
+from tenantry.links.block_schemas import BlockIn
+from tenantry.links.blocks import LinkBlocks
 from tenantry.links.schemas import LinkView, expand_ceiling
-from tenantry.links.views import LinkReads
 from tenantry.notifications.service import LinkEvent
 from tenantry.tenancy.models import LinkState
 from tenantry.tenancy.tenant_links import LIVE
 
 
-class LinkConsent(LinkReads):
+class LinkConsent(LinkBlocks):
     # ------------------------------------------------------------ the customer decides
-
-    async def _for_customer_decision(
-        self, ctx: TenantContext, link_id: uuid.UUID, verb: str
-    ) -> LinkView:
-        """The link, locked, if the caller is one of the customer's own people."""
-        view = await self._view(ctx, link_id, for_update=True)
-        customer = view.customer.display_name
-        if view.side == "msp":
-            raise PermissionDenied(
-                f"Only {customer}'s own people can {verb} this link: an MSP cannot consent "
-                "on its customer's behalf.",
-                permission="links:manage",
-                reason="customer-consent",
-            )
-        if ctx.relation != "home":
-            # The MSP's technicians reach the customer through this very link: letting
-            # them approve or change it would let them grant themselves access.
-            raise PermissionDenied(
-                f"Only {customer}'s own people can {verb} this link. You act in {customer} "
-                f"through it for {view.msp.display_name}, and nobody consents to, or "
-                "widens, their own access.",
-                permission="links:manage",
-                reason="not-own-user",
-            )
-        return view
 
     async def approve(
         self,
@@ -53,7 +30,11 @@ class LinkConsent(LinkReads):
         ceiling: list[str] | None,
         auto_extend: bool,
         actor: Actor,
+        block: Sequence[BlockIn] = (),
     ) -> LinkView:
+        """Consent, possibly giving less than was asked, and possibly blocking some of the
+        MSP's people at once (the approval screen lists who would gain access, and who
+        had it under an earlier link: nobody regains access unseen)."""
         view = await self._for_customer_decision(ctx, link_id, "approve")
         link = view.link
         _expect(view, (LinkState.PENDING,), "approved")
@@ -93,6 +74,7 @@ class LinkConsent(LinkReads):
         await self._notify(
             view, actor, LinkEvent.APPROVED, permissions=sorted(set(asked) - set(granted))
         )
+        await self._block_at_approval(view, ctx, block, actor)
         return view
 
     async def decline(self, ctx: TenantContext, link_id: uuid.UUID, *, actor: Actor) -> LinkView:

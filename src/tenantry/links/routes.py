@@ -16,7 +16,16 @@ from fastapi import APIRouter, Query, status
 from tenantry.http.params import Limit
 from tenantry.kit.pagination import Page
 from tenantry.links import auth
+from tenantry.links.block_schemas import (
+    BlockOut,
+    BlocksOut,
+    LinkAccessOut,
+    LinkDetailOut,
+    acting_out,
+    block_out,
+)
 from tenantry.links.schemas import (
+    BlockIn,
     LinkApproveIn,
     LinkEventOut,
     LinkNarrowIn,
@@ -66,12 +75,101 @@ async def request_link(
     return link_out(view)
 
 
-@router.get("/{link_id}", response_model=LinkOut)
+@router.get("/{link_id}", response_model=LinkDetailOut)
 async def get_link(
     link_id: uuid.UUID,
     work: auth.LinksRead,
-) -> LinkOut:
-    return link_out(await LinkService(work.session).get(work.ctx, link_id))
+) -> LinkDetailOut:
+    """One link, with the customer's blocks of the MSP's people; a pending request also
+    lists who would gain access on approval (and who had it under an earlier link)."""
+    service = LinkService(work.session)
+    view, blocks = await service.blocks(work.ctx, link_id)
+    msp = view.msp.display_name
+    would_gain = None
+    if view.link.state.value == "pending":
+        _, rows = await service.who_can_act(work.ctx, link_id)
+        would_gain = [
+            acting_out(
+                r,
+                side=view.side,
+                msp_name=msp,
+                link_expires_at=None,
+                customer_slug=view.customer.slug,
+            )
+            for r in rows
+        ]
+    return LinkDetailOut(
+        **link_out(view).model_dump(),
+        blocks=[block_out(b, view.side, msp) for b in blocks],
+        would_gain=would_gain,
+    )
+
+
+@router.get("/{link_id}/access", response_model=LinkAccessOut)
+async def link_access(
+    link_id: uuid.UUID,
+    work: auth.LinksRead,
+) -> LinkAccessOut:
+    """Who of the MSP can act in the customer now: each technician and user group, with
+    role(s), the kind of grant, until when, and whether the customer blocked them (for a
+    pending request: who would, on approval)."""
+    service = LinkService(work.session)
+    view, rows = await service.who_can_act(work.ctx, link_id)
+    _, blocks = await service.blocks(work.ctx, link_id)
+    msp = view.msp.display_name
+    return LinkAccessOut(
+        link_id=view.link.id,
+        state=view.link.state.value,
+        items=[
+            acting_out(
+                r,
+                side=view.side,
+                msp_name=msp,
+                link_expires_at=view.link.expires_at,
+                customer_slug=view.customer.slug,
+            )
+            for r in rows
+        ],
+        blocks=[block_out(b, view.side, msp) for b in blocks],
+    )
+
+
+@router.get("/{link_id}/blocks", response_model=BlocksOut)
+async def list_blocks(
+    link_id: uuid.UUID,
+    work: auth.LinksRead,
+) -> BlocksOut:
+    """The customer's blocks of this link's MSP's people, oldest first (a handful)."""
+    view, blocks = await LinkService(work.session).blocks(work.ctx, link_id)
+    return BlocksOut(items=[block_out(b, view.side, view.msp.display_name) for b in blocks])
+
+
+@router.post("/{link_id}/blocks", response_model=BlockOut, status_code=status.HTTP_201_CREATED)
+async def block(
+    link_id: uuid.UUID,
+    body: BlockIn,
+    work: auth.LinksManage,
+) -> BlockOut:
+    """The customer's own admins stop one technician ({user_id}) or one user group
+    ({user_group_id}) of their MSP from acting here, from the next request on, without
+    narrowing the link. It stays until they lift it, after the link's end too."""
+    service = LinkService(work.session)
+    found = await service.block(work.ctx, link_id, body, actor=work.actor)
+    view = await service.get(work.ctx, link_id)
+    return block_out(found, view.side, view.msp.display_name)
+
+
+@router.delete("/{link_id}/blocks/{block_id}", response_model=BlockOut)
+async def unblock(
+    link_id: uuid.UUID,
+    block_id: uuid.UUID,
+    work: auth.LinksManage,
+) -> BlockOut:
+    """Lift a block: the person or group's grants count here again."""
+    service = LinkService(work.session)
+    found = await service.unblock(work.ctx, link_id, block_id, actor=work.actor)
+    view = await service.get(work.ctx, link_id)
+    return block_out(found, view.side, view.msp.display_name)
 
 
 @router.get("/{link_id}/history", response_model=Page[LinkEventOut])
@@ -96,9 +194,15 @@ async def approve_link(
     body: LinkApproveIn,
     work: auth.LinksManage,
 ) -> LinkOut:
-    """The customer's own admins consent, possibly giving less than was asked."""
+    """The customer's own admins consent, possibly giving less than was asked and
+    blocking some of the MSP's people in the same change (``block``)."""
     view = await LinkService(work.session).approve(
-        work.ctx, link_id, ceiling=body.ceiling, auto_extend=body.auto_extend, actor=work.actor
+        work.ctx,
+        link_id,
+        ceiling=body.ceiling,
+        auto_extend=body.auto_extend,
+        block=body.block,
+        actor=work.actor,
     )
     return link_out(view)
 

@@ -110,6 +110,15 @@ def grouped(permissions: Iterable[str]) -> list[tuple[str, list[tuple[str, str]]
 CeilingItems = list[str]
 
 
+class BlockIn(BaseModel):
+    """One technician or one user group of the customer's MSP: exactly one of the two."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID | None = Field(default=None, description="A user of the MSP.")
+    user_group_id: uuid.UUID | None = Field(default=None, description="A user group of the MSP.")
+
+
 class LinkRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -151,6 +160,12 @@ class LinkApproveIn(BaseModel):
     )
     auto_extend: bool = Field(
         default=False, description="The customer agrees to renew the link at expiry."
+    )
+    block: list[BlockIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Technicians ({user_id}) or user groups ({user_group_id}) of the MSP to "
+        "block while approving, in the same change (see GET of the link: would_gain).",
     )
 
 

@@ -42,6 +42,11 @@ def _label(msp: Tenant, customer: Tenant) -> str:
     return f"{msp.slug} → {customer.slug}"
 
 
+def label_of(view: LinkView) -> str:
+    """A link's audit target label: ``msp → customer`` by slug."""
+    return _label(view.msp, view.customer)
+
+
 def _is_msp_reader(ctx: TenantContext) -> bool:
     # Seeing an MSP's links is seeing who its clients are: the same as its customer list.
     return ctx.can("links:manage") or ctx.can("customers:read")
@@ -83,6 +88,31 @@ class LinkReads:
             raise NotFound("No such link.")
         link, msp, customer = found
         return LinkView(link, msp, customer, self._side_of(ctx, link))
+
+    async def _for_customer_decision(
+        self, ctx: TenantContext, link_id: uuid.UUID, verb: str
+    ) -> LinkView:
+        """The link, locked, if the caller is one of the customer's own people."""
+        view = await self._view(ctx, link_id, for_update=True)
+        customer = view.customer.display_name
+        if view.side == "msp":
+            raise PermissionDenied(
+                f"Only {customer}'s own people can {verb} this link: an MSP cannot consent "
+                "on its customer's behalf.",
+                permission="links:manage",
+                reason="customer-consent",
+            )
+        if ctx.relation != "home":
+            # The MSP's technicians reach the customer through this very link: letting
+            # them approve or change it would let them grant themselves access.
+            raise PermissionDenied(
+                f"Only {customer}'s own people can {verb} this link. You act in {customer} "
+                f"through it for {view.msp.display_name}, and nobody consents to, or "
+                "widens, their own access.",
+                permission="links:manage",
+                reason="not-own-user",
+            )
+        return view
 
     async def get(self, ctx: TenantContext, link_id: uuid.UUID) -> LinkView:
         return await self._view(ctx, link_id)

@@ -1,6 +1,16 @@
 """Every query of the access tables (grants, custom roles, user and tenant groups,
-recently used tenants), one module per kind; importable from here as before."""
+customers' blocks, recently used tenants), one module per kind; importable from here as before."""
 
+from tenantry.access.repository.blocks import (
+    BlockRef,
+    add_block,
+    block_in,
+    block_of,
+    blocks_by_id,
+    blocks_of_customer,
+    delete_block,
+    live_grants_and_blocks,
+)
 from tenantry.access.repository.grants import (
     GrantFilter,
     delete_access_of,
@@ -50,16 +60,23 @@ from tenantry.access.repository.roles import (
 __all__ = [
     "TENANT_GROUP_TABLES",
     "USER_GROUP_TABLES",
+    "BlockRef",
     "GrantFilter",
     "Group",
     "GroupTables",
     "RecentOrder",
+    "add_block",
+    "block_in",
+    "block_of",
+    "blocks_by_id",
+    "blocks_of_customer",
     "custom_role_in",
     "custom_role_named",
     "custom_roles_by_id",
     "custom_roles_of",
     "customers_in_groups",
     "delete_access_of",
+    "delete_block",
     "delete_grants_touching",
     "delete_group",
     "grant_in",
@@ -72,6 +89,7 @@ __all__ = [
     "groups_of",
     "list_grants",
     "live_duplicate",
+    "live_grants_and_blocks",
     "live_grants_naming",
     "live_grants_of_user",
     "live_grants_reaching",

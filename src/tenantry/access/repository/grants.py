@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.access.models import (
+    AccessBlock,
     CustomRole,
     Grant,
     GrantScope,
@@ -234,11 +235,16 @@ async def delete_grants_touching(
 
 
 async def delete_access_of(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
-    """Deleting a tenant, after its grants: its user groups (and their members), its
-    client groups, its place in an MSP's client groups, and its custom roles (counts)."""
+    """Deleting a tenant, after its grants: the blocks naming it, its user groups (and
+    their members), its client groups, its place in an MSP's client groups, and its
+    custom roles (counts)."""
     user_groups = select(UserGroup.id).where(UserGroup.tenant_id == tenant_id)
     tenant_groups = select(TenantGroup.id).where(TenantGroup.msp_tenant_id == tenant_id)
     statements = {
+        # Also removed by ON DELETE CASCADE; deleted here so the counts name them.
+        "access_blocks": delete(AccessBlock).where(
+            or_(AccessBlock.customer_tenant_id == tenant_id, AccessBlock.msp_tenant_id == tenant_id)
+        ),
         "user_group_members": delete(UserGroupMember).where(
             UserGroupMember.group_id.in_(user_groups)
         ),

@@ -66,6 +66,8 @@ ACTIONS = {
     "link.revoked": "Ended",
     "link.expired": "Expired",
     "link.extended": "Renewed",
+    "link.blocked": "Blocked someone",
+    "link.unblocked": "Unblocked someone",
 }
 
 
@@ -111,6 +113,10 @@ def describe(event: AuditEvent) -> dict[str, Any]:
         summary = "at " + _when(c.get("expires_at", [None, None])[1])
     elif action == "link.extended":
         summary = "now ends " + _when(c.get("expires_at", [None, None])[1])
+    elif action == "link.blocked":
+        summary = f"{c.get('blocked', [None, '?'])[1]} can no longer act here"
+    elif action == "link.unblocked":
+        summary = f"{c.get('blocked', ['?', None])[0]}'s grants count here again"
     elif action == "link.created":
         # Before ceiling templates the event said "all permissions".
         template = c.get("template", [None, None])[1]

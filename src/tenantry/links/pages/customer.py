@@ -13,13 +13,14 @@ from fastapi.responses import HTMLResponse, Response
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
 from tenantry.links import auth
+from tenantry.links.block_schemas import ActingOut, BlockOut, acting_out, block_out
 from tenantry.links.pages.common import (
     ceiling_words,
     confirmed,
     field_errors_or_raise,
     history_context,
 )
-from tenantry.links.schemas import LinkView
+from tenantry.links.schemas import BlockIn, LinkView
 from tenantry.links.service import LinkService
 from tenantry.tenancy.models import LinkState
 from tenantry.web.render import redirect_with_notice, render
@@ -74,6 +75,22 @@ async def _your_msp_page(
         if current is not None and link is not None and link.activated_at and ctx.can("audit:read")
         else []
     )
+    acting: list[ActingOut] = []
+    blocks: list[BlockOut] = []
+    if current is not None and link is not None:
+        msp = current.msp.display_name
+        _, rows = await service.who_can_act(ctx, link.id)
+        acting = [
+            acting_out(
+                r,
+                side="customer",
+                msp_name=msp,
+                link_expires_at=link.expires_at,
+                customer_slug=ctx.tenant.slug,
+            )
+            for r in rows
+        ]
+        blocks = [block_out(b, "customer", msp) for b in (await service.blocks(ctx, link.id))[1]]
     form = form or {}
     if "ceiling" in form:
         chosen = set(form["ceiling"])  # what was ticked when the page came back with errors
@@ -96,6 +113,14 @@ async def _your_msp_page(
             "past": past,
             "past_next": past_next,
             "people": people,
+            "acting": acting,
+            "blocks": blocks,
+            # Blocks of people or groups no grant brings here now (still listed to lift).
+            "other_blocks": [
+                b for b in blocks if (b.user_id or b.user_group_id) not in {a.id for a in acting}
+            ],
+            "blocking": set(form.get("block", [])),
+            "sees_trail": ctx.can("audit:read"),
             "own": own,
             "decides": decides,
             "pending": link is not None and link.state == LinkState.PENDING,
@@ -157,14 +182,28 @@ async def approve(
     work: auth.LinksManage,
     ceiling: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     auto_extend: Annotated[str, Form(max_length=10)] = "",
+    block: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Response:
     async def act() -> LinkView:
+        service = LinkService(work.session)
+        # Another tenant's link is a 404 before anything in the form is read.
+        await service.get(work.ctx, link_id)
         # An empty list is a choice ("nothing"), refused by the rules: never "everything".
-        return await LinkService(work.session).approve(
-            work.ctx, link_id, ceiling=ceiling, auto_extend=bool(auto_extend), actor=work.actor
+        return await service.approve(
+            work.ctx,
+            link_id,
+            ceiling=ceiling,
+            auto_extend=bool(auto_extend),
+            block=[_block_choice(b, "block") for b in block],
+            actor=work.actor,
         )
 
-    form = {"action": "approve", "ceiling": ceiling, "auto_extend": bool(auto_extend)}
+    form = {
+        "action": "approve",
+        "ceiling": ceiling,
+        "auto_extend": bool(auto_extend),
+        "block": block,
+    }
     return await _decide(
         request,
         work,
@@ -223,4 +262,65 @@ async def revoke(
         {"action": "revoke"},
         act,
         "Link ended: {msp}'s people can no longer work here.",
+    )
+
+
+def _block_choice(value: str, field: str) -> BlockIn:
+    """A row of "who can act" or "who would gain access": ``user:<id>`` or ``group:<id>``."""
+    kind, _, raw = value.partition(":")
+    try:
+        ref = uuid.UUID(raw)
+    except ValueError:
+        raise ValidationFailed(field, "is not a person or group of this list") from None
+    if kind == "user":
+        return BlockIn(user_id=ref)
+    if kind == "group":
+        return BlockIn(user_group_id=ref)
+    raise ValidationFailed(field, "is not a person or group of this list")
+
+
+@router.post("/t/{tenant}/msp/{link_id}/blocks", response_model=None)
+async def block(
+    request: Request,
+    link_id: uuid.UUID,
+    work: auth.LinksManage,
+    who: Annotated[str, Form(max_length=60)] = "",
+) -> Response:
+    """Block one row of "who can act now": the person or group stops at their next click."""
+
+    async def act() -> LinkView:
+        service = LinkService(work.session)
+        # Another tenant's link is a 404 before the choice is read.
+        view = await service.get(work.ctx, link_id)
+        await service.block(work.ctx, link_id, _block_choice(who, "who"), actor=work.actor)
+        return view
+
+    return await _decide(
+        request,
+        work,
+        {"action": "block"},
+        act,
+        "Blocked: they can no longer work here, until you unblock them. The rest of {msp}'s "
+        "people keep their access.",
+    )
+
+
+@router.post("/t/{tenant}/msp/{link_id}/blocks/{block_id}/delete", response_model=None)
+async def unblock(
+    request: Request,
+    link_id: uuid.UUID,
+    block_id: uuid.UUID,
+    work: auth.LinksManage,
+) -> Response:
+    async def act() -> LinkView:
+        service = LinkService(work.session)
+        await service.unblock(work.ctx, link_id, block_id, actor=work.actor)
+        return await service.get(work.ctx, link_id)
+
+    return await _decide(
+        request,
+        work,
+        {"action": "unblock"},
+        act,
+        "Unblocked: their grants from {msp} count here again.",
     )

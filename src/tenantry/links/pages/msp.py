@@ -14,6 +14,7 @@ from tenantry.access.permissions import CEILING_TEMPLATES, CLIENT_MEANINGFUL
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
 from tenantry.links import auth
+from tenantry.links.block_schemas import block_out
 from tenantry.links.pages.common import (
     LINKS,
     PAGE_SIZE,
@@ -161,7 +162,7 @@ async def _msp_link_page(
     status: int = 200,
 ) -> HTMLResponse:
     service = LinkService(work.session)
-    view = await service.get(work.ctx, link_id)
+    view, blocks = await service.blocks(work.ctx, link_id)
     if view.side != "msp":
         raise NotFound("No such link.")
     return render(
@@ -173,6 +174,8 @@ async def _msp_link_page(
             **ceiling_words(view),
             **await history_context(service, work, view, history),
             "errors": errors or {},
+            # The client's blocks of this MSP's people, named as the MSP knows them.
+            "blocks": [block_out(b, "msp", view.msp.display_name) for b in blocks],
             "can_manage": work.ctx.can("links:manage"),
             "live": view.link.state in (LinkState.PENDING, LinkState.ACTIVE),
         },

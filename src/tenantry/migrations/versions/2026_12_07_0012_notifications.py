@@ -8,7 +8,7 @@ is the outbox sweep's index across tenants (partial: pending rows only), marked 
 in the model.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 12:00:00+00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from tenantry.db import rls
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
