@@ -187,9 +187,10 @@ async def _build_bravo(
     assert v["link_id"]
     # Bravo One's own admin blocks Bert (a block is the customer's row about its link).
     beth_auth = {"Authorization": f"Bearer {await api_token(database, beth)}"}
+    [b1_link] = [link["id"] for link in links["items"] if link["customer"]["slug"] == b1]
     block = await _ok(
         await http.post(
-            f"/api/v1/tenants/{b1}/links/{v['link_id'][0]}/blocks",
+            f"/api/v1/tenants/{b1}/links/{b1_link}/blocks",
             json={"user_id": str(bert.id)},
             headers=beth_auth,
         )

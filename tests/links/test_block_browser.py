@@ -39,7 +39,7 @@ def test_relink_with_a_block_then_unblock(browser: Browser, server: str) -> None
     for round_ in (1, 2):
         alex.goto(f"{server}/msp/links")
         alex.get_by_label("The tenant's slug").fill("initech")
-        alex.get_by_label("Technician —", exact=False).check()
+        alex.get_by_label("Helpdesk —", exact=False).check()
         alex.get_by_role("button", name="Send request").click()
         ian.goto(f"{server}/t/initech/msp")
         if round_ == 1:

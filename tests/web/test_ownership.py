@@ -258,3 +258,19 @@ async def test_creating_a_customer_uses_a_template_never_the_whole_catalog(
     # The page offers the choice, full by default.
     page = (await as_alex.get("/msp/customers")).text
     assert 'name="ceiling_template"' in page and 'value="full" selected' in page
+
+
+async def test_managing_people_is_not_held_back_by_the_msp(
+    as_alex: httpx.AsyncClient, as_carol: httpx.AsyncClient
+) -> None:
+    """Inviting is not escalating, and the MSP's share is nobody's at home: Carol may still
+    invite an Admin of Contoso; Northwind's admin may set up Contoso's own admin, whose
+    consent rights (links:manage) are Contoso's and never in Northwind's ceiling."""
+    by_carol = await as_carol.post(
+        f"{C}/invitations", json={"email": "dana@contoso.example", "role": "admin"}
+    )
+    assert by_carol.status_code == 201, by_carol.text
+    by_alex = await as_alex.post(
+        f"{C}/invitations", json={"email": "erin@contoso.example", "role": "admin"}
+    )
+    assert by_alex.status_code == 201, by_alex.text

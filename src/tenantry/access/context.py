@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from tenantry.access.permissions import MSP_OWNED
+from tenantry.access.permissions import ALL as ALL_PERMISSIONS
+from tenantry.access.permissions import CLIENT_MEANINGFUL, MSP_OWNED
 from tenantry.db.scope import TenantScope
 from tenantry.errors import PermissionDenied
 
@@ -140,6 +142,19 @@ class TenantContext:
     # display name, and what the caller's own roles give that the MSP owns there.
     managed_by: str | None = None
     held_back: frozenset[str] = frozenset()
+
+    def beyond(self, permissions: Iterable[str]) -> frozenset[str]:
+        """What handing ``permissions`` on (a role, an invitation) would give beyond what
+        the caller holds here: nobody escalates by delegating. Two kinds count as held:
+        what the managing MSP owns here (``held_back``: nobody at home holds it while the
+        tenant is managed, so handing it on gives nothing now), and, for the MSP's people
+        in a client, what means nothing inside a client (links, customers, the MSP's own
+        plan): no ceiling carries it, yet setting up the client's own admins is the MSP's
+        job, and those are the client's rights in its own tenant, never the MSP's."""
+        held = self.permissions | self.held_back
+        if self.relation == "customer":
+            held |= ALL_PERMISSIONS - CLIENT_MEANINGFUL
+        return frozenset(permissions) - held
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions

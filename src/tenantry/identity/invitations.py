@@ -112,7 +112,7 @@ class InvitationService:
         if found is None:
             raise ValidationFailed("role", f"must be one of {', '.join(BUILTIN_ROLES)}")
         # Nobody hands out more than they hold: inviting is not a way to escalate.
-        beyond = role_permissions(role) - ctx.permissions
+        beyond = ctx.beyond(role_permissions(role))
         if beyond:
             raise ValidationFailed(
                 "role",

@@ -98,13 +98,11 @@ class AdminBase:
     # ------------------------------------------------------------ limits on the actor
 
     def _beyond(self, permissions: Iterable[str]) -> frozenset[str]:
-        """The permissions the actor does not hold in this tenant (none for the operator).
-        What the actor's own roles give but the managing MSP owns here (rule 10) counts as
-        held: nobody at home holds it while the MSP manages the tenant, so handing it on
-        gives nothing the actor would not have without the MSP."""
+        """The permissions the actor does not hold in this tenant (none for the operator);
+        ``TenantContext.beyond`` says what counts as held."""
         if self.ctx is None:
             return frozenset()
-        return frozenset(permissions) - self.ctx.permissions - self.ctx.held_back
+        return self.ctx.beyond(permissions)
 
     def _is_msp_admin(self) -> bool:
         if self.ctx is None:
