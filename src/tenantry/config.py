@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -50,7 +50,13 @@ class Settings(BaseSettings):
     # Outgoing mail (invitations, notifications). No host: nothing is ever sent.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_username: str = ""
+    # TENANTRY_SMTP_USER, its name until 2026-12, is still read: an upgrade keeps its login.
+    smtp_username: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "smtp_username", "TENANTRY_SMTP_USERNAME", "TENANTRY_SMTP_USER"
+        ),
+    )
     smtp_password: str = ""
     smtp_from: str = "tenantry@localhost"
     # "true": STARTTLS after connecting (port 587); "ssl": TLS from the first byte

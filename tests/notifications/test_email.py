@@ -159,3 +159,11 @@ async def test_gives_up_after_the_configured_attempts(world: World, settings: Se
     [latest, *_] = await rows_of(world, "alex")
     assert latest.email_status == EmailStatus.FAILED and latest.email_attempts == 2
     assert latest.email_next_at is None
+
+
+def test_the_smtp_login_keeps_its_old_variable_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TENANTRY_SMTP_USER was renamed TENANTRY_SMTP_USERNAME: an upgrade keeps its login."""
+    monkeypatch.setenv("TENANTRY_SMTP_USER", "mailer-old")
+    assert Settings().smtp_username == "mailer-old"
+    monkeypatch.setenv("TENANTRY_SMTP_USERNAME", "mailer")
+    assert Settings().smtp_username == "mailer"
