@@ -73,6 +73,8 @@ def signed_in_page(browser: Browser, server: Server, viewport: dict[str, int]) -
     return page
 
 
+
+
 def test_switch_tenant_with_the_keyboard_and_create_a_customer(
     browser: Browser, server: Server
 ) -> None:

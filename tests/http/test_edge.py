@@ -159,7 +159,8 @@ def test_every_upload_limit_names_a_route_and_every_upload_route_has_one(app: Fa
     paths = {
         ctx.original_route.path.replace("{tenant}", "acme")
         for ctx in iter_route_contexts(app.routes)
-        if isinstance(ctx.original_route, APIRoute) and ctx.original_route.methods & {"POST", "PUT"}
+        if isinstance(ctx.original_route, APIRoute)
+        and ctx.original_route.methods & {"POST", "PUT"}
     }
     for pattern, _ in UPLOADS:
         assert any(pattern.match(p) for p in paths), pattern.pattern

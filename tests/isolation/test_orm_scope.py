@@ -165,11 +165,8 @@ async def test_deleting_in_scope_removes_that_tenants_rows_and_no_other(
 ) -> None:
     """What tenant deletion will do: every tenant-owned table, children first."""
     a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
-    classes = {
-        m.class_.__tablename__: m.class_
-        for m in Base.registry.mappers
-        if issubclass(m.class_, TenantOwned)
-    }
+    classes = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers
+               if issubclass(m.class_, TenantOwned)}
     children_first = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in classes]
     async with database.unit_of_work(scope(a)) as session:
         await rls.allow_audit_deletion(session)

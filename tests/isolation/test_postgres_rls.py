@@ -135,7 +135,9 @@ async def test_without_scope_inserts_are_refused(
 
 
 @pytest.mark.parametrize("table", tenant_owned_params())
-async def test_scope_a_sees_only_a(table: str, database: Database, two_tenants: TwoTenants) -> None:
+async def test_scope_a_sees_only_a(
+    table: str, database: Database, two_tenants: TwoTenants
+) -> None:
     a, b = two_tenants.a.tenant_id, two_tenants.b.tenant_id
     async with app_tx(database, a) as conn:
         assert await tenants_seen(conn, table) == {a}
@@ -438,10 +440,8 @@ async def test_the_app_role_is_plain_and_owns_nothing(
         assert me == settings.app_db_role != owner
         attrs = (
             await conn.execute(
-                text(
-                    "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
-                    "FROM pg_roles WHERE rolname = current_user"
-                )
+                text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
+                     "FROM pg_roles WHERE rolname = current_user")
             )
         ).one()
         assert tuple(attrs) == (False, False, False, False)
@@ -457,9 +457,8 @@ async def test_the_app_role_is_plain_and_owns_nothing(
             text("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
         )
         assert owns_tables == 0
-        assert not await conn.scalar(
-            text("SELECT pg_has_role(current_user, :o, 'MEMBER')"), {"o": owner}
-        )
+        assert not await conn.scalar(text("SELECT pg_has_role(current_user, :o, 'MEMBER')"),
+                                     {"o": owner})
         assert not await conn.scalar(
             text("SELECT has_schema_privilege(current_schema(), 'CREATE')")
         )

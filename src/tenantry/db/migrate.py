@@ -42,7 +42,9 @@ def alembic_config() -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # Dated, readable file names: 2026_11_22_0001_initial.py (percent signs doubled
     # because Alembic's config interpolates).
-    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    cfg.set_main_option(
+        "file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
+    )
     cfg.set_main_option("truncate_slug_length", "40")
     cfg.set_main_option("timezone", "UTC")
     return cfg

@@ -183,3 +183,5 @@ async def _app_tables(conn: AsyncConnection) -> list[str]:
         {"version": VERSION_TABLE},
     )
     return [str(name) for (name,) in rows]
+
+

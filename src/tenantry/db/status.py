@@ -211,3 +211,5 @@ async def _privilege_problems(conn: AsyncConnection, role: str, tables: Iterable
         if can_update and table in rls.APPEND_ONLY_TABLES:
             problems.append(f"role {role} may UPDATE the append-only {table}")
     return problems
+
+

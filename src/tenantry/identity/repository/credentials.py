@@ -165,3 +165,5 @@ async def use_recovery_code(
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) >= 1
+
+

@@ -90,3 +90,5 @@ async def claim_invitation(session: AsyncSession, invitation_id: uuid.UUID, now:
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
+
+

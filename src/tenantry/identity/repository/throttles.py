@@ -80,3 +80,5 @@ async def prune_throttles(
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)
+
+

@@ -173,3 +173,4 @@ async def users_among(session: AsyncSession, ids: Select[uuid.UUID]) -> Sequence
     """The users whose ids ``ids`` selects (a caller's subquery), by email."""
     result = await session.scalars(select(User).where(User.id.in_(ids)).order_by(User.email))
     return result.all()
+

@@ -51,27 +51,14 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_sign_in_throttles")),
     )
-    op.create_index(
-        "ix_sign_in_throttles_window_started_at", "sign_in_throttles", ["window_started_at"]
-    )
+    op.create_index("ix_sign_in_throttles_window_started_at", "sign_in_throttles", ["window_started_at"])
 
     op.create_table(
         "tenants",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("slug", sa.String(length=63), nullable=False),
         sa.Column("display_name", sa.String(length=200), nullable=False),
-        sa.Column(
-            "status",
-            sa.Enum(
-                "active",
-                "suspended",
-                "deleting",
-                name="tenant_status",
-                native_enum=False,
-                length=16,
-            ),
-            nullable=False,
-        ),
+        sa.Column("status", sa.Enum("active", "suspended", "deleting", name="tenant_status", native_enum=False, length=16), nullable=False),
         sa.Column("is_msp", sa.Boolean(), nullable=False),
         sa.Column("require_mfa", sa.Boolean(), nullable=False),
         sa.Column("session_lifetime_minutes", sa.Integer(), nullable=True),
@@ -92,9 +79,7 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_audit_chain_heads_tenant_id_tenants")
-        ),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_audit_chain_heads_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_audit_chain_heads")),
         sa.UniqueConstraint("tenant_id", name=op.f("uq_audit_chain_heads_tenant_id")),
     )
@@ -123,64 +108,31 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_audit_events_tenant_id_tenants")
-        ),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_audit_events_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_audit_events")),
         sa.UniqueConstraint("tenant_id", "seq", name=op.f("uq_audit_events_tenant_id_seq")),
     )
-    op.create_index(
-        "ix_audit_events_tenant_id_actor_user_id", "audit_events", ["tenant_id", "actor_user_id"]
-    )
-    op.create_index(
-        "ix_audit_events_tenant_id_occurred_at", "audit_events", ["tenant_id", "occurred_at"]
-    )
+    op.create_index("ix_audit_events_tenant_id_actor_user_id", "audit_events", ["tenant_id", "actor_user_id"])
+    op.create_index("ix_audit_events_tenant_id_occurred_at", "audit_events", ["tenant_id", "occurred_at"])
 
     op.create_table(
         "tenant_links",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("msp_tenant_id", sa.Uuid(), nullable=False),
         sa.Column("customer_tenant_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "state",
-            sa.Enum(
-                "pending",
-                "active",
-                "revoked",
-                "expired",
-                name="link_state",
-                native_enum=False,
-                length=16,
-            ),
-            nullable=False,
-        ),
+        sa.Column("state", sa.Enum("pending", "active", "revoked", "expired", name="link_state", native_enum=False, length=16), nullable=False),
         sa.Column("ceiling", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("activated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by_user_id", sa.Uuid(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_tenant_id"],
-            ["tenants.id"],
-            name=op.f("fk_tenant_links_customer_tenant_id_tenants"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["msp_tenant_id"], ["tenants.id"], name=op.f("fk_tenant_links_msp_tenant_id_tenants")
-        ),
+        sa.ForeignKeyConstraint(["customer_tenant_id"], ["tenants.id"], name=op.f("fk_tenant_links_customer_tenant_id_tenants")),
+        sa.ForeignKeyConstraint(["msp_tenant_id"], ["tenants.id"], name=op.f("fk_tenant_links_msp_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_links")),
     )
-    op.create_index(
-        "ix_tenant_links_msp_tenant_id_state", "tenant_links", ["msp_tenant_id", "state"]
-    )
-    op.create_index(
-        "uq_tenant_links_customer_live",
-        "tenant_links",
-        ["customer_tenant_id"],
-        unique=True,
-        postgresql_where=sa.text("state IN ('pending', 'active')"),
-        sqlite_where=sa.text("state IN ('pending', 'active')"),
-    )
+    op.create_index("ix_tenant_links_msp_tenant_id_state", "tenant_links", ["msp_tenant_id", "state"])
+    op.create_index("uq_tenant_links_customer_live", "tenant_links", ["customer_tenant_id"], unique=True, postgresql_where=sa.text("state IN ('pending', 'active')"), sqlite_where=sa.text("state IN ('pending', 'active')"))
 
     op.create_table(
         "users",
@@ -196,9 +148,7 @@ def upgrade() -> None:
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_sign_in_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["home_tenant_id"], ["tenants.id"], name=op.f("fk_users_home_tenant_id_tenants")
-        ),
+        sa.ForeignKeyConstraint(["home_tenant_id"], ["tenants.id"], name=op.f("fk_users_home_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -215,9 +165,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
@@ -236,9 +184,7 @@ def upgrade() -> None:
         sa.Column("source_address", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=400), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_auth_sessions_user_id_users")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_auth_sessions_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_auth_sessions_token_hash")),
     )
@@ -250,37 +196,18 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("role", sa.String(length=64), nullable=False),
-        sa.Column(
-            "scope",
-            sa.Enum(
-                "home",
-                "customer",
-                "all_customers",
-                name="grant_scope",
-                native_enum=False,
-                length=16,
-            ),
-            nullable=False,
-        ),
+        sa.Column("scope", sa.Enum("home", "customer", "all_customers", name="grant_scope", native_enum=False, length=16), nullable=False),
         sa.Column("customer_tenant_id", sa.Uuid(), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by_user_id", sa.Uuid(), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_tenant_id"],
-            ["tenants.id"],
-            name=op.f("fk_grants_customer_tenant_id_tenants"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_grants_tenant_id_tenants")
-        ),
+        sa.ForeignKeyConstraint(["customer_tenant_id"], ["tenants.id"], name=op.f("fk_grants_customer_tenant_id_tenants")),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_grants_tenant_id_tenants")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_grants_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_grants")),
     )
-    op.create_index(
-        "ix_grants_tenant_id_customer_tenant_id", "grants", ["tenant_id", "customer_tenant_id"]
-    )
+    op.create_index("ix_grants_tenant_id_customer_tenant_id", "grants", ["tenant_id", "customer_tenant_id"])
     op.create_index("ix_grants_user_id", "grants", ["user_id"])
 
     op.create_table(
@@ -295,14 +222,8 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["invited_by_user_id"],
-            ["users.id"],
-            name=op.f("fk_invitations_invited_by_user_id_users"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_invitations_tenant_id_tenants")
-        ),
+        sa.ForeignKeyConstraint(["invited_by_user_id"], ["users.id"], name=op.f("fk_invitations_invited_by_user_id_users")),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_invitations_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invitations")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_invitations_token_hash")),
     )
@@ -314,9 +235,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_recovery_codes_user_id_users")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_recovery_codes_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
     )
     op.create_index("ix_recovery_codes_user_id", "recovery_codes", ["user_id"])
