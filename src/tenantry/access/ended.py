@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import repository
 from tenantry.access.context import Principal, day_of
-from tenantry.access.decision import customer_sources, live
+from tenantry.access.decision import live
+from tenantry.access.rolebook import sources_in_customer
 from tenantry.errors import NotFound
 from tenantry.identity import service as identity
 from tenantry.tenancy import service as tenancy
@@ -109,13 +110,7 @@ async def _would_reach(
         await repository.live_grants_of_user(session, principal.user_id, deciding_for=customer_id),
         now,
     )
-    group_ids = {g.tenant_group_id for g in grants if g.tenant_group_id is not None}
-    groups = (
-        await repository.groups_containing(session, customer_id, group_ids)
-        if group_ids
-        else frozenset()
-    )
-    return bool(customer_sources(grants, customer_id, principal.home_is_msp, groups))
+    return bool(await sources_in_customer(session, grants, customer_id, principal.home_is_msp))
 
 
 async def _who_ended(

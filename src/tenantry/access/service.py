@@ -23,7 +23,7 @@ from tenantry.access.grants import create_grant as create_grant
 from tenantry.access.grants import revoke_grant as revoke_grant
 from tenantry.access.models import Grant
 from tenantry.access.repository import BlockRef
-from tenantry.access.rolebook import role_book
+from tenantry.access.rolebook import role_book, sources_in_customer
 from tenantry.db.base import utcnow
 from tenantry.db.scope import TenantScope
 from tenantry.errors import NotFound, TenantSuspended
@@ -103,13 +103,9 @@ class AccessService:
         link = await tenancy.active_link(self.session, principal.home_tenant_id, tenant.id)
         if link is None or (link.expires_at is not None and link.expires_at <= now):
             return Decision("none", {}, {})
-        group_ids = {g.tenant_group_id for g in grants if g.tenant_group_id is not None}
-        customer_groups = (
-            await repository.groups_containing(self.session, tenant.id, group_ids)
-            if group_ids
-            else frozenset()
+        found = await sources_in_customer(
+            self.session, grants, tenant.id, principal.home_is_msp, book
         )
-        found = customer_sources(grants, tenant.id, principal.home_is_msp, customer_groups, book)
         # Blocks that take something away: someone the block keeps out learns who blocked
         # them; someone who could not act here anyway learns nothing about it (rule 9).
         held = {s.user_group_id for s in found}

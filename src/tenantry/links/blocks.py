@@ -18,15 +18,13 @@ from tenantry.access import acting, blocks
 from tenantry.access.acting import Acting
 from tenantry.access.blocks import BlockShown, BlockTarget
 from tenantry.access.context import TenantContext
-from tenantry.access.widening import Why, widen
-from tenantry.audit import service as audit
-from tenantry.audit.changes import removed, set_to
+from tenantry.audit.changes import Changes, removed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound
 from tenantry.links.block_schemas import MAX_BLOCKS_AT_APPROVAL, BlockIn, group_label
 from tenantry.links.schemas import LinkView
-from tenantry.links.views import LinkReads, label_of
+from tenantry.links.views import LinkReads
 from tenantry.notifications.service import LinkEvent, notify_link_event
 from tenantry.tenancy.models import LinkState, TenantLink
 from tenantry.tenancy.tenant_links import ENDED
@@ -155,29 +153,16 @@ class LinkBlocks(LinkReads):
     ) -> None:
         """One event in each trail, about the link; the customer's copy names a group
         only as a group of the MSP's technicians (rule 6)."""
-        await widen(self.session, view.msp.id, view.customer.id, why=Why.BOTH_TRAILS)
         block = named.block
-        for tenant_id in (view.msp.id, view.customer.id):
-            name = named.name
-            if named.group is not None and tenant_id == view.customer.id:
-                name = group_label(view.msp.display_name)
-            facts = {
-                "block_id": str(block.id),
-                "user_id" if block.user_id else "user_group_id": str(
-                    block.user_id or block.user_group_id
-                ),
-                "blocked": name,
-            }
-            await audit.record(
-                self.session,
-                tenant_id=tenant_id,
-                actor=actor,
-                action=action,
-                target_type="link",
-                target_id=view.link.id,
-                target_label=label_of(view),
-                changes=set_to(**facts) if action == AuditAction.LINK_BLOCKED else removed(**facts),
-            )
+        whom = "user_id" if block.user_id else "user_group_id"
+
+        def facts(name: str) -> Changes:
+            said = {"block_id": str(block.id), whom: str(block.user_id or block.user_group_id)}
+            said["blocked"] = name
+            return set_to(**said) if action == AuditAction.LINK_BLOCKED else removed(**said)
+
+        shown = group_label(view.msp.display_name) if named.group is not None else named.name
+        await self._record(view, actor, action, facts(named.name), customer_changes=facts(shown))
 
     async def blocks_changed(
         self, view: LinkView, named: BlockShown, actor: Actor, event: LinkEvent

@@ -177,13 +177,22 @@ class LinkReads:
     # ------------------------------------------------------------ the record
 
     async def _record(
-        self, view: LinkView, actor: Actor, action: AuditAction, changes: Changes
+        self,
+        view: LinkView,
+        actor: Actor,
+        action: AuditAction,
+        changes: Changes,
+        *,
+        customer_changes: Changes | None = None,
     ) -> None:
-        """One event in each tenant's trail. Called after the rules above decided the
-        actor may change this link, which is what lets the scope widen to the other end."""
+        """One event in each tenant's trail (``customer_changes``, when given, is the
+        customer's copy: what rule 6 lets it read). Called after the rules above decided
+        the actor may change this link, which is what lets the scope widen to the other
+        end."""
         await widen(self.session, view.msp.id, view.customer.id, why=Why.BOTH_TRAILS)
         label = _label(view.msp, view.customer)
-        for tenant_id in (view.msp.id, view.customer.id):
+        copies = ((view.msp.id, changes), (view.customer.id, customer_changes or changes))
+        for tenant_id, told in copies:
             await audit.record(
                 self.session,
                 tenant_id=tenant_id,
@@ -192,7 +201,7 @@ class LinkReads:
                 target_type="link",
                 target_id=view.link.id,
                 target_label=label,
-                changes=changes,
+                changes=told,
             )
 
     async def _notify(
