@@ -1,7 +1,7 @@
 """Time one API request in-process against the benchmark dataset, without load.
 
 Usage:
-    uv run python bench/probe.py [--as admin|technician|customer_admin] [-n N] PATH
+    uv run python bench/probe.py [--as admin|technician|customer_admin] [-n N] [--profile] PATH
 
 ``PATH`` may name ``{msp}`` (the big MSP), ``{client}`` (its first client) and
 ``{delegated}`` (the technician's first delegated client), e.g.::
@@ -35,7 +35,9 @@ from tenantry.app import create_app
 from tenantry.db import migrate
 
 
-async def probe(path: str, who: str, n: int, quick: bool, url: str, freeze: bool) -> None:
+async def probe(
+    path: str, who: str, n: int, quick: bool, url: str, freeze: bool, profile: bool
+) -> None:
     settings = bench_settings(url, QUICK if quick else FULL)
     owner = await asyncpg.connect(settings.database_url)
     try:
@@ -71,12 +73,22 @@ async def probe(path: str, who: str, n: int, quick: bool, url: str, freeze: bool
         ) as client,
     ):
         timings = []
+        profiler = None
         for i in range(n + 1):
+            if i == 1 and profile:
+                # The warm requests only: the first pays for caches and connections.
+                from pyinstrument import Profiler
+
+                profiler = Profiler(interval=0.0002, async_mode="enabled")
+                profiler.start()
             started = time.perf_counter()
             response = await client.get(path)
             timings.append((time.perf_counter() - started) * 1000)
             if i == 0 and response.status_code >= 300:
                 raise SystemExit(f"{path} answered {response.status_code}: {response.text}")
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=False, color=False, show_all=False))
     warm = timings[1:]
     print(
         f"GET {path} as {who}{'' if freeze else ' (no gc.freeze)'}: first "
@@ -100,8 +112,15 @@ def main() -> None:
         action="store_false",
         help="skip gc.freeze() after building the app (the server entry point freezes)",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="print a pyinstrument profile of the warm requests"
+    )
     args = parser.parse_args()
-    asyncio.run(probe(args.path, args.who, max(1, args.n), args.quick, args.url, args.freeze))
+    asyncio.run(
+        probe(
+            args.path, args.who, max(1, args.n), args.quick, args.url, args.freeze, args.profile
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ PLATFORM_TABLES = {
     "tenant_group_members",
     # A customer's blocks of its MSP's people decide a request like the grants do.
     "access_blocks",
+    "access_versions",
 }
 
 

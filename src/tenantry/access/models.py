@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -188,6 +189,21 @@ class AccessBlock(PlatformTable, Base):
         Index("ix_access_blocks_user_group_id", "user_group_id"),
         Index("ix_access_blocks_msp_tenant_id", "msp_tenant_id"),
     )
+
+
+class AccessVersion(PlatformTable, Base):
+    """A counter per tenant that every change to what decides access there moves, in the
+    changing transaction (database triggers, migration 0014: grants, custom roles, user
+    and client groups and their members, links and blocks at both ends, the tenant's
+    row). A worker keeps its decisions keyed by the two numbers of the caller's home and
+    the target tenant and reads both with the target tenant on every request
+    (``access/decisions.py``): a change is seen by the very next request in every worker.
+    No foreign key: triggers keep one row per tenant, deleted with it."""
+
+    __tablename__ = "access_versions"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class RecentTenant(TenantOwned, Base):

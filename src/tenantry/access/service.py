@@ -19,6 +19,7 @@ from tenantry.access.decision import RoleBook, by_permission, client_share, live
 from tenantry.access.decision import customer_sources as customer_sources
 from tenantry.access.decision import home_sources as home_sources
 from tenantry.access.decision import role_permissions as role_permissions
+from tenantry.access.decisions import KeptDecisions, earliest, versions_of
 from tenantry.access.grants import create_grant as create_grant
 from tenantry.access.grants import revoke_grant as revoke_grant
 from tenantry.access.models import Grant
@@ -59,10 +60,18 @@ class Decision:
     managed_by: Tenant | None = None
     # The customer's blocks that took something away from this user (issue #14).
     blocks: tuple[BlockRef, ...] = ()
+    # When it stops being true by itself: the earliest expiry of a grant or link it
+    # used (None: only a change can end it). A kept decision is not used past it.
+    valid_until: datetime | None = None
 
     @property
     def ceiling(self) -> frozenset[str] | None:
         return frozenset(self.link.ceiling) if self.link is not None else None
+
+
+# This worker's decisions (``access/decisions.py``): used only under the versions they
+# were made under, which each request reads afresh.
+KEPT: KeptDecisions[Decision] = KeptDecisions()
 
 
 class AccessService:
@@ -72,11 +81,27 @@ class AccessService:
     async def context_for(
         self, principal: Principal, tenant_ref_or_slug: str, *, allow_suspended: bool = False
     ) -> TenantContext:
-        """Decide what ``principal`` may do in a tenant; 404 if they may do nothing."""
-        tenant = await tenancy.tenant_by_ref(self.session, tenant_ref_or_slug)
-        if tenant is None:
+        """Decide what ``principal`` may do in a tenant; 404 if they may do nothing.
+
+        The tenant is read with the access versions of it and of the caller's home (one
+        statement); a decision this worker made under the same versions, still in time,
+        is used as it is (``access/decisions.py``), else the rules decide again."""
+        found = await repository.with_versions(
+            self.session, tenancy.tenant_matching(tenant_ref_or_slug), principal.home_tenant_id
+        )
+        if found is None:
             raise NotFound("No such tenant.")
-        return await self.context_in(principal, tenant, allow_suspended=allow_suspended)
+        tenant, tenant_version, home_version = found
+        now = utcnow()
+        key = (principal.user_id, tenant.id)
+        versions = versions_of(home_version, tenant_version)
+        decision = KEPT.get(key, versions, now)
+        if decision is None:
+            decision = await self.decide(principal, tenant, now)
+            KEPT.put(key, versions, decision.valid_until, decision)
+        return await self.context_in(
+            principal, tenant, allow_suspended=allow_suspended, decision=decision
+        )
 
     async def role_book(self, grants: Sequence[Grant]) -> RoleBook:
         """Built-in roles plus the custom roles these grants name (one query, if any)."""
@@ -93,12 +118,20 @@ class AccessService:
             self.session, principal.user_id, deciding_for=tenant.id
         )
         grants = live(found_grants, now)
+        grants_end = earliest(*(g.expires_at for g in grants))
         book = await self.role_book(grants)
         if tenant.id == principal.home_tenant_id:
             sources = by_permission(home_sources(grants, book), None, book)
-            managing = None if tenant.is_msp else await self._managing_msp(tenant, now)
+            managing, link_end = (
+                (None, None) if tenant.is_msp else await self._managing_msp(tenant, now)
+            )
             return Decision(
-                "home", client_share(sources, managing is not None), sources, None, managing
+                "home",
+                client_share(sources, managing is not None),
+                sources,
+                None,
+                managing,
+                valid_until=earliest(grants_end, link_end),
             )
         link = await tenancy.active_link(self.session, principal.home_tenant_id, tenant.id)
         if link is None or (link.expires_at is not None and link.expires_at <= now):
@@ -125,20 +158,31 @@ class AccessService:
             by_permission(found, None, book),
             link,
             blocks=taking,
+            valid_until=earliest(grants_end, link.expires_at),
         )
 
-    async def _managing_msp(self, tenant: Tenant, now: datetime) -> Tenant | None:
-        """The MSP managing ``tenant`` through an active, unexpired link (one query)."""
+    async def _managing_msp(
+        self, tenant: Tenant, now: datetime
+    ) -> tuple[Tenant | None, datetime | None]:
+        """The MSP managing ``tenant`` through an active, unexpired link (one query), and
+        when that link expires."""
         found = await tenancy.msp_of(self.session, tenant.id)
         if found is None:
-            return None
+            return None, None
         msp, link = found
-        return msp if link.expires_at is None or link.expires_at > now else None
+        if link.expires_at is None or link.expires_at > now:
+            return msp, link.expires_at
+        return None, None
 
     async def context_in(
-        self, principal: Principal, tenant: Tenant, *, allow_suspended: bool = False
+        self,
+        principal: Principal,
+        tenant: Tenant,
+        *,
+        allow_suspended: bool = False,
+        decision: Decision | None = None,
     ) -> TenantContext:
-        decision = await self.decide(principal, tenant)
+        decision = decision or await self.decide(principal, tenant)
         relation = decision.relation
         if relation == "customer" and not decision.sources and decision.blocks:
             # The customer's own decision about this person: saying so leaks nothing

@@ -175,18 +175,25 @@ def _apply_scope(state: ORMExecuteState) -> None:
     With no scope the criterion is ``IN ()``: a query that forgot its scope
     returns nothing, exactly as row-level security answers on PostgreSQL.
     """
+    scope = session_scope(state.session)
+    if (
+        not state.is_insert
+        and (len(scope.tenant_ids) <= 1 or len(scope.tenant_ids) > RLS_ONLY_ABOVE)
+        and _rls_enforces(state.session)
+    ):
+        # PostgreSQL's policy is the filter and, for one tenant (a scalar equal to the
+        # column) or none, an index condition the planner uses as it would ours: walking
+        # the statement for a criterion that changes nothing cost ~0.3 ms per statement.
+        return
     owned = _owned_tables()
     touches_entity = any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
     mentions, nested = _inspect(state.statement, owned)
     if not touches_entity and not mentions:
         return
-    scope = session_scope(state.session)
     if state.is_insert:
         _check_insert_values(state, scope)
         return
     if state.is_select or state.is_update or state.is_delete:
-        if len(scope.tenant_ids) > RLS_ONLY_ABOVE and _rls_enforces(state.session):
-            return
         ids = list(scope.tenant_ids)
         scoped = _scope_every_from if nested else _scope_top_level
         statement = scoped(state.statement, ids, owned)

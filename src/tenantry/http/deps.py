@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -132,8 +133,12 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         )
 
 
-async def resolve_principal(request: Request, *, allow_pending_mfa: bool = False) -> Principal:
-    """Session cookie or ``Authorization: Bearer`` token → one Principal, cached per request."""
+async def resolve_principal(
+    request: Request, *, allow_pending_mfa: bool = False, reader: AsyncSession | None = None
+) -> Principal:
+    """Session cookie or ``Authorization: Bearer`` token → one Principal, cached per
+    request. ``reader``: a platform reader the caller goes on using (the access decision
+    reads in the same one: one connection for both)."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         principal = cached
@@ -142,7 +147,7 @@ async def resolve_principal(request: Request, *, allow_pending_mfa: bool = False
         settings = get_settings(request)
         auth = request.headers.get("authorization", "")
         cookie = request.cookies.get(SESSION_COOKIE)
-        async with db.platform_reader() as session:
+        async with _reading(db, reader) as session:
             identity = IdentityService(session, settings)
             touch: AuthSession | ApiToken | None = None
             if auth.lower().startswith("bearer "):
@@ -168,6 +173,12 @@ async def resolve_principal(request: Request, *, allow_pending_mfa: bool = False
             )
     await _check_csrf(request, principal)
     return principal
+
+
+def _reading(
+    db: Database, reader: AsyncSession | None
+) -> AbstractAsyncContextManager[AsyncSession]:
+    return nullcontext(reader) if reader is not None else db.platform_reader()
 
 
 @dataclass(slots=True)
@@ -237,9 +248,9 @@ class InTenant(AccessMarker):
         self.allow_suspended = allow_suspended
 
     async def context(self, request: Request) -> TenantContext:
-        principal = await resolve_principal(request)
         db = get_db(request)
         async with db.platform_reader() as session:
+            principal = await resolve_principal(request, reader=session)
             access = AccessService(session)
             if self.home:
                 ref = str(principal.home_tenant_id)

@@ -150,6 +150,7 @@ def tenant_owned_models() -> list[type[TenantOwned]]:
 
 # --- used by identity and access ---
 joined_tenant = repository.joined_tenant
+tenant_matching = repository.tenant_matching
 
 # The switcher's and the MSP-wide scopes' reads of linked customers (hot paths at
 # 10,000 clients: one statement each, as access builds its narrowing).

@@ -304,6 +304,16 @@ def joined_tenant(
     return Tenant, Tenant.id == tenant_id
 
 
+def tenant_matching(ref: str) -> tuple[type[Tenant], ColumnElement[bool]]:
+    """The tenants table and the condition naming the tenant ``ref`` (slug or id), for
+    another owner's read that needs it in the same statement (the access decision reads
+    the target tenant with its access versions)."""
+    try:
+        return Tenant, Tenant.id == uuid.UUID(ref)
+    except ValueError:
+        return Tenant, Tenant.slug == ref.lower()
+
+
 def linked_customer_conditions(
     msp_id: uuid.UUID,
     now: datetime,

@@ -56,6 +56,7 @@ from tenantry.access.repository.roles import (
     custom_roles_by_id,
     custom_roles_of,
 )
+from tenantry.access.repository.versions import with_versions
 
 __all__ = [
     "TENANT_GROUP_TABLES",
@@ -103,4 +104,5 @@ __all__ = [
     "tenant_groups_holding",
     "touch_recent",
     "user_group_ids_of",
+    "with_versions",
 ]
