@@ -87,7 +87,7 @@ def _postgres() -> list[str]:
 def _sqlite() -> list[str]:
     statements: list[str] = []
     for table, ids in {**BUMPS, "tenants": TENANT_UPDATE}.items():
-        events = {"update": ("OLD", "NEW")}
+        events: dict[str, tuple[str, ...]] = {"update": ("OLD", "NEW")}
         if table != "tenants":
             events |= {"insert": ("NEW",), "delete": ("OLD",)}
         for event, rows in events.items():
