@@ -117,9 +117,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     asyncio.run(
-        probe(
-            args.path, args.who, max(1, args.n), args.quick, args.url, args.freeze, args.profile
-        )
+        probe(args.path, args.who, max(1, args.n), args.quick, args.url, args.freeze, args.profile)
     )
 
 

@@ -79,8 +79,9 @@ from sqlalchemy.engine import make_url
 
 from tenantry.access import repository as access_repo
 from tenantry.access.decision import by_permission, customer_sources, live
+from tenantry.access.decisions import versions_of
 from tenantry.access.models import GrantScope
-from tenantry.access.service import AccessService, create_grant, operator_scope
+from tenantry.access.service import KEPT, AccessService, create_grant, operator_scope
 from tenantry.audit import service as audit
 from tenantry.audit.schemas import OPERATOR
 from tenantry.config import Settings
@@ -401,7 +402,14 @@ async def verify_sample(settings: Settings, slugs: list[str]) -> tuple[int, int]
 
 
 async def decision_timing(settings: Settings, meta: dict[str, Any], n: int) -> dict[str, Any]:
-    """``AccessService.context_in`` warm: a delegated technician in one of its customers."""
+    """One decision in-process, warm: a delegated technician in one of its customers.
+
+    * kept: what a request pays when nothing changed, once it has read its tenant with
+      the access versions (the kept decision looked up and the context built; no read);
+    * with its read: ``AccessService.context_for`` whole (the one statement that reads
+      the tenant and both versions, then the kept decision);
+    * afresh: ``context_in`` deciding from the facts (its reads of grants and link);
+    * the rules alone, on grants and link already read."""
     db = Database(settings)
     try:
         async with db.platform_reader() as session:
@@ -414,16 +422,32 @@ async def decision_timing(settings: Settings, meta: dict[str, Any], n: int) -> d
             assert home is not None and customer is not None
             principal = principal_of(user, home, auth_method="token")
             access = AccessService(session)
-            for _ in range(50):
-                await access.context_in(principal, customer)
-            samples = []
-            for _ in range(n):
-                started = time.perf_counter_ns()
-                await access.context_in(principal, customer)
-                samples.append((time.perf_counter_ns() - started) / 1000)
-            # The rules alone, on grants and link already read: what a decision costs
-            # beyond its two reads (live grants, the active link; read every request so
-            # that a revocation or expiry holds from the next one).
+
+            async def timed(call: Any) -> list[float]:
+                for _ in range(50):
+                    await call()
+                samples = []
+                for _ in range(n):
+                    started = time.perf_counter_ns()
+                    await call()
+                    samples.append((time.perf_counter_ns() - started) / 1000)
+                return samples
+
+            found = await access_repo.with_versions(
+                session, tenancy.tenant_matching(customer.slug), home.id
+            )
+            assert found is not None
+            versions = versions_of(found[2], found[1])
+            await access.context_for(principal, customer.slug)  # made and kept
+
+            async def kept() -> None:
+                decision = KEPT.get((user.id, customer.id), versions, utcnow())
+                assert decision is not None, "the decision was not kept"
+                await access.context_in(principal, customer, decision=decision)
+
+            kept_samples = await timed(kept)
+            with_read = await timed(lambda: access.context_for(principal, customer.slug))
+            afresh = await timed(lambda: access.context_in(principal, customer))
             grants = live(await access_repo.live_grants_of_user(session, user.id), utcnow())
             book = await access.role_book(grants)
             link = await tenancy.active_link(session, home.id, customer.id)
@@ -431,15 +455,17 @@ async def decision_timing(settings: Settings, meta: dict[str, Any], n: int) -> d
             rules = []
             for _ in range(n):
                 started = time.perf_counter_ns()
-                found = customer_sources(grants, customer.id, True, frozenset(), book)
-                by_permission(found, frozenset(link.ceiling), book)
+                sources = customer_sources(grants, customer.id, True, frozenset(), book)
+                by_permission(sources, frozenset(link.ceiling), book)
                 rules.append((time.perf_counter_ns() - started) / 1000)
     finally:
         await db.dispose()
     return {
         "n": n,
-        "p50_us": statistics.median(samples),
-        "p99_us": pct(samples, 99),
+        "p50_us": statistics.median(kept_samples),
+        "p99_us": pct(kept_samples, 99),
+        "with_read_p50_us": statistics.median(with_read),
+        "afresh_p50_us": statistics.median(afresh),
         "rules_p50_us": statistics.median(rules),
         "rules_p99_us": pct(rules, 99),
     }
@@ -543,6 +569,8 @@ class Scenario:
     method: str = "GET"
     body: str | None = None
     note: str = ""
+    # Concurrent connections for this scenario (None: the run's ``--connections``).
+    connections: int | None = None
 
 
 LUA = """
@@ -644,6 +672,18 @@ async def run_python(base: str, s: Scenario, duration: float, connections: int) 
     }
 
 
+def single_p50(base: str, s: Scenario, n: int = 21) -> float:
+    """The median of ``n`` requests one after another, warm, nothing else running."""
+    headers = {"authorization": f"Bearer {s.token}"} if s.token else {}
+    timings = []
+    with httpx.Client(base_url=base, headers=headers, timeout=PROBE_TIMEOUT) as client:
+        for i in range(n):
+            started = time.perf_counter()
+            client.get(s.paths[i % len(s.paths)])
+            timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
 def load(base: str, s: Scenario, duration: float, connections: int, tool: str) -> dict[str, Any]:
     if tool == "wrk":
         return run_wrk(base, s, duration, connections)
@@ -694,8 +734,9 @@ def delete_customer(base: str, token: str, msp: str, slug: str) -> dict[str, Any
 def flatten(result: dict[str, Any]) -> dict[str, float]:
     flat: dict[str, float] = {}
     for name, figures in result["load"].items():
-        for key in ("rps", "p50_ms", "p99_ms"):
-            flat[f"{name}.{key}"] = figures[key]
+        for key in ("rps", "p50_ms", "p99_ms", "single_p50_ms"):
+            if key in figures:
+                flat[f"{name}.{key}"] = figures[key]
     for key, value in result["ratios"].items():
         flat[f"ratio.{key}"] = value
     flat["decision.p50_us"] = result["decision"]["p50_us"]
@@ -724,10 +765,11 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"  {key:<52} {value:>7.2f}")
     d = result["decision"]
     print(
-        f"\nauthorization decision in-process (AccessService.context_in, warm, delegated "
-        f"technician): p50 {d['p50_us']:,.0f} µs, p99 {d['p99_us']:,.0f} µs (n={d['n']}); "
-        f"the rules alone, grants and link in hand: p50 {d['rules_p50_us']:,.1f} µs, "
-        f"p99 {d['rules_p99_us']:,.1f} µs"
+        f"\nauthorization decision in-process (delegated technician, warm, n={d['n']}): kept "
+        f"(nothing changed) p50 {d['p50_us']:,.1f} µs, p99 {d['p99_us']:,.1f} µs; with the "
+        f"read of its tenant and versions p50 {d.get('with_read_p50_us', 0):,.0f} µs; decided "
+        f"afresh p50 {d.get('afresh_p50_us', 0):,.0f} µs; the rules alone, grants and link "
+        f"in hand: p50 {d['rules_p50_us']:,.1f} µs, p99 {d['rules_p99_us']:,.1f} µs"
     )
     x = result["delete"]
     print(
@@ -741,6 +783,42 @@ def print_table(result: dict[str, Any]) -> None:
     )
     a = result["audit_sample"]
     print(f"audit chains verified on a sample: {a[0]}/{a[1]} ok")
+
+
+# Issue #15's targets: (what, the figure's key in ``flatten``, at least / at most, bound).
+TARGETS: list[tuple[str, str, str, float]] = [
+    ("ticket list rps ≥ 10% of /healthz rps", "ratio.ticket list rps / healthz rps", ">=", 0.10),
+    ("ticket list p99 ≤ 50 ms at 32 connections",
+     "ticket list, big MSP (admin, 32 conn.).p99_ms", "<=", 50.0),
+    ("ticket list flat 10 → 10,000 clients (rps ratio ≤ 1.2)",
+     "ratio.ticket list rps: small MSP / big MSP", "<=", 1.2),
+    ("ticket list flat 10 → 10,000 clients (p50 ratio ≤ 1.2)",
+     "ratio.ticket list p50: big MSP / small MSP", "<=", 1.2),
+    ("create ticket ≥ 60% of the list's rps", "ratio.create ticket rps / ticket list rps",
+     ">=", 0.60),
+    ("decision, kept, p50 ≤ 50 µs", "decision.p50_us", "<=", 50.0),
+    ("switcher search single p50 ≤ 20 ms", "switcher search.single_p50_ms", "<=", 20.0),
+    ("switcher search ≥ 500 req/s", "switcher search.rps", ">=", 500.0),
+    ("MSP-wide open tickets (admin) ≥ 100 req/s", "MSP-wide open tickets (admin).rps",
+     ">=", 100.0),
+    ("MSP-wide open tickets (admin) p50 ≤ 250 ms", "MSP-wide open tickets (admin).p50_ms",
+     "<=", 250.0),
+    ("open and breached counts per client single ≤ 250 ms",
+     "open tickets per client (admin).single_p50_ms", "<=", 250.0),
+    ("peak memory ≤ 150 MiB per worker", "rss.peak_mib_max", "<=", 150.0),
+]  # fmt: skip
+
+
+def print_targets(result: dict[str, Any]) -> None:
+    flat = flatten(result)
+    print("\ntargets (issue #15)")
+    for what, key, sense, bound in TARGETS:
+        value = flat.get(key)
+        if value is None:
+            print(f"  {what:<58} {'-':>10}  not measured")
+            continue
+        met = value >= bound if sense == ">=" else value <= bound
+        print(f"  {what:<58} {value:>10,.2f}  {'met' if met else 'NOT met'}")
 
 
 def print_compare(old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -815,6 +893,13 @@ def main() -> None:
             [f"/api/v1/tenants/{c}/tickets?status=all&limit=50" for c in big_clients],
             tokens["big_admin"],
             note=f"random client of {meta['customers_big']:,}",
+        ),
+        Scenario(
+            "ticket list, big MSP (admin, 32 conn.)",
+            [f"/api/v1/tenants/{c}/tickets?status=all&limit=50" for c in big_clients],
+            tokens["big_admin"],
+            note="the same at 32 connections (the p99 target)",
+            connections=32,
         ),
         Scenario(
             "ticket list, small MSP (admin)",
@@ -896,9 +981,13 @@ def main() -> None:
                 )
             if s.method == "GET":
                 s.note += f"; single request {time.perf_counter() - began:.2f} s"
-            load(base, s, 1, args.connections, tool)  # warm-up
+            connections = s.connections or args.connections
+            load(base, s, 1, connections, tool)  # warm-up
             say(f"  {s.name} ...")
-            results[s.name] = load(base, s, duration, args.connections, tool)
+            results[s.name] = load(base, s, duration, connections, tool)
+            if s.method == "GET":
+                asyncio.run(wait_until_idle(settings))
+                results[s.name]["single_p50_ms"] = single_p50(base, s)
         pids = worker_pids(server.pid)
         peak = [vm_kib(p, "VmHWM") / 1024 for p in pids]
         asyncio.run(wait_until_idle(settings))
@@ -925,6 +1014,10 @@ def main() -> None:
         "ticket list rps / create ticket rps": ratio(
             "ticket list, big MSP (admin)", "create ticket (audited)"
         ),
+        "ticket list rps / healthz rps": ratio("ticket list, big MSP (admin)", "healthz"),
+        "create ticket rps / ticket list rps": ratio(
+            "create ticket (audited)", "ticket list, big MSP (admin)"
+        ),
     }
     load_avg = os.getloadavg()
     result = {
@@ -947,6 +1040,7 @@ def main() -> None:
         "audit_sample": audit_sample,
     }
     print_table(result)
+    print_targets(result)
     if args.compare:
         print_compare(json.loads(args.compare.read_text()), result)
     if args.json:

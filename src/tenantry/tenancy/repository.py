@@ -3,6 +3,7 @@ owner, and other domains reach them through ``tenancy.service``."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -295,23 +296,25 @@ Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 # in (ids it names, a subquery of ids in granted groups, an ordering table).
 
 
+@functools.cache
 def joined_tenant(
     tenant_id: InstrumentedAttribute[uuid.UUID],
 ) -> tuple[type[Tenant], ColumnElement[bool]]:
     """The tenants table and the condition joining it to ``tenant_id``: for another
     owner's read that needs the tenant in the same statement (resolving who is calling
-    costs one round trip, not two)."""
+    costs one round trip, not two). The same object for the same column, so the reader
+    can build its statement once."""
     return Tenant, Tenant.id == tenant_id
 
 
-def tenant_matching(ref: str) -> tuple[type[Tenant], ColumnElement[bool]]:
-    """The tenants table and the condition naming the tenant ``ref`` (slug or id), for
-    another owner's read that needs it in the same statement (the access decision reads
-    the target tenant with its access versions)."""
+def tenant_matching(ref: str) -> tuple[type[Tenant], InstrumentedAttribute[Any], object]:
+    """The tenants table, the column that names the tenant ``ref`` (id or slug) and the
+    value to look for, for another owner's read that needs it in the same statement (the
+    access decision reads the target tenant with its access versions)."""
     try:
-        return Tenant, Tenant.id == uuid.UUID(ref)
+        return Tenant, Tenant.id, uuid.UUID(ref)
     except ValueError:
-        return Tenant, Tenant.slug == ref.lower()
+        return Tenant, Tenant.slug, ref.lower()
 
 
 def linked_customer_conditions(

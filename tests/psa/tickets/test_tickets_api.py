@@ -369,3 +369,20 @@ def _ctx(tenant_id: uuid.UUID):  # type: ignore[no-untyped-def]
         permissions=frozenset({"tickets:write"}),
         scope=scope_of([tenant_id]),
     )
+
+
+async def test_the_list_writes_each_ticket_exactly_as_the_ticket_itself_reads(
+    psa: PsaWorld,
+) -> None:
+    # The list is written once from plain rows (kit/json.py); one ticket goes through its
+    # Pydantic model. Same fields, same text: ids, enums, tags, aware dates with "Z".
+    created = await psa.ticket("alex", "contoso", priority="P1")
+    await psa.call("alex", "PATCH", f"{BASE}/{created['number']}", json={"tags": ["vip"]})
+    listed = await psa.call("dora", "GET", BASE, params={"status": "all"})
+    single = await psa.call("dora", "GET", f"{BASE}/{created['number']}")
+    assert listed.status_code == single.status_code == 200
+    assert listed.headers["content-type"] == "application/json"
+    (item,) = [t for t in listed.json()["items"] if t["number"] == created["number"]]
+    assert item == single.json()
+    assert item["sla"]["resolution_due_at"].endswith("Z") and item["tags"] == ["vip"]
+    assert set(listed.json()) == {"items", "next_cursor"}

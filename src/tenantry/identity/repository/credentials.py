@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.identity.models import (
@@ -34,16 +34,29 @@ async def _with_user_and_home(
     session: AsyncSession, model: type[Any], token_hash: str, home: HomeJoin
 ) -> tuple[Any, User, Any] | None:
     """One round trip: the credential with this hash, its user and the user's home tenant."""
-    tenants, on = home
     row = (
-        await session.execute(
+        await session.execute(_credential_statement(model, home), {"token_hash": token_hash})
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+# Built once per credential kind: every request resolves its caller, and building the
+# statement cost as much as running it (tenancy hands over one join object).
+_STATEMENTS: dict[tuple[type[Any], int], Select[Any]] = {}
+
+
+def _credential_statement(model: type[Any], home: HomeJoin) -> Select[Any]:
+    key = (model, id(home))
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        tenants, on = home
+        statement = _STATEMENTS[key] = (
             select(model, User, tenants)
             .join(User, User.id == model.user_id)
             .join(tenants, on)
-            .where(model.token_hash == token_hash)
+            .where(model.token_hash == bindparam("token_hash"))
         )
-    ).first()
-    return (row[0], row[1], row[2]) if row else None
+    return statement
 
 
 async def session_with_user(
@@ -165,5 +178,3 @@ async def use_recovery_code(
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) >= 1
-
-

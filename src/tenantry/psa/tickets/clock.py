@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row
 
 from tenantry.psa.tickets import sla
 from tenantry.psa.tickets.models import (
@@ -35,8 +38,13 @@ class Policy:
         return timedelta(minutes=int(minutes)) if minutes else None
 
 
-def sla_of(ticket: Ticket, now: datetime) -> SlaOut:
+def sla_of(ticket: Ticket | Row[Any], now: datetime) -> SlaOut:
     """The ticket's SLA as shown: breaches include targets overdue right now."""
+    return SlaOut(**sla_fields(ticket, now))
+
+
+def sla_fields(ticket: Ticket | Row[Any], now: datetime) -> dict[str, Any]:
+    """``sla_of`` as plain values (a hot list writes them without building models)."""
     fr_breached = ticket.first_response_breached or (
         ticket.first_responded_at is None
         and ticket.first_response_due_at is not None
@@ -47,15 +55,15 @@ def sla_of(ticket: Ticket, now: datetime) -> SlaOut:
         and ticket.resolution_due_at is not None
         and ticket.resolution_due_at < now
     )
-    return SlaOut(
-        first_response_due_at=ticket.first_response_due_at,
-        resolution_due_at=ticket.resolution_due_at,
-        first_responded_at=ticket.first_responded_at,
-        resolved_at=ticket.resolved_at,
-        paused=ticket.status in PAUSED_STATUSES,
-        first_response_breached=fr_breached,
-        resolution_breached=res_breached,
-    )
+    return {
+        "first_response_due_at": ticket.first_response_due_at,
+        "resolution_due_at": ticket.resolution_due_at,
+        "first_responded_at": ticket.first_responded_at,
+        "resolved_at": ticket.resolved_at,
+        "paused": ticket.status in PAUSED_STATUSES,
+        "first_response_breached": fr_breached,
+        "resolution_breached": res_breached,
+    }
 
 
 def recompute_due(ticket: Ticket, policy: Policy) -> None:

@@ -8,7 +8,9 @@ cursor is simpler than a keyset per sort order."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.base import utcnow
@@ -30,14 +32,22 @@ class TicketLists:
         self, f: TicketFilter, *, sort: str, cursor: str | None, limit: int
     ) -> tuple[list[Ticket], str | None]:
         """A page of tickets and the cursor of the next one (None on the last)."""
-        check_limit(limit)
-        if sort not in SORTS:
-            raise ValidationFailed("sort", "must be one of " + ", ".join(SORTS))
-        if f.q is not None and len(f.q) > 200:
-            raise ValidationFailed("q", "must be at most 200 characters long")
-        offset = decode_offset(cursor)
+        offset = self._checked(f, sort, cursor, limit)
         rows = list(
             await repository.page(
+                self.session, f, sort=sort, offset=offset, limit=limit, now=utcnow()
+            )
+        )
+        more = len(rows) > limit
+        return rows[:limit], OFFSET.encode(offset + limit) if more else None
+
+    async def find_rows(
+        self, f: TicketFilter, *, sort: str, cursor: str | None, limit: int
+    ) -> tuple[list[Row[Any]], str | None]:
+        """``find`` as read-only rows (a list to show, nothing to change)."""
+        offset = self._checked(f, sort, cursor, limit)
+        rows = list(
+            await repository.page_rows(
                 self.session, f, sort=sort, offset=offset, limit=limit, now=utcnow()
             )
         )
@@ -53,6 +63,16 @@ class TicketLists:
             rows.extend(batch)
             if cursor is None or len(rows) >= MAX_EXPORT:
                 return rows
+
+    @staticmethod
+    def _checked(f: TicketFilter, sort: str, cursor: str | None, limit: int) -> int:
+        """The offset the cursor names, once the sort, search and limit are valid."""
+        check_limit(limit)
+        if sort not in SORTS:
+            raise ValidationFailed("sort", "must be one of " + ", ".join(SORTS))
+        if f.q is not None and len(f.q) > 200:
+            raise ValidationFailed("q", "must be at most 200 characters long")
+        return decode_offset(cursor)
 
     async def counts(self, f: TicketFilter) -> dict[uuid.UUID, tuple[int, int]]:
         """(tickets, breached tickets) per tenant under the filter."""
