@@ -36,7 +36,14 @@ from tenantry.db import migrate
 
 
 async def probe(
-    path: str, who: str, n: int, quick: bool, url: str, freeze: bool, profile: bool
+    path: str,
+    who: str,
+    n: int,
+    quick: bool,
+    url: str,
+    freeze: bool,
+    profile: bool,
+    body: str | None = None,
 ) -> None:
     settings = bench_settings(url, QUICK if quick else FULL)
     owner = await asyncpg.connect(settings.database_url)
@@ -82,7 +89,12 @@ async def probe(
                 profiler = Profiler(interval=0.0002, async_mode="enabled")
                 profiler.start()
             started = time.perf_counter()
-            response = await client.get(path)
+            if body is None:
+                response = await client.get(path)
+            else:
+                response = await client.post(
+                    path, content=body, headers={"content-type": "application/json"}
+                )
             timings.append((time.perf_counter() - started) * 1000)
             if i == 0 and response.status_code >= 300:
                 raise SystemExit(f"{path} answered {response.status_code}: {response.text}")
@@ -91,7 +103,7 @@ async def probe(
             print(profiler.output_text(unicode=False, color=False, show_all=False))
     warm = timings[1:]
     print(
-        f"GET {path} as {who}{'' if freeze else ' (no gc.freeze)'}: first "
+        f"{'GET' if body is None else 'POST'} {path} as {who}{'' if freeze else ' (no gc.freeze)'}: first "
         f"{timings[0]:.1f} ms; next {n}: median {statistics.median(warm):.1f} ms, "
         f"min {min(warm):.1f} ms"
     )
@@ -115,9 +127,19 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print a pyinstrument profile of the warm requests"
     )
+    parser.add_argument("--post", metavar="JSON", help="POST this body instead of a GET")
     args = parser.parse_args()
     asyncio.run(
-        probe(args.path, args.who, max(1, args.n), args.quick, args.url, args.freeze, args.profile)
+        probe(
+            args.path,
+            args.who,
+            max(1, args.n),
+            args.quick,
+            args.url,
+            args.freeze,
+            args.profile,
+            args.post,
+        )
     )
 
 

@@ -41,3 +41,24 @@ async def upsert(
     """Insert ``values``, or set ``update`` on the row whose ``keys`` match."""
     stmt = _insert(session, model).values(values)
     await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=dict(update)))
+
+
+async def upsert_returning(
+    session: AsyncSession,
+    model: type[Any],
+    values: Mapping[str, Any],
+    *,
+    keys: Sequence[str],
+    update: Mapping[str, Any],
+    returning: Any,
+) -> Any:
+    """``upsert`` in one statement that also answers ``returning`` of the row it wrote
+    (its new value: e.g. a counter inserted or moved on, and locked until the end of the
+    transaction on PostgreSQL, in one round trip)."""
+    stmt = (
+        _insert(session, model)
+        .values(values)
+        .on_conflict_do_update(index_elements=keys, set_=dict(update))
+        .returning(returning)
+    )
+    return (await session.execute(stmt)).scalar_one()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db.base import new_id
 from tenantry.db.scope import redundant_with_scope
-from tenantry.db.upsert import insert_missing
+from tenantry.db.upsert import upsert_returning
 from tenantry.psa.tickets.models import (
     SlaPolicy,
     Ticket,
@@ -26,27 +26,21 @@ from tenantry.psa.tickets.schemas import TicketFilter
 FIRST_NUMBER = 1001
 
 
-async def lock_counter(session: AsyncSession, tenant_id: uuid.UUID) -> TicketCounter:
-    """The tenant's counter row, locked until the transaction ends (FOR UPDATE).
-
-    Made with INSERT … ON CONFLICT DO NOTHING first, so two first-ever creations in a
-    tenant do not both try to insert it: one inserts, the other waits on the lock.
-    SQLite has no row locks; it serialises writers on the database instead.
-    """
-    await insert_missing(
+async def take_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The tenant's next ticket number, taken: one statement creates the counter or moves
+    it on and returns it (INSERT … ON CONFLICT DO UPDATE … RETURNING). On PostgreSQL the
+    row stays locked until the transaction ends, so concurrent creations queue here and
+    numbers stay gap-free and unique (a rollback gives the number back); SQLite
+    serialises writers on the database."""
+    following = await upsert_returning(
         session,
         TicketCounter,
-        {"tenant_id": tenant_id, "id": new_id(), "next_number": FIRST_NUMBER},
+        {"tenant_id": tenant_id, "id": new_id(), "next_number": FIRST_NUMBER + 1},
         keys=["tenant_id"],
+        update={"next_number": TicketCounter.next_number + 1},
+        returning=TicketCounter.next_number,
     )
-    counter = await session.scalar(
-        select(TicketCounter)
-        .where(TicketCounter.tenant_id == tenant_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert counter is not None  # inserted just above or earlier
-    return counter
+    return int(following) - 1
 
 
 async def by_number(session: AsyncSession, tenant_id: uuid.UUID, number: int) -> Ticket | None:

@@ -229,9 +229,7 @@ class TicketService:
             ctx, assignee_user_id
         )
         policy = await self.policy(ctx)
-        counter = await repository.lock_counter(self.session, ctx.tenant.id)
-        number = counter.next_number
-        counter.next_number = number + 1
+        number = await repository.take_number(self.session, ctx.tenant.id)
         now = utcnow()
         ticket = Ticket(
             tenant_id=ctx.tenant.id,
