@@ -102,8 +102,9 @@ async def probe(
             profiler.stop()
             print(profiler.output_text(unicode=False, color=False, show_all=False))
     warm = timings[1:]
+    method = "GET" if body is None else "POST"
     print(
-        f"{'GET' if body is None else 'POST'} {path} as {who}{'' if freeze else ' (no gc.freeze)'}: first "
+        f"{method} {path} as {who}{'' if freeze else ' (no gc.freeze)'}: first "
         f"{timings[0]:.1f} ms; next {n}: median {statistics.median(warm):.1f} ms, "
         f"min {min(warm):.1f} ms"
     )

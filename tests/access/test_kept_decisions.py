@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.access import service as access_service
@@ -239,3 +239,33 @@ async def test_a_tenant_without_a_version_row_is_decided_every_time(world: World
     for _ in range(2):
         assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
     assert access_service.KEPT.misses == misses + 2
+
+
+async def test_a_warm_list_request_reads_its_caller_tenant_and_rows_in_two_statements(
+    world: World,
+) -> None:
+    # The caller, the tenant in the path and both access versions in one statement; the
+    # kept decision reads nothing; the page in one more. (A regression here is a round
+    # trip back on every request.)
+    await world.grant(
+        "alex",
+        "northwind",
+        user="tina@northwind.example",
+        role="technician",
+        scope="customer",
+        customer="contoso-ltd",
+    )
+    assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = world.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 2, statements
+    assert "access_versions" in statements[0] and "tickets" in statements[1]

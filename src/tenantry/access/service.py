@@ -26,6 +26,7 @@ from tenantry.access.models import Grant
 from tenantry.access.repository import BlockRef
 from tenantry.access.rolebook import role_book, sources_in_customer
 from tenantry.db.base import utcnow
+from tenantry.db.reads import AlsoRead
 from tenantry.db.scope import TenantScope
 from tenantry.errors import NotFound, TenantSuspended
 from tenantry.tenancy import service as tenancy
@@ -79,19 +80,28 @@ class AccessService:
         self.session = session
 
     async def context_for(
-        self, principal: Principal, tenant_ref_or_slug: str, *, allow_suspended: bool = False
+        self,
+        principal: Principal,
+        tenant_ref_or_slug: str,
+        *,
+        allow_suspended: bool = False,
+        read: AlsoRead | None = None,
     ) -> TenantContext:
         """Decide what ``principal`` may do in a tenant; 404 if they may do nothing.
 
         The tenant is read with the access versions of it and of the caller's home (one
-        statement); a decision this worker made under the same versions, still in time,
-        is used as it is (``access/decisions.py``), else the rules decide again."""
-        found = await repository.with_versions(
-            self.session, tenancy.tenant_matching(tenant_ref_or_slug), principal.home_tenant_id
-        )
-        if found is None:
+        statement, or none when ``read``, from ``tenant_read``, rode on the statement that
+        resolved the caller); a decision this worker made under the same versions, still
+        in time, is used as it is (``access/decisions.py``), else the rules decide again."""
+        if read is not None and read.found:
+            tenant, tenant_version, home_version = read.found
+        else:
+            found = await repository.with_versions(
+                self.session, tenancy.tenant_matching(tenant_ref_or_slug), principal.home_tenant_id
+            )
+            tenant, tenant_version, home_version = found or (None, None, None)
+        if tenant is None:
             raise NotFound("No such tenant.")
-        tenant, tenant_version, home_version = found
         now = utcnow()
         key = (principal.user_id, tenant.id)
         versions = versions_of(home_version, tenant_version)
@@ -102,6 +112,12 @@ class AccessService:
         return await self.context_in(
             principal, tenant, allow_suspended=allow_suspended, decision=decision
         )
+
+    @staticmethod
+    def tenant_read(tenant_ref_or_slug: str) -> AlsoRead:
+        """What ``context_for`` reads first, to ride on the statement that resolves the
+        caller (``resolve_principal``): one round trip for both."""
+        return repository.with_versions_riding(tenancy.tenant_matching(tenant_ref_or_slug))
 
     async def role_book(self, grants: Sequence[Grant]) -> RoleBook:
         """Built-in roles plus the custom roles these grants name (one query, if any)."""

@@ -18,6 +18,7 @@ from tenantry.access.service import AccessService, self_scope
 from tenantry.audit.schemas import Actor
 from tenantry.config import IPNetwork, Settings
 from tenantry.db.engine import Database
+from tenantry.db.reads import AlsoRead
 from tenantry.db.scope import NO_SCOPE, TenantScope
 from tenantry.errors import MfaRequired, NotAuthenticated, PermissionDenied
 from tenantry.identity.devices import DEVICE_COOKIE
@@ -134,11 +135,16 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
 
 
 async def resolve_principal(
-    request: Request, *, allow_pending_mfa: bool = False, reader: AsyncSession | None = None
+    request: Request,
+    *,
+    allow_pending_mfa: bool = False,
+    reader: AsyncSession | None = None,
+    also: AlsoRead | None = None,
 ) -> Principal:
     """Session cookie or ``Authorization: Bearer`` token → one Principal, cached per
     request. ``reader``: a platform reader the caller goes on using (the access decision
-    reads in the same one: one connection for both)."""
+    reads in the same one: one connection for both); ``also``: what that decision reads
+    first, read in the same statement (left unread when the principal was cached)."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         principal = cached
@@ -151,9 +157,11 @@ async def resolve_principal(
             identity = IdentityService(session, settings)
             touch: AuthSession | ApiToken | None = None
             if auth.lower().startswith("bearer "):
-                principal, touch = await identity.principal_from_api_token(auth[7:].strip())
+                principal, touch = await identity.principal_from_api_token(
+                    auth[7:].strip(), also
+                )
             elif cookie:
-                principal, touch = await identity.principal_from_session_token(cookie)
+                principal, touch = await identity.principal_from_session_token(cookie, also)
             else:
                 raise NotAuthenticated("Sign in to continue.")
         if identity.needs_touch(touch):
@@ -250,13 +258,16 @@ class InTenant(AccessMarker):
     async def context(self, request: Request) -> TenantContext:
         db = get_db(request)
         async with db.platform_reader() as session:
-            principal = await resolve_principal(request, reader=session)
             access = AccessService(session)
-            if self.home:
-                ref = str(principal.home_tenant_id)
-            else:
-                ref = request.path_params.get("tenant", "")
-            ctx = await access.context_for(principal, ref, allow_suspended=self.allow_suspended)
+            # The tenant in the path, with its access versions, rides on the statement
+            # that resolves the caller (the home's is read by the decision itself).
+            path_ref = request.path_params.get("tenant", "")
+            read = None if self.home else access.tenant_read(path_ref)
+            principal = await resolve_principal(request, reader=session, also=read)
+            ref = str(principal.home_tenant_id) if self.home else path_ref
+            ctx = await access.context_for(
+                principal, ref, allow_suspended=self.allow_suspended, read=read
+            )
             if not ctx.can(self.permission) and ctx.link_narrowing is not None:
                 # The refusal says who narrowed the link: one lookup, on refusal only.
                 ctx = await access.with_narrower_named(ctx)

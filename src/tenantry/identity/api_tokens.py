@@ -11,6 +11,7 @@ from tenantry.audit import service as audit
 from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
+from tenantry.db.reads import AlsoRead
 from tenantry.errors import NotAuthenticated, NotFound, ValidationFailed
 from tenantry.identity import repository
 from tenantry.identity.common import (
@@ -25,9 +26,11 @@ from tenantry.tenancy import service as tenancy
 
 
 class TokenService(IdentityBase):
-    async def principal_from_api_token(self, token: str) -> tuple[Principal, ApiToken]:
+    async def principal_from_api_token(
+        self, token: str, also: AlsoRead | None = None
+    ) -> tuple[Principal, ApiToken]:
         found = await repository.token_with_user(
-            self.session, digest(token), tenancy.joined_tenant(User.home_tenant_id)
+            self.session, digest(token), tenancy.joined_tenant(User.home_tenant_id), also
         )
         if found is None:
             raise NotAuthenticated("The API token is not valid.")

@@ -11,6 +11,7 @@ from tenantry.audit import service as audit
 from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import utcnow
+from tenantry.db.reads import AlsoRead
 from tenantry.errors import Conflict, NotAuthenticated, NotFound
 from tenantry.identity import repository
 from tenantry.identity.common import (
@@ -87,9 +88,11 @@ class SessionService(IdentityBase):
         if old is not None and old.revoked_at is None:
             old.revoked_at = utcnow()
 
-    async def principal_from_session_token(self, token: str) -> tuple[Principal, AuthSession]:
+    async def principal_from_session_token(
+        self, token: str, also: AlsoRead | None = None
+    ) -> tuple[Principal, AuthSession]:
         found = await repository.session_with_user(
-            self.session, digest(token), tenancy.joined_tenant(User.home_tenant_id)
+            self.session, digest(token), tenancy.joined_tenant(User.home_tenant_id), also
         )
         if found is None:
             raise NotAuthenticated("Your session has ended; sign in again.")

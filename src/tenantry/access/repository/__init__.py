@@ -56,7 +56,7 @@ from tenantry.access.repository.roles import (
     custom_roles_by_id,
     custom_roles_of,
 )
-from tenantry.access.repository.versions import with_versions
+from tenantry.access.repository.versions import with_versions, with_versions_riding
 
 __all__ = [
     "TENANT_GROUP_TABLES",
@@ -105,4 +105,5 @@ __all__ = [
     "touch_recent",
     "user_group_ids_of",
     "with_versions",
+    "with_versions_riding",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from tenantry.access.models import AccessVersion
+from tenantry.db.reads import AlsoRead
 
 # tenant's class, the column naming it (id or slug), the value (``tenancy.tenant_matching``)
 TenantMatch = tuple[type[Any], InstrumentedAttribute[Any], object]
@@ -42,3 +43,29 @@ async def with_versions(
         await session.execute(_statement(cls, column), {"ref": value, "home_id": home_id})
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+# Per column: the aliased target tenant and versions, and their joins (built once).
+_RIDERS: dict[InstrumentedAttribute[Any], tuple[tuple[Any, ...], tuple[tuple[Any, Any], ...]]] = {}
+
+
+def with_versions_riding(tenant: TenantMatch) -> AlsoRead:
+    """The same read as ``with_versions``, riding on a statement that already reads the
+    caller's home tenant as the tenants class itself (identity's credential read): the
+    target comes in as an alias, and the home's version joins that class."""
+    cls, column, value = tenant
+    built = _RIDERS.get(column)
+    if built is None:
+        target = aliased(cls)
+        target_version = aliased(AccessVersion)
+        home_version = aliased(AccessVersion)
+        built = _RIDERS[column] = (
+            (target, target_version.version, home_version.version),
+            (
+                (target, getattr(target, column.key) == bindparam("also_tenant")),
+                (target_version, target_version.tenant_id == target.id),
+                (home_version, home_version.tenant_id == cls.id),
+            ),
+        )
+    columns, joins = built
+    return AlsoRead(("tenant with versions", column.key), columns, joins, {"also_tenant": value})

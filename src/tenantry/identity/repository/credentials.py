@@ -4,13 +4,14 @@ statement, the home tenant's join handed over by tenancy)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.db.reads import AlsoRead
 from tenantry.identity.models import (
     ApiToken,
     AuthSession,
@@ -31,39 +32,53 @@ HomeJoin = tuple[Any, ColumnElement[bool]]
 
 
 async def _with_user_and_home(
-    session: AsyncSession, model: type[Any], token_hash: str, home: HomeJoin
+    session: AsyncSession,
+    model: type[Any],
+    token_hash: str,
+    home: HomeJoin,
+    also: AlsoRead | None = None,
 ) -> tuple[Any, User, Any] | None:
-    """One round trip: the credential with this hash, its user and the user's home tenant."""
-    row = (
-        await session.execute(_credential_statement(model, home), {"token_hash": token_hash})
-    ).first()
-    return (row[0], row[1], row[2]) if row else None
+    """One round trip: the credential with this hash, its user and the user's home tenant
+    (and what ``also`` adds, into ``also.found``)."""
+    params = {"token_hash": token_hash, **(also.params if also else {})}
+    row = (await session.execute(_credential_statement(model, home, also), params)).first()
+    if row is None:
+        return None
+    if also is not None:
+        also.found = tuple(row[3:])
+    return (row[0], row[1], row[2])
 
 
-# Built once per credential kind: every request resolves its caller, and building the
-# statement cost as much as running it (tenancy hands over one join object).
-_STATEMENTS: dict[tuple[type[Any], int], Select[Any]] = {}
+# Built once per credential kind (and rider): every request resolves its caller, and
+# building the statement cost as much as running it (tenancy hands over one join object).
+_STATEMENTS: dict[tuple[type[Any], int, Hashable], Select[Any]] = {}
 
 
-def _credential_statement(model: type[Any], home: HomeJoin) -> Select[Any]:
-    key = (model, id(home))
+def _credential_statement(
+    model: type[Any], home: HomeJoin, also: AlsoRead | None = None
+) -> Select[Any]:
+    key = (model, id(home), also.key if also else None)
     statement = _STATEMENTS.get(key)
     if statement is None:
         tenants, on = home
-        statement = _STATEMENTS[key] = (
-            select(model, User, tenants)
+        statement = (
+            select(model, User, tenants, *(also.columns if also else ()))
             .join(User, User.id == model.user_id)
             .join(tenants, on)
-            .where(model.token_hash == bindparam("token_hash"))
+        )
+        for target, onclause in also.joins if also else ():
+            statement = statement.outerjoin(target, onclause)
+        statement = _STATEMENTS[key] = statement.where(
+            model.token_hash == bindparam("token_hash")
         )
     return statement
 
 
 async def session_with_user(
-    session: AsyncSession, token_hash: str, home: HomeJoin
+    session: AsyncSession, token_hash: str, home: HomeJoin, also: AlsoRead | None = None
 ) -> tuple[AuthSession, User, Any] | None:
     """One round trip: the session, its user and the user's home tenant."""
-    return await _with_user_and_home(session, AuthSession, token_hash, home)
+    return await _with_user_and_home(session, AuthSession, token_hash, home, also)
 
 
 async def touch_session(session: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
@@ -119,10 +134,10 @@ async def revoke_sessions_of(
 
 
 async def token_with_user(
-    session: AsyncSession, token_hash: str, home: HomeJoin
+    session: AsyncSession, token_hash: str, home: HomeJoin, also: AlsoRead | None = None
 ) -> tuple[ApiToken, User, Any] | None:
     """One round trip: the token, its user and the user's home tenant."""
-    return await _with_user_and_home(session, ApiToken, token_hash, home)
+    return await _with_user_and_home(session, ApiToken, token_hash, home, also)
 
 
 async def tokens_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[ApiToken]:
