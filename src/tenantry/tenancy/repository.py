@@ -308,9 +308,8 @@ def joined_tenant(
 
 
 def tenant_matching(ref: str) -> tuple[type[Tenant], InstrumentedAttribute[Any], object]:
-    """The tenants table, the column that names the tenant ``ref`` (id or slug) and the
-    value to look for, for another owner's read that needs it in the same statement (the
-    access decision reads the target tenant with its access versions)."""
+    """The tenants table, the column naming the tenant ``ref`` (id or slug) and the value,
+    for another owner's read of it (the access decision's, with its access versions)."""
     try:
         return Tenant, Tenant.id, uuid.UUID(ref)
     except ValueError:
