@@ -12,8 +12,8 @@ row-level security, exactly as ``tenantry db upgrade`` leaves them. Then:
    app role under the tenant's scope, ``--writes`` times (default 2,000) with
    ``audit.record`` and as many times with ``audit.record`` replaced by a no-op,
    interleaved pairwise in random order. What "with" adds is the whole of recording: the
-   chain head read ``FOR UPDATE``, hashing, inserting the event and updating the head.
-   Prints median and p95 per unit of work and the ratios.
+   chain head read ``FOR UPDATE``, hashing, and the one statement that inserts the event
+   and moves the head. Prints median and p95 per unit of work and the ratios.
 2. **Export rate.** ``--events`` events (default 200,000) of one tenant, hash-chained as
    ``record`` chains them, bulk-copied in as the owner (batches of 10,000, so seeding
    keeps memory flat), then streamed through ``audit.export.export_lines`` (the code
@@ -35,7 +35,7 @@ row-level security, exactly as ``tenantry db upgrade`` leaves them. Then:
    token) and its client are made by ``bench/run.py``'s own builders.
 
 The database is dropped at the end. Figures are from one run on one machine; compare
-ratios, not absolute times (with ``--skip-export`` sections 2 is left out).
+ratios, not absolute times (``--skip-export`` leaves section 2 out).
 """
 
 from __future__ import annotations
