@@ -12,8 +12,8 @@ row-level security, exactly as ``tenantry db upgrade`` leaves them. Then:
    app role under the tenant's scope, ``--writes`` times (default 2,000) with
    ``audit.record`` and as many times with ``audit.record`` replaced by a no-op,
    interleaved pairwise in random order. What "with" adds is the whole of recording: the
-   chain head read ``FOR UPDATE``, hashing, inserting the event and updating the head.
-   Prints median and p95 per unit of work and the ratios.
+   chain head read ``FOR UPDATE``, hashing, and the one statement that inserts the event
+   and moves the head. Prints median and p95 per unit of work and the ratios.
 2. **Export rate.** ``--events`` events (default 200,000) of one tenant, hash-chained as
    ``record`` chains them, bulk-copied in as the owner (batches of 10,000, so seeding
    keeps memory flat), then streamed through ``audit.export.export_lines`` (the code
@@ -22,8 +22,20 @@ row-level security, exactly as ``tenantry db upgrade`` leaves them. Then:
    (``resource.getrusage``) before and after: equal peaks mean the export ran in
    constant memory.
 
+3. **One ``record`` call.** The statements ``audit.record`` sends (counted on the engine,
+   ``before_cursor_execute``; with asyncpg's statement cache warm each is one round trip)
+   and the median time of the call alone, inside a unit of work already begun: the first
+   event of a tenant with no chain yet (``--writes`` / 10 fresh tenants), one event per
+   unit of work (``--writes``), and the 2nd to 10th event of a unit of work that records
+   ten (``--writes`` / 10 units of work).
+4. **Create a ticket through the API.** ``POST /api/v1/tenants/{client}/tickets`` in
+   process (httpx's ASGI transport, as ``bench/probe.py`` does for reads) as an MSP's
+   admin in one of its clients, ``--writes`` / 4 times after a warm-up: the median and
+   p95 per request, and the statements per request, by table. The MSP, its admin (a
+   token) and its client are made by ``bench/run.py``'s own builders.
+
 The database is dropped at the end. Figures are from one run on one machine; compare
-ratios, not absolute times.
+ratios, not absolute times (``--skip-export`` leaves section 2 out).
 """
 
 from __future__ import annotations
@@ -33,25 +45,39 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import resource
 import statistics
+import sys
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
+import httpx
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
 
 from tenantry.access.service import operator_scope
 from tenantry.audit import export, repository, retention
 from tenantry.audit import service as audit
-from tenantry.audit.schemas import OPERATOR
+from tenantry.audit.changes import changed
+from tenantry.audit.schemas import OPERATOR, AuditAction
 from tenantry.config import Settings
 from tenantry.db.base import new_id
 from tenantry.db.engine import Database
 from tenantry.db.migrate import upgrade
 from tenantry.tenancy.service import TenancyService
+
+sys.path.insert(0, str(Path(__file__).parent))
+from run import make_customers, make_msp, tokens_for
+
+from tenantry.app import create_app
 
 DATABASE = "tenantry_audit_bench"
 BATCH = 10_000
@@ -115,6 +141,169 @@ async def write_overhead(db: Database, tenant_id: uuid.UUID, writes: int) -> Non
         f"   ratio with/without: median {with_m / without_m:.2f}x, p95 {with_p / without_p:.2f}x"
         f" (+{with_m - without_m:.3f} ms median)"
     )
+
+
+# ---------------------------------------------------------------- statements, by shape
+
+
+def shape(sql: str) -> str:
+    """A statement as ``VERB table[, table]`` (``FOR UPDATE`` kept): what it does, short."""
+    flat = " ".join(sql.split())
+    verbs = re.findall(r"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM)\s+(?:.*?\bFROM\s+)?(\w+)", flat)
+    if flat.upper().startswith("WITH"):
+        inner = re.findall(r"\b(INSERT INTO|UPDATE)\s+(\w+)", flat)
+        return "WITH " + " + ".join(f"{v.split()[0]} {t}" for v, t in inner)
+    verb, table = (verbs[0][0].split()[0], verbs[0][1]) if verbs else (flat.split()[0], "")
+    return f"{verb} {table}{' FOR UPDATE' if flat.endswith('FOR UPDATE') else ''}".strip()
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """Every statement any engine sends while inside (BEGIN and COMMIT are not counted:
+    asyncpg's adapter sends them apart from the cursor)."""
+    sent: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        sent.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+def by_shape(statements: list[str], calls: int) -> str:
+    counts = Counter(shape(s) for s in statements)
+    return "; ".join(f"{n / calls:g}x {what}" for what, n in counts.most_common())
+
+
+async def record_cost(db: Database, tenant_id: uuid.UUID, writes: int) -> None:
+    """Section 3: what one ``audit.record`` call sends, and how long the call takes."""
+
+    async def one_call(session: Any, on: uuid.UUID, sent: list[str]) -> tuple[float, int]:
+        before = len(sent)
+        start = time.perf_counter()
+        await audit.record(
+            session,
+            tenant_id=on,
+            actor=OPERATOR,
+            action=AuditAction.TENANT_RENAMED,
+            target_type="tenant",
+            target_id=on,
+            changes=changed("display_name", "a", "b"),
+        )
+        return time.perf_counter() - start, len(sent) - before
+
+    async def fresh_tenants(n: int) -> list[uuid.UUID]:
+        # Tenants with no chain yet: made with recording switched off.
+        real = audit.record
+        audit.record = _no_record  # type: ignore[assignment]
+        try:
+            async with db.unit_of_work(operator_scope([])) as session:
+                service = TenancyService(session)
+                made = [
+                    await service.create_tenant(
+                        name=f"Fresh {uuid.uuid4().hex[:10]}",
+                        display_name=None,
+                        is_msp=False,
+                        actor=OPERATOR,
+                    )
+                    for _ in range(n)
+                ]
+        finally:
+            audit.record = real  # type: ignore[assignment]
+        return [t.id for t in made]
+
+    cases: dict[str, tuple[list[float], list[str], int]] = {}
+    with counting() as sent:
+        for _ in range(20):  # warm the statement caches
+            async with db.unit_of_work(operator_scope([tenant_id])) as session:
+                await session.execute(text("SELECT 1"))
+                await one_call(session, tenant_id, sent)
+        sent.clear()
+
+        times: list[float] = []
+        mark = len(sent)
+        fresh = await fresh_tenants(max(10, writes // 10))
+        mark = len(sent)
+        for fresh_id in fresh:
+            async with db.unit_of_work(operator_scope([fresh_id])) as session:
+                await session.execute(text("SELECT 1"))
+                took, _ = await one_call(session, fresh_id, sent)
+                times.append(took)
+        kept = [s for s in sent[mark:] if s.strip() != "SELECT 1"]
+        cases["first event of a tenant"] = (times, kept, len(fresh))
+
+        times, mark = [], len(sent)
+        for _ in range(writes):
+            async with db.unit_of_work(operator_scope([tenant_id])) as session:
+                await session.execute(text("SELECT 1"))
+                took, _ = await one_call(session, tenant_id, sent)
+                times.append(took)
+        kept = [s for s in sent[mark:] if s.strip() != "SELECT 1"]
+        cases["one event per unit of work"] = (times, kept, writes)
+
+        times, kept = [], []
+        units = max(10, writes // 10)
+        for _ in range(units):
+            async with db.unit_of_work(operator_scope([tenant_id])) as session:
+                await one_call(session, tenant_id, sent)
+                mark = len(sent)
+                for _ in range(9):
+                    took, _ = await one_call(session, tenant_id, sent)
+                    times.append(took)
+                kept += sent[mark:]
+        cases["2nd-10th event of a unit of work"] = (times, kept, units * 9)
+
+    print("\n3. One audit.record call (inside a unit of work already begun)")
+    print(f"   {'':<34} {'median ms':>10} {'p95 ms':>10} {'statements':>11}  which")
+    for name, (samples, statements, calls) in cases.items():
+        median, p95 = summary(samples)
+        print(
+            f"   {name:<34} {median:>10.3f} {p95:>10.3f} {len(statements) / calls:>11.2f}"
+            f"  {by_shape(statements, calls)}"
+        )
+    async with db.unit_of_work(operator_scope([tenant_id])) as session:
+        report = await audit.verify_chain(session, tenant_id)
+    print(f"   the chain verifies: {report.ok} ({report.events:,} events)")
+
+
+async def create_ticket_cost(settings: Settings, writes: int) -> None:
+    """Section 4: ``POST /api/v1/tenants/{client}/tickets`` in process, as an MSP's admin."""
+    db = Database(settings)
+    try:
+        msp, admin = await make_msp(db, settings, "audit-bench-msp", "Audit Bench MSP")
+        (client,) = await make_customers(db, msp, admin, "Audit Bench", 1)
+    finally:
+        await db.dispose()
+    token = (await tokens_for(settings, {"admin": admin.email}))["admin"]
+    app = create_app(settings)
+    requests = max(50, writes // 4)
+    body = {"title": "Printer on fire", "description": "bench", "priority": "P2"}
+    path = f"/api/v1/tenants/{client.slug}/tickets"
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://bench",
+            headers={"authorization": f"Bearer {token}"},
+        ) as http,
+    ):
+        for _ in range(30):  # warm the pool, the plans and the caches
+            response = await http.post(path, json=body)
+            assert response.status_code == 201, response.text
+        timings: list[float] = []
+        with counting() as sent:
+            for _ in range(requests):
+                start = time.perf_counter()
+                response = await http.post(path, json=body)
+                timings.append(time.perf_counter() - start)
+                assert response.status_code == 201, response.text
+    median, p95 = summary(timings)
+    print(f"\n4. POST {path} in process ({requests} requests, as the MSP's admin)")
+    print(f"   median {median:.3f} ms, p95 {p95:.3f} ms; {len(sent) / requests:.2f} statements")
+    print(f"   per request: {by_shape(sent, requests)}")
 
 
 def _digest(body: dict[str, Any]) -> str:
@@ -241,14 +430,16 @@ async def main(args: argparse.Namespace) -> None:
                 )
             print(f"PostgreSQL database {DATABASE}; app role tenantry_app under RLS")
             await write_overhead(db, tenant.id, args.writes)
-            seed_start = time.perf_counter()
-            await seed_events(owner_dsn, tenant.id, args.events)
-            print(
-                f"\n   (seeded {args.events:,} events in {time.perf_counter() - seed_start:.1f} s)"
-            )
-            await export_rate(db, tenant.id, args.events)
+            if not args.skip_export:
+                seed_start = time.perf_counter()
+                await seed_events(owner_dsn, tenant.id, args.events)
+                elapsed = time.perf_counter() - seed_start
+                print(f"\n   (seeded {args.events:,} events in {elapsed:.1f} s)")
+                await export_rate(db, tenant.id, args.events)
+            await record_cost(db, tenant.id, args.writes)
         finally:
             await db.dispose()
+        await create_ticket_cost(settings, args.writes)
     finally:
         admin = await asyncpg.connect(dsn(args.url))
         try:
@@ -261,5 +452,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=2000)
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--skip-export", action="store_true", help="leave section 2 out")
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     asyncio.run(main(parser.parse_args()))

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import Base, TenantOwned
 
+# The predecessor hash of a chain's first event.
+GENESIS = "0" * 64
+
 
 class AuditEvent(TenantOwned, Base):
     __tablename__ = "audit_events"
@@ -41,9 +44,7 @@ class AuditEvent(TenantOwned, Base):
         UniqueConstraint("tenant_id", "seq"),
         Index("ix_audit_events_tenant_id_occurred_at", "tenant_id", "occurred_at"),
         Index("ix_audit_events_tenant_id_actor_user_id", "tenant_id", "actor_user_id"),
-        Index(
-            "ix_audit_events_tenant_id_target", "tenant_id", "target_type", "target_id", "seq"
-        ),
+        Index("ix_audit_events_tenant_id_target", "tenant_id", "target_type", "target_id", "seq"),
         Index(
             "ix_audit_events_tenant_id_actor_home_tenant_id",
             "tenant_id",

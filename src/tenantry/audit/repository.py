@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Row, Select, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tenantry.audit.models import AuditAnchor, AuditChainHead, AuditEvent
+from tenantry.audit.models import GENESIS, AuditAnchor, AuditChainHead, AuditEvent
 
 # EventFilter lives in schemas (routes build it); named here too for older callers.
 from tenantry.audit.schemas import EventFilter as EventFilter
+from tenantry.db.base import new_id, utcnow
+from tenantry.db.scope import ScopeViolation, session_scope
+from tenantry.db.upsert import insert_missing
 
 
 def filtered(f: EventFilter) -> Select[AuditEvent]:
@@ -120,11 +123,128 @@ async def delete_through(session: AsyncSession, tenant_id: uuid.UUID, seq: int) 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+class ChainHead(NamedTuple):
+    """Where a tenant's chain ends: the last event's seq and hash (0 and GENESIS: none)."""
+
+    seq: int
+    last_hash: str
+
+
 async def head(
     session: AsyncSession, tenant_id: uuid.UUID, *, for_update: bool = False
-) -> AuditChainHead | None:
-    stmt = select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id)
-    return await session.scalar(stmt.with_for_update() if for_update else stmt)
+) -> ChainHead | None:
+    """The head as it is in the database now (plain values, never a cached entity:
+    ``append`` moves it with a Core statement)."""
+    stmt = select(AuditChainHead.seq, AuditChainHead.last_hash).where(
+        AuditChainHead.tenant_id == tenant_id
+    )
+    row = (await session.execute(stmt.with_for_update() if for_update else stmt)).first()
+    return None if row is None else ChainHead(row.seq, row.last_hash)
+
+
+# ---------------------------------------------------------------- appending (the hot path)
+#
+# Every audited write appends an event, so these are Core statements prepared once and
+# sent on the session's connection: no entity, no unit-of-work flush, and none of the
+# ORM scope hooks (db/scope.py), whose job ``_connection`` does itself. PostgreSQL's
+# row-level security applies to them as to any statement.
+
+_HEADS = cast(Table, AuditChainHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
+
+_LOCK_HEAD = (
+    select(_HEADS.c.seq, _HEADS.c.last_hash)
+    .where(_HEADS.c.tenant_id == bindparam("head_tenant_id"))
+    .with_for_update()
+)
+
+# Moves the head to the new event, but only from where the caller saw it: a head that
+# moved meanwhile matches no row (compare-and-set), and nothing is written.
+_ADVANCE_HEAD = (
+    update(_HEADS)
+    .where(
+        _HEADS.c.tenant_id == bindparam("head_tenant_id"),
+        _HEADS.c.seq == bindparam("prev_seq"),
+        _HEADS.c.last_hash == bindparam("prev_hash"),
+    )
+    .values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+_INSERT_EVENT = insert(_EVENTS)
+
+# PostgreSQL: both in one statement. The event row is selected from the moved head, so
+# it exists exactly when the head moved, and takes its tenant, seq and hash from it.
+_ADVANCED = _ADVANCE_HEAD.returning(_HEADS.c.tenant_id, _HEADS.c.seq, _HEADS.c.last_hash).cte(
+    "advanced"
+)
+_FROM_HEAD = {"tenant_id": "tenant_id", "seq": "seq", "hash": "last_hash"}
+_APPEND_IN_ONE = (
+    insert(_EVENTS)
+    .from_select(
+        [c.name for c in _EVENTS.c],
+        select(
+            *(
+                _ADVANCED.c[_FROM_HEAD[c.name]]
+                if c.name in _FROM_HEAD
+                else bindparam(f"event_{c.name}", type_=c.type)
+                for c in _EVENTS.c
+            )
+        ).select_from(_ADVANCED),
+    )
+    .add_cte(_ADVANCED)
+)
+
+
+async def _connection(session: AsyncSession, tenant_id: uuid.UUID) -> AsyncConnection:
+    """The unit of work's connection, for a tenant its scope covers. The ORM guard
+    (db/scope.py) never sees these statements, so the scope is checked here, and the
+    error is the guard's own."""
+    if not session_scope(session.sync_session).covers(tenant_id):
+        raise ScopeViolation(f"audit event of tenant {tenant_id} is outside the tenant scope")
+    return await session.connection()
+
+
+async def lock_head(session: AsyncSession, tenant_id: uuid.UUID) -> ChainHead:
+    """The tenant's chain head, locked until the transaction ends (``FOR UPDATE`` on
+    PostgreSQL; SQLite has one writer at a time). A tenant's first event makes the head
+    (0, GENESIS): if another writer makes it at the same moment, the insert waits for
+    theirs and adds nothing, and the head is read and locked after it."""
+    connection = await _connection(session, tenant_id)
+    row = (await connection.execute(_LOCK_HEAD, {"head_tenant_id": tenant_id})).first()
+    if row is not None:
+        return ChainHead(row.seq, row.last_hash)
+    chain_start = {"tenant_id": tenant_id, "id": new_id(), "created_at": utcnow()}
+    if await insert_missing(
+        session, AuditChainHead, chain_start | {"seq": 0, "last_hash": GENESIS}, keys=["tenant_id"]
+    ):
+        return ChainHead(0, GENESIS)
+    row = (await connection.execute(_LOCK_HEAD, {"head_tenant_id": tenant_id})).one()
+    return ChainHead(row.seq, row.last_hash)
+
+
+async def append(session: AsyncSession, event: AuditEvent, *, after: ChainHead) -> bool:
+    """Insert ``event`` (seq, prev_hash and hash already set) and move its tenant's head
+    to it, if the head is still ``after``; False (nothing written) if it is not.
+
+    One round trip on PostgreSQL (a data-modifying CTE), two on SQLite."""
+    connection = await _connection(session, event.tenant_id)
+    moved = {
+        "head_tenant_id": event.tenant_id,
+        "prev_seq": after.seq,
+        "prev_hash": after.last_hash,
+        "new_seq": event.seq,
+        "new_hash": event.hash,
+    }
+    if connection.dialect.name == "postgresql":
+        values = {
+            f"event_{c.name}": getattr(event, c.key) for c in _EVENTS.c if c.name not in _FROM_HEAD
+        }
+        result = await connection.execute(_APPEND_IN_ONE, moved | values)
+        return result.rowcount == 1
+    if (await connection.execute(_ADVANCE_HEAD, moved)).rowcount != 1:
+        return False
+    await connection.execute(_INSERT_EVENT, {c.key: getattr(event, c.key) for c in _EVENTS.c})
+    return True
 
 
 async def events_about(

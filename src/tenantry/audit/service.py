@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit import repository
 from tenantry.audit.changes import Changes, new_value, stored
-from tenantry.audit.models import AuditChainHead, AuditEvent
+from tenantry.audit.models import GENESIS, AuditEvent
+from tenantry.audit.repository import ChainHead
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.db.base import new_id, utcnow
 
-GENESIS = "0" * 64
+# session.info key: tenant id → the head this session last moved its chain to.
+_KNOWN_HEADS = "tenantry_audit_heads"
 
 
 def event_digest(event: AuditEvent) -> str:
@@ -63,16 +65,24 @@ async def record(
     target_label: str | None = None,
     changes: Changes | None = None,
 ) -> AuditEvent:
-    """Append one event to ``tenant_id``'s chain. The session's scope must cover it."""
-    head = await repository.head(session, tenant_id, for_update=True)
-    if head is None:
-        head = AuditChainHead(tenant_id=tenant_id, seq=0, last_hash=GENESIS)
-        session.add(head)
+    """Append one event to ``tenant_id``'s chain. The session's scope must cover it
+    (else ScopeViolation). Returns the event as written; it is not in the session.
+
+    Two round trips on PostgreSQL: lock the chain head, then one statement that inserts
+    the event and moves the head. A later event of the same chain in this session needs
+    only the second: the head it left is remembered, and the move is a compare-and-set
+    on it (seq and hash), so a head that moved meanwhile (another transaction, a rolled
+    back savepoint) is noticed, nothing is written, and the head is locked and read."""
+    # The change being recorded goes first (its rows may be what the event refers to,
+    # e.g. the tenant just created), as one flush did for both before.
+    await session.flush()
+    at = utcnow()
     event = AuditEvent(
         tenant_id=tenant_id,
         id=new_id(),
-        seq=head.seq + 1,
-        occurred_at=utcnow(),
+        created_at=at,
+        seq=0,
+        occurred_at=at,
         action=action.value,
         actor_user_id=actor.user_id,
         actor_name=actor.name,
@@ -88,15 +98,23 @@ async def record(
         request_id=actor.request_id,
         source_address=actor.source_address,
         user_agent=actor.user_agent,
-        prev_hash=head.last_hash,
+        prev_hash=GENESIS,
         hash="",
     )
-    event.hash = event_digest(event)
-    head.seq = event.seq
-    head.last_hash = event.hash
-    session.add(event)
-    await session.flush()
+    known: dict[uuid.UUID, ChainHead] = session.info.setdefault(_KNOWN_HEADS, {})
+    after = known.get(tenant_id)
+    if after is None or not await _append(session, event, after):
+        after = await repository.lock_head(session, tenant_id)
+        if not await _append(session, event, after):
+            raise RuntimeError(f"the audit chain head of tenant {tenant_id} moved while locked")
+    known[tenant_id] = ChainHead(event.seq, event.hash)
     return event
+
+
+async def _append(session: AsyncSession, event: AuditEvent, after: ChainHead) -> bool:
+    event.seq, event.prev_hash = after.seq + 1, after.last_hash
+    event.hash = event_digest(event)
+    return await repository.append(session, event, after=after)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,12 +22,14 @@ async def insert_missing(
     rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     *,
     keys: Sequence[str],
-) -> None:
-    """Insert the rows whose ``keys`` are not taken yet; leave existing rows as they are."""
+) -> int:
+    """Insert the rows whose ``keys`` are not taken yet; leave existing rows as they are.
+    Returns how many were inserted."""
     if not rows:
-        return
+        return 0
     stmt = _insert(session, model).values(rows).on_conflict_do_nothing(index_elements=keys)
-    await session.execute(stmt)
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def upsert(
