@@ -1,4 +1,5 @@
-"""The access versions (``AccessVersion``): read beside the tenant a request names."""
+"""The access versions (``AccessVersion``): read beside the tenant a request names, or
+alone where a request decides over its home tenant's customers."""
 
 from __future__ import annotations
 
@@ -32,3 +33,11 @@ async def with_versions(
         )
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+async def version_of(session: AsyncSession, tenant_id: uuid.UUID) -> int | None:
+    """One tenant's access version (None: it has no row, so nothing is provably fresh)."""
+    found: int | None = await session.scalar(
+        select(AccessVersion.version).where(AccessVersion.tenant_id == tenant_id)
+    )
+    return found

@@ -208,7 +208,7 @@ async def msp_tickets(
     """Tickets of every client where the caller holds tickets:read, in one query."""
     found = await _msp_scope(work, client)
     f = build_filter(
-        found.customers,
+        found.scope.tenant_ids,  # the kept scope's own set: nothing rebuilt or compared
         work.ctx.principal.user_id,
         status=status,
         priority=priority,
