@@ -142,6 +142,9 @@ class TenantContext:
     # display name, and what the caller's own roles give that the MSP owns there.
     managed_by: str | None = None
     held_back: frozenset[str] = frozenset()
+    # The caller's home tenant's access version as this request read it before deciding
+    # (None: unknown, or the tenant has no row): what kept reaches are checked against.
+    home_version: int | None = None
 
     def beyond(self, permissions: Iterable[str]) -> frozenset[str]:
         """What handing ``permissions`` on (a role, an invitation) would give beyond what

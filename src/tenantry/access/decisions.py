@@ -16,15 +16,16 @@ Bounded (least recently used out first): a worker serves at most a few thousand
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-Key = tuple[uuid.UUID, uuid.UUID]
+# (user, tenant) for a decision; other kept things name their own (``access/kept_reach.py``).
+Key = Hashable
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,15 @@ class _Kept(Generic[T]):
 
 
 class KeptDecisions(Generic[T]):
-    def __init__(self, size: int = 20_000) -> None:
+    """At most ``size`` kept values, or, with ``weigh``, values weighing ``size`` in all
+    (a kept value of 10,000 customers is not the cost of one decision)."""
+
+    def __init__(self, size: int = 20_000, *, weigh: Callable[[T], int] | None = None) -> None:
         self.size = size
+        self._weigh = weigh
         self._kept: OrderedDict[Key, _Kept[T]] = OrderedDict()
+        self._weights: dict[Key, int] = {}
+        self.weight = 0
         self.hits = 0
         self.misses = 0
 
@@ -69,13 +76,33 @@ class KeptDecisions(Generic[T]):
     ) -> None:
         if versions is None:
             return  # a tenant without a version row: never provably fresh
+        weight = self._weigh(value) if self._weigh is not None else 1
+        self.weight += weight - self._weights.get(key, 0)
+        self._weights[key] = weight
         self._kept[key] = _Kept(versions, valid_until, value)
         self._kept.move_to_end(key)
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
+        while self.weight > self.size and len(self._kept) > 1:
+            gone, _ = self._kept.popitem(last=False)
+            self.weight -= self._weights.pop(gone)
+
+    def pop(self, key: Key) -> T | None:
+        """Forget one kept value, returning it (None if none was kept)."""
+        kept = self._kept.pop(key, None)
+        if kept is None:
+            return None
+        self.weight -= self._weights.pop(key)
+        return kept.value
+
+    def discard(self, key: Key) -> None:
+        self.pop(key)
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
     def clear(self) -> None:
         self._kept.clear()
+        self._weights.clear()
+        self.weight = 0
 
 
 def versions_of(home: int | None, tenant: int | None) -> Versions | None:

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import repository
@@ -27,7 +26,6 @@ from tenantry.access.models import Grant, GrantScope
 from tenantry.access.repository import BlockRef
 from tenantry.access.rolebook import role_book
 from tenantry.db.base import utcnow
-from tenantry.tenancy import service as tenancy
 
 # Matches no customer grant: asking ``customer_sources`` about it returns only the
 # sources that cover every customer alike (the implicit admin grant, all_customers).
@@ -152,25 +150,3 @@ async def reach_for(session: AsyncSession, principal: Principal, now: datetime) 
 async def home_permissions(session: AsyncSession, principal: Principal) -> frozenset[str]:
     """The user's permissions in their home tenant (the sidebar's MSP group needs them)."""
     return (await reach_for(session, principal, utcnow())).home
-
-
-def customer_conditions(
-    principal: Principal,
-    reach: Reach,
-    needle: str,
-    now: datetime,
-    leave_out: Sequence[uuid.UUID] = (),
-) -> list[ColumnElement[bool]]:
-    """The customers of the user's MSP that some grant could cover (and that match the
-    search): an active, unexpired link, and for a user without a grant covering every
-    customer, only the customers some grant names or whose granted groups hold them."""
-    return tenancy.linked_customer_conditions(
-        principal.home_tenant_id,
-        now,
-        every_customer=reach.every_customer,
-        named=sorted(reach.delegated),
-        in_ids=repository.customers_in_groups(reach.tenant_groups) if reach.tenant_groups else None,
-        needle=needle,
-        # Customers that blocked this user: never listed, never in an MSP-wide scope.
-        leave_out=[*leave_out, *sorted(reach.blocked_in)],
-    )

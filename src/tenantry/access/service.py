@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -109,9 +109,10 @@ class AccessService:
         if decision is None:
             decision = await self.decide(principal, tenant, now)
             KEPT.put(key, versions, decision.valid_until, decision)
-        return await self.context_in(
+        context = await self.context_in(
             principal, tenant, allow_suspended=allow_suspended, decision=decision
         )
+        return replace(context, home_version=home_version)
 
     @staticmethod
     def tenant_read(tenant_ref_or_slug: str) -> AlsoRead:

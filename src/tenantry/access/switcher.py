@@ -3,28 +3,26 @@ least one permission, home first, then the ones used recently (most recent first
 ``access/recent.py``), then the other customers ordered by display name.
 
 It must agree with ``AccessService.context_in`` and stay fast at 10,000 customers. So it
-reads the user's grants once (with their custom roles, as ``context_in`` does), narrows
-the MSP's linked customers in SQL to those some grant could cover (every customer for an
-MSP admin or an ``all_customers`` grant; else the delegated customers and the members of
-the granted tenant groups), and lists them with one keyset query ordered by display
-name. Each fetched row is then decided by the same functions ``context_in`` uses
-(``customer_sources`` ∩ the link's ceiling): the ceiling is JSON, which neither database
-compares portably, and exclusions and group membership are the decision module's to
-read. A row that gives nothing is dropped and the next rows are fetched; that needs a
-customer whose ceiling shares nothing with the user's roles there, or an excluded one.
+lists the user's kept reach across their MSP's customers (``access/kept_reach.py``):
+each customer decided by the same functions ``context_in`` uses (``customer_sources`` ∩
+the link's ceiling), in the order the database gives (lower(display name), id), kept
+while the home MSP's access version stands (one read of that number per request) and
+no grant or link it used has expired. A search filters that list as the switcher's SQL
+did (the slug or the lowered name contains the text), a page starts after its cursor's
+customer: no customer is decided per request, none is read but the recent ones.
 
-Recently used: one more query reads the user's recent rows (at most ``recent.KEEP``, on
-their index) joined to the same customer conditions and decided by the same functions,
-so the recent list only orders and never grants. The name-ordered part then leaves
-those customers out. The cursor says which part the next page continues: after home,
-after the n-th recent tenant, or after a customer by name. The recent part is read
-again on every page, so a switch in another tab between two pages can move one entry.
+Recently used: one more query reads the ids of the user's recent rows (at most
+``recent.KEEP``, on their index), kept only where the reach holds something, so the
+recent list only orders and never grants. The name-ordered part then leaves those
+customers out. The cursor says which part the next page continues: after home, after
+the n-th recent tenant, or after a customer by name (lower(name), id). The recent part
+is read again on every page, so a switch in another tab between two pages can move one
+entry.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,9 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access import repository
 from tenantry.access.context import Principal
-from tenantry.access.reach import Reach, customer_conditions, reach_for
+from tenantry.access.kept_reach import NARROW_AT_MOST, LinkedCustomer, UserReach, reached
 from tenantry.access.reach import home_permissions as home_permissions
-from tenantry.access.reach import reach_of as reach_of
 from tenantry.db.base import utcnow
 from tenantry.errors import ValidationFailed
 from tenantry.kit.pagination import check_limit, decode_cursor, encode_cursor
@@ -61,6 +58,17 @@ def _matches(needle: str, *values: str) -> bool:
     return any(needle in value.lower() for value in values)
 
 
+def _choice(row: LinkedCustomer) -> TenantChoice:
+    customer = row.customer
+    return TenantChoice(
+        id=customer.id,
+        slug=customer.slug,
+        display_name=customer.display_name,
+        kind="customer",
+        status=row.status,
+    )
+
+
 class TenantSwitcher:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -80,12 +88,12 @@ class TenantSwitcher:
             raise ValidationFailed("q", f"must be at most {MAX_QUERY_LENGTH} characters long")
         position = decode_cursor(cursor)
         now = utcnow()
-        reach = await reach_for(self.session, principal, now)
+        found = await reached(self.session, principal, now)
 
         items: list[TenantChoice] = []
         if (
             position is None
-            and reach.home
+            and found.home
             and (
                 not needle
                 or _matches(needle, principal.home_tenant_slug, principal.home_tenant_name)
@@ -105,116 +113,71 @@ class TenantSwitcher:
             if len(items) == limit:
                 return items, encode_cursor([_HOME_CURSOR])
 
-        recent = await self._recent(principal, reach, needle, now)
+        recent = await self._recent(principal, found, needle)
         shown = _recent_shown(position, len(recent))
-        for choice in recent[shown:]:
-            items.append(choice)
+        for row in recent[shown:]:
+            items.append(_choice(row))
             shown += 1
             if len(items) == limit:
                 return items, encode_cursor([_RECENT_CURSOR, shown])
 
-        after = _customer_position(position)
         wanted = limit - len(items)
-        customers, last_key = await self._customers(
-            principal, reach, needle, after, wanted, now, [c.id for c in recent]
-        )
-        items.extend(customers[:wanted])
-        next_cursor = (
-            encode_cursor([_CUSTOMER_CURSOR, *last_key])
-            if len(customers) > wanted and last_key
-            else None
-        )
-        return items, next_cursor
+        start = await self._start(principal, found, _customer_position(position), now)
+        listed = {row.customer.id for row in recent}
+        customers: list[LinkedCustomer] = []
+        for row in found.rows_from(start, needle):
+            if row.customer.id in listed:
+                continue
+            customers.append(row)
+            if len(customers) > wanted:
+                last = customers[wanted - 1]
+                items.extend(_choice(c) for c in customers[:wanted])
+                return items, encode_cursor(
+                    [_CUSTOMER_CURSOR, last.name_key, str(last.customer.id)]
+                )
+        items.extend(_choice(c) for c in customers)
+        return items, None
 
     async def _recent(
-        self, principal: Principal, reach: Reach, needle: str, now: datetime
-    ) -> list[TenantChoice]:
+        self, principal: Principal, found: UserReach, needle: str
+    ) -> list[LinkedCustomer]:
         """The customers the user used lately and can still act in (matching the
-        search), most recent first: one read of at most ``recent.KEEP`` rows (times the
-        granted client groups each is in)."""
-        if not reach.reaches_customers:
+        search), most recent first: one read of at most ``recent.KEEP`` ids."""
+        if not found.reaches_customers:
             return []
-        used = repository.recent_order(
-            principal.home_tenant_id, principal.user_id, reach.tenant_groups
+        used = await repository.recent_ids(
+            self.session, principal.home_tenant_id, principal.user_id
         )
-        rows = await tenancy.linked_customers_in_order(
-            self.session,
-            customer_conditions(principal, reach, needle, now),
-            source=used.source,
-            customer_id=used.customer_id,
-            where=used.where,
-            order_by=used.order_by,
-            members=used.members,
-        )
-        order: list[uuid.UUID] = []
-        found: dict[uuid.UUID, tuple[Any, set[uuid.UUID]]] = {}
-        for row in rows:
-            tenant_id = row[0]
-            if tenant_id not in found:
-                order.append(tenant_id)
-                found[tenant_id] = (row, set())
-            if reach.tenant_groups and row[5] is not None:
-                found[tenant_id][1].add(row[5])
-        choices: list[TenantChoice] = []
-        for tenant_id in order:
-            row, groups = found[tenant_id]
-            if reach.in_customer(tenant_id, row[4] or (), frozenset(groups)):
-                choices.append(
-                    TenantChoice(
-                        id=tenant_id,
-                        slug=row[1],
-                        display_name=row[2],
-                        kind="customer",
-                        status=str(row[3]),
-                    )
-                )
-        return choices
+        rows = (found.holds(tenant_id) for tenant_id in used)
+        return [row for row in rows if row is not None and (not needle or row.matches(needle))]
 
-    async def _customers(
+    async def _start(
         self,
         principal: Principal,
-        reach: Reach,
-        needle: str,
+        found: UserReach,
         after: tuple[str, uuid.UUID] | None,
-        wanted: int,
         now: datetime,
-        recent_ids: Sequence[uuid.UUID] = (),
-    ) -> tuple[list[TenantChoice], tuple[str, str] | None]:
-        """Up to ``wanted`` + 1 visible customers after ``after``; the key of the
-        ``wanted``-th (where the next page starts)."""
-        if not reach.reaches_customers:
-            return [], None
-        # Leaving out those already listed before these, in the recent part.
-        conditions = customer_conditions(principal, reach, needle, now, list(recent_ids))
-        found: list[TenantChoice] = []
-        keys: list[tuple[str, str]] = []
-        batch = wanted + 1
-        while True:
-            rows = await tenancy.linked_customers_by_name(
-                self.session, conditions, after=after, limit=batch
-            )
-            groups = await repository.groups_of(
-                self.session, [r[0] for r in rows], reach.tenant_groups
-            )
-            for tenant_id, slug, display_name, status, name_key, ceiling in rows:
-                if reach.in_customer(tenant_id, ceiling or (), groups.get(tenant_id, frozenset())):
-                    found.append(
-                        TenantChoice(
-                            id=tenant_id,
-                            slug=slug,
-                            display_name=display_name,
-                            kind="customer",
-                            status=str(status),
-                        )
-                    )
-                    keys.append((name_key, str(tenant_id)))
-                    if len(found) > wanted:
-                        return found, keys[wanted - 1]
-            if len(rows) < batch:
-                return found, None
-            # Every row of this batch was checked; carry on after the last one.
-            last = rows[-1]
-            after = (last[4], last[0])
+    ) -> int:
+        """The row of the user's list where the name-ordered part goes on."""
+        if after is None:
+            return 0
+        name_key, tenant_id = after
+        rows = found.customers.rows
+        i = found.customers.index.get(tenant_id)
+        if i is not None and rows[i].name_key == name_key:
+            return i + 1
+        # The cursor's customer was renamed or left since: the database, whose order
+        # the list has, names the first of the list's customers after its key (one
+        # indexed read; a user's own short list is named to it).
+        among = None if len(rows) > NARROW_AT_MOST else [row.customer.id for row in rows]
+        following = await tenancy.linked_customers_by_name(
+            self.session,
+            tenancy.linked_customer_conditions(principal.home_tenant_id, now, among),
+            after=after,
+            limit=1,
+        )
+        j = found.customers.index.get(following[0][0]) if following else None
+        return len(rows) if j is None else j
 
 
 def _recent_shown(position: list[Any] | None, available: int) -> int:

@@ -18,7 +18,9 @@ SettingsManage = Annotated[Work, Depends(in_tenant("settings:manage"), scope="fu
 
 async def readable_customers(work: Work) -> CustomerScope:
     """Every customer of the caller's MSP where they hold ``audit:read`` now."""
-    return await customers_with(work.session, work.ctx.principal, "audit:read")
+    return await customers_with(
+        work.session, work.ctx.principal, "audit:read", home_version=work.ctx.home_version
+    )
 
 
 def only_customer(found: CustomerScope, ref: str | None) -> CustomerScope:

@@ -216,7 +216,9 @@ def _rls_enforces(session: Session) -> bool:
 def redundant_with_scope(session: Session, tenant_ids: Iterable[uuid.UUID]) -> bool:
     """True when filtering on ``tenant_ids`` would only repeat the unit of work's scope
     (then a repository leaves the condition out: the scope applies it anyway)."""
-    return frozenset(tenant_ids) == session_scope(session).tenant_ids
+    scoped = session_scope(session).tenant_ids
+    # The very set of a kept MSP-wide scope: no need to compare 10,000 ids.
+    return tenant_ids is scoped or frozenset(tenant_ids) == scoped
 
 
 @event.listens_for(Session, "before_flush")

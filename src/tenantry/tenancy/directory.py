@@ -155,13 +155,12 @@ tenant_matching = repository.tenant_matching
 # The switcher's and the MSP-wide scopes' reads of linked customers (hot paths at
 # 10,000 clients: one statement each, as access builds its narrowing).
 linked_customer_conditions = repository.linked_customer_conditions
-linked_customers_in_order = repository.linked_customers_in_order
 
 
-async def linked_customers_with_ceiling_text(
+async def linked_customers_listed(
     session: AsyncSession, conditions: Sequence[ColumnElement[bool]]
-) -> Sequence[Row[uuid.UUID, str, str, str]]:
-    return await repository.linked_customers_with_ceiling_text(session, conditions)
+) -> Sequence[Row[uuid.UUID, str, str, Any, str, str | None, datetime | None]]:
+    return await repository.linked_customers_listed(session, conditions)
 
 
 async def linked_customers_by_name(

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    FromClause,
     Row,
     Select,
     String,
@@ -317,52 +316,41 @@ def tenant_matching(ref: str) -> tuple[type[Tenant], InstrumentedAttribute[Any],
 
 
 def linked_customer_conditions(
-    msp_id: uuid.UUID,
-    now: datetime,
-    *,
-    every_customer: bool,
-    named: Sequence[uuid.UUID] = (),
-    in_ids: Select[uuid.UUID] | None = None,
-    needle: str = "",
-    leave_out: Sequence[uuid.UUID] = (),
+    msp_id: uuid.UUID, now: datetime, among: Iterable[uuid.UUID] | None = None
 ) -> list[ColumnElement[bool]]:
-    """The customers under an active, unexpired link of ``msp_id`` (all of them, or only
-    those ``named`` or in ``in_ids``) whose slug or name contains ``needle``, but not
-    those in ``leave_out``."""
+    """The customers under an active, unexpired link of ``msp_id`` (only those ``among``
+    these ids, when given: a short list)."""
     conditions: list[ColumnElement[bool]] = [
         TenantLink.msp_tenant_id == msp_id,
         TenantLink.state == LinkState.ACTIVE,
         or_(TenantLink.expires_at.is_(None), TenantLink.expires_at > now),
     ]
-    if not every_customer:
-        # Only named customers: a short IN list, and a subquery (indexed by group).
-        only: list[ColumnElement[bool]] = []
-        if named:
-            only.append(Tenant.id.in_(sorted(named)))
-        if in_ids is not None:
-            only.append(Tenant.id.in_(in_ids))
-        conditions.append(or_(*only))
-    if needle:
-        conditions.append(
-            or_(
-                Tenant.slug.contains(needle, autoescape=True),
-                func.lower(Tenant.display_name).contains(needle, autoescape=True),
-            )
-        )
-    if leave_out:
-        conditions.append(Tenant.id.not_in(leave_out))
+    if among is not None:
+        conditions.append(Tenant.id.in_(sorted(among)))
     return conditions
 
 
-async def linked_customers_with_ceiling_text(
+async def linked_customers_listed(
     session: AsyncSession, conditions: Sequence[ColumnElement[bool]]
-) -> Sequence[Row[uuid.UUID, str, str, str]]:
-    """(id, slug, display name, the link's ceiling as its JSON text) of each customer:
-    thousands of links share a few ceilings, so each distinct text is parsed once."""
+) -> Sequence[Row[uuid.UUID, str, str, Any, str, str | None, datetime | None]]:
+    """(id, slug, display name, status, lower(display name), the link's ceiling as its
+    JSON text, the link's expiry) of each customer, in the switcher's order (lower(display
+    name), id, as ``linked_customers_by_name`` pages it): thousands of links share a few
+    ceilings, so each distinct text is parsed once by the caller."""
+    sort_name = func.lower(Tenant.display_name)
     result = await session.execute(
-        select(Tenant.id, Tenant.slug, Tenant.display_name, cast(TenantLink.ceiling, String))
+        select(
+            Tenant.id,
+            Tenant.slug,
+            Tenant.display_name,
+            Tenant.status,
+            sort_name,
+            cast(TenantLink.ceiling, String),
+            TenantLink.expires_at,
+        )
         .join(TenantLink, TenantLink.customer_tenant_id == Tenant.id)
         .where(and_(*conditions))
+        .order_by(sort_name, Tenant.id)
     )
     return result.all()
 
@@ -387,36 +375,6 @@ async def linked_customers_by_name(
     )
     if after is not None:
         stmt = stmt.where(tuple_(sort_name, Tenant.id) > tuple_(*after))
-    return list((await session.execute(stmt)).all())
-
-
-async def linked_customers_in_order(
-    session: AsyncSession,
-    conditions: Sequence[ColumnElement[bool]],
-    *,
-    source: FromClause,
-    customer_id: Column,
-    where: Sequence[ColumnElement[bool]],
-    order_by: Sequence[Column],
-    members: tuple[FromClause, Column, ColumnElement[bool], Column] | None = None,
-) -> list[Any]:
-    """(id, slug, display name, status, ceiling[, member column]) of the customers a
-    caller's table lists (``source``, whose ``customer_id`` names them; access's recently
-    used tenants), in its ``order_by``; ``members``: (table, its customer id column, its
-    filter, the column to add) outer-joined to each customer."""
-    stmt = (
-        select(Tenant.id, Tenant.slug, Tenant.display_name, Tenant.status, TenantLink.ceiling)
-        .select_from(source)
-        .join(Tenant, Tenant.id == customer_id)
-        .join(TenantLink, TenantLink.customer_tenant_id == Tenant.id)
-        .where(*where, *conditions)
-        .order_by(*order_by)
-    )
-    if members is not None:
-        table, member_customer_id, member_filter, column = members
-        stmt = stmt.add_columns(column).outerjoin(
-            table, and_(member_customer_id == Tenant.id, member_filter)
-        )
     return list((await session.execute(stmt)).all())
 
 

@@ -44,10 +44,8 @@ from tenantry.access.repository.groups import (
     user_group_ids_of,
 )
 from tenantry.access.repository.reach import (
-    RecentOrder,
-    customers_in_groups,
-    groups_of,
-    recent_order,
+    recent_ids,
+    tenant_group_memberships,
     touch_recent,
 )
 from tenantry.access.repository.roles import (
@@ -56,7 +54,7 @@ from tenantry.access.repository.roles import (
     custom_roles_by_id,
     custom_roles_of,
 )
-from tenantry.access.repository.versions import with_versions, with_versions_riding
+from tenantry.access.repository.versions import version_of, with_versions, with_versions_riding
 
 __all__ = [
     "TENANT_GROUP_TABLES",
@@ -65,7 +63,6 @@ __all__ = [
     "GrantFilter",
     "Group",
     "GroupTables",
-    "RecentOrder",
     "add_block",
     "block_in",
     "block_of",
@@ -75,7 +72,6 @@ __all__ = [
     "custom_role_named",
     "custom_roles_by_id",
     "custom_roles_of",
-    "customers_in_groups",
     "delete_access_of",
     "delete_block",
     "delete_grants_touching",
@@ -87,7 +83,6 @@ __all__ = [
     "groups_by_id",
     "groups_by_name",
     "groups_containing",
-    "groups_of",
     "list_grants",
     "live_duplicate",
     "live_grants_and_blocks",
@@ -100,10 +95,12 @@ __all__ = [
     "member_ids",
     "membership",
     "memberships_of_groups",
-    "recent_order",
+    "recent_ids",
+    "tenant_group_memberships",
     "tenant_groups_holding",
     "touch_recent",
     "user_group_ids_of",
+    "version_of",
     "with_versions",
     "with_versions_riding",
 ]

@@ -1,42 +1,29 @@
-"""Queries behind the switcher and the MSP-wide scopes (hot paths at 10,000 clients:
-each keeps its statement and its single round trip), and the recently used tenants."""
+"""Queries behind the switcher and the MSP-wide scopes (the members of the granted client
+groups, read when a user's kept reach is made; the ids of the recently used tenants,
+read on every switcher page), and the writes of the recently used tenants."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.access.models import RecentTenant, TenantGroupMember
 from tenantry.db.base import new_id
 from tenantry.db.upsert import upsert
 
-Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
-
-def customers_in_groups(group_ids: frozenset[uuid.UUID]) -> Select[uuid.UUID]:
-    """The customers in these tenant groups, as a subquery (indexed by group)."""
-    return select(TenantGroupMember.customer_tenant_id).where(
-        TenantGroupMember.group_id.in_(sorted(group_ids))
-    )
-
-
-async def groups_of(
-    session: AsyncSession, customer_ids: Sequence[uuid.UUID], group_ids: frozenset[uuid.UUID]
+async def tenant_group_memberships(
+    session: AsyncSession, group_ids: frozenset[uuid.UUID]
 ) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
-    """Which of the granted tenant groups hold each of these customers (one query)."""
-    if not group_ids or not customer_ids:
+    """Which of these tenant groups hold each of their members (one query, by group)."""
+    if not group_ids:
         return {}
     rows = await session.execute(
         select(TenantGroupMember.customer_tenant_id, TenantGroupMember.group_id).where(
-            TenantGroupMember.group_id.in_(sorted(group_ids)),
-            TenantGroupMember.customer_tenant_id.in_(list(customer_ids)),
+            TenantGroupMember.group_id.in_(sorted(group_ids))
         )
     )
     found: dict[uuid.UUID, set[uuid.UUID]] = {}
@@ -45,36 +32,17 @@ async def groups_of(
     return {c: frozenset(g) for c, g in found.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class RecentOrder:
-    """The user's recently used tenants, most recent first (the keywords of
-    ``tenancy.service.linked_customers_in_order``), with which of the granted tenant
-    groups hold each, in the same read."""
-
-    source: FromClause
-    customer_id: Column
-    where: tuple[ColumnElement[bool], ...]
-    order_by: tuple[Column, ...]
-    members: tuple[FromClause, Column, ColumnElement[bool], Column] | None
-
-
-def recent_order(
-    home_id: uuid.UUID, user_id: uuid.UUID, tenant_groups: frozenset[uuid.UUID]
-) -> RecentOrder:
-    return RecentOrder(
-        source=RecentTenant.__table__,
-        customer_id=RecentTenant.recent_tenant_id,
-        where=(RecentTenant.tenant_id == home_id, RecentTenant.user_id == user_id),
-        order_by=(RecentTenant.used_at.desc(), RecentTenant.recent_tenant_id),
-        members=(
-            TenantGroupMember.__table__,
-            TenantGroupMember.customer_tenant_id,
-            TenantGroupMember.group_id.in_(sorted(tenant_groups)),
-            TenantGroupMember.group_id,
-        )
-        if tenant_groups
-        else None,
+async def recent_ids(
+    session: AsyncSession, home_id: uuid.UUID, user_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The tenants the user used lately, most recent first (at most ``recent.KEEP``, on
+    the (tenant_id, user_id, used_at) index): they only order the switcher's list."""
+    rows = await session.scalars(
+        select(RecentTenant.recent_tenant_id)
+        .where(RecentTenant.tenant_id == home_id, RecentTenant.user_id == user_id)
+        .order_by(RecentTenant.used_at.desc(), RecentTenant.recent_tenant_id)
     )
+    return list(rows.all())
 
 
 async def touch_recent(

@@ -1,4 +1,5 @@
-"""The access versions (``AccessVersion``): read beside the tenant a request names."""
+"""The access versions (``AccessVersion``): read beside the tenant a request names, or
+alone where a request decides over its home tenant's customers."""
 
 from __future__ import annotations
 
@@ -69,3 +70,11 @@ def with_versions_riding(tenant: TenantMatch) -> AlsoRead:
         )
     columns, joins = built
     return AlsoRead(("tenant with versions", column.key), columns, joins, {"also_tenant": value})
+
+
+async def version_of(session: AsyncSession, tenant_id: uuid.UUID) -> int | None:
+    """One tenant's access version (None: it has no row, so nothing is provably fresh)."""
+    found: int | None = await session.scalar(
+        select(AccessVersion.version).where(AccessVersion.tenant_id == tenant_id)
+    )
+    return found

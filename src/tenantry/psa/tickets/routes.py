@@ -220,7 +220,7 @@ async def msp_tickets(
     """Tickets of every client where the caller holds tickets:read, in one query."""
     found = await _msp_scope(work, client)
     f = build_filter(
-        found.customers,
+        found.scope.tenant_ids,  # the kept scope's own set: nothing rebuilt or compared
         work.ctx.principal.user_id,
         status=status,
         priority=priority,
@@ -271,7 +271,9 @@ async def msp_ticket_counts(
 async def _msp_scope(work: Work, client: str) -> CustomerScope:
     if work.ctx.relation != "home" or not work.ctx.tenant.is_msp:
         raise NotFound("MSP-wide tickets exist only in your own MSP tenant.")
-    found = await customers_with(work.session, work.ctx.principal, "tickets:read")
+    found = await customers_with(
+        work.session, work.ctx.principal, "tickets:read", home_version=work.ctx.home_version
+    )
     if client:
         customer = found.by_ref(client)
         if customer is None:

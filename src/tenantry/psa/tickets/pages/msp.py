@@ -39,7 +39,9 @@ async def msp_tickets(request: Request, work: auth.MspTicketsRead) -> HTMLRespon
     multi-tenant scope (access/scopes.py), counts per client from one grouped query."""
     _only_msp(work)
     q = ListQuery(request)
-    everyone = await customers_with(work.session, work.ctx.principal, "tickets:read")
+    everyone = await customers_with(
+        work.session, work.ctx.principal, "tickets:read", home_version=work.ctx.home_version
+    )
     found = everyone
     filter_errors: dict[str, str] = {}
     if q.client:
@@ -95,7 +97,9 @@ async def msp_tickets(request: Request, work: auth.MspTicketsRead) -> HTMLRespon
 async def msp_tickets_csv(request: Request, work: auth.MspTicketsRead) -> Response:
     _only_msp(work)
     q = ListQuery(request)
-    found = await customers_with(work.session, work.ctx.principal, "tickets:read")
+    found = await customers_with(
+        work.session, work.ctx.principal, "tickets:read", home_version=work.ctx.home_version
+    )
     if q.client:
         customer = found.by_ref(q.client)
         if customer is None:
