@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +38,12 @@ async def upsert(
     *,
     keys: Sequence[str],
     update: Mapping[str, Any],
+    where: ColumnElement[bool] | None = None,
 ) -> None:
-    """Insert ``values``, or set ``update`` on the row whose ``keys`` match."""
+    """Insert ``values``, or set ``update`` on the row whose ``keys`` match. ``where``
+    names the predicate of a partial unique index on ``keys`` (both databases need it to
+    pick that index as the conflict target)."""
     stmt = _insert(session, model).values(values)
-    await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=dict(update)))
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=keys, index_where=where, set_=dict(update))
+    )

@@ -1,0 +1,161 @@
+"""Every query of the open counts: the ``ticket_open_counts`` rows, and the tickets
+overdue but not yet flagged (the partial indexes of migration 0015)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from tenantry.db.base import new_id, utcnow
+from tenantry.db.upsert import upsert
+from tenantry.psa.tickets.models import OPEN_STATUSES, Ticket, TicketOpenCount
+from tenantry.psa.tickets.repository import in_tenants
+
+_OPEN = sorted(OPEN_STATUSES)
+
+
+def _assigned(
+    column: InstrumentedAttribute[uuid.UUID | None], assignee: uuid.UUID | None, unassigned: bool
+) -> list[ColumnElement[bool]]:
+    if unassigned:
+        return [column.is_(None)]
+    return [column == assignee] if assignee is not None else []
+
+
+async def adjust_open_counts(
+    session: AsyncSession, deltas: Sequence[tuple[uuid.UUID, uuid.UUID | None, int, int]]
+) -> None:
+    """Add (open, breached) to the row of each (tenant, assignee), made at need. Callers
+    pass the keys sorted, so two transactions lock the rows in the same order."""
+    now = utcnow()
+    for tenant_id, assignee, opened, breached in deltas:
+        row = TicketOpenCount.assignee_user_id
+        await upsert(
+            session,
+            TicketOpenCount,
+            {
+                "tenant_id": tenant_id,
+                "id": new_id(),
+                "created_at": now,
+                "assignee_user_id": assignee,
+                "open": opened,
+                "breached": breached,
+            },
+            keys=["tenant_id", "assignee_user_id"] if assignee is not None else ["tenant_id"],
+            update={
+                "open": TicketOpenCount.open + opened,
+                "breached": TicketOpenCount.breached + breached,
+            },
+            where=row.is_not(None) if assignee is not None else row.is_(None),
+        )
+
+
+async def open_counts_by_tenant(
+    session: AsyncSession,
+    tenant_ids: Iterable[uuid.UUID],
+    *,
+    assignee: uuid.UUID | None,
+    unassigned: bool,
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """(open, flagged as breached) per tenant with open tickets, from the kept counts."""
+    c = TicketOpenCount
+    rows = await session.execute(
+        select(c.tenant_id, func.sum(c.open), func.sum(c.breached))
+        .where(
+            *in_tenants(session, tenant_ids, c.tenant_id),
+            *_assigned(c.assignee_user_id, assignee, unassigned),
+        )
+        .group_by(c.tenant_id)
+        .having(func.sum(c.open) > 0)
+    )
+    return {tenant_id: (int(n), int(b or 0)) for tenant_id, n, b in rows.all()}
+
+
+def _late(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(first response overdue at ``now``, resolution overdue at ``now``)."""
+    return (
+        and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+        and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < now),
+    )
+
+
+def overdue_unflagged(now: datetime) -> ColumnElement[bool]:
+    """Open-count terms: overdue at ``now`` with no breach flag yet (each arm implies
+    one partial index's predicate, models.UNFLAGGED_*)."""
+    return and_(
+        Ticket.status.in_(_OPEN),
+        ~Ticket.first_response_breached,
+        ~Ticket.resolution_breached,
+        or_(*_late(now)),
+    )
+
+
+async def overdue_unflagged_by_tenant(
+    session: AsyncSession,
+    tenant_ids: Iterable[uuid.UUID],
+    *,
+    assignee: uuid.UUID | None,
+    unassigned: bool,
+    now: datetime,
+) -> dict[uuid.UUID, int]:
+    """Open tickets that became breached since the sweep last looked, per tenant."""
+    rows = await session.execute(
+        select(Ticket.tenant_id, func.count())
+        .where(
+            *in_tenants(session, tenant_ids),
+            overdue_unflagged(now),
+            *_assigned(Ticket.assignee_user_id, assignee, unassigned),
+        )
+        .group_by(Ticket.tenant_id)
+    )
+    return {tenant_id: int(n) for tenant_id, n in rows.all()}
+
+
+async def overdue_unflagged_ids(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(tenant, ticket) of up to ``limit`` tickets to flag, in every tenant of the scope."""
+    rows = await session.execute(
+        select(Ticket.tenant_id, Ticket.id).where(overdue_unflagged(now)).limit(limit)
+    )
+    return [(tenant_id, ticket_id) for tenant_id, ticket_id in rows.all()]
+
+
+async def flag_overdue(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID], now: datetime
+) -> list[uuid.UUID | None]:
+    """Flag the targets of these tickets that are overdue at ``now``; the assignee of
+    each ticket this newly counts as breached. A ticket a change holds locked is skipped
+    (that change flags it itself, or the next sweep does); the UPDATE checks every
+    condition again, so a ticket changed meanwhile is left alone."""
+    locked = list(
+        await session.scalars(
+            select(Ticket.id)
+            .where(Ticket.tenant_id == tenant_id, Ticket.id.in_(sorted(ids)))
+            .order_by(Ticket.number)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not locked:
+        return []
+    first_response_late, resolution_late = _late(now)
+    result = await session.execute(
+        update(Ticket)
+        .where(Ticket.tenant_id == tenant_id, Ticket.id.in_(locked), overdue_unflagged(now))
+        .values(
+            first_response_breached=case(
+                (first_response_late, true()), else_=Ticket.first_response_breached
+            ),
+            resolution_breached=case((resolution_late, true()), else_=Ticket.resolution_breached),
+            # Nobody changed the ticket: the clock said so already. It keeps its time.
+            updated_at=Ticket.updated_at,
+        )
+        .returning(Ticket.assignee_user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [assignee for (assignee,) in result.all()]
