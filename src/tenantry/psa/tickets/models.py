@@ -59,23 +59,6 @@ def _enum(e: type[enum.StrEnum], name: str) -> Enum:
     )
 
 
-# The predicates of the two partial "due, not yet flagged" indexes, spelled as SQLAlchemy
-# renders the repository's conditions on each database (SQLite uses a partial index only
-# when the query's WHERE repeats the index's terms).
-_UNFLAGGED = {
-    "sqlite": "first_response_breached = 0 AND resolution_breached = 0",
-    "postgresql": "NOT first_response_breached AND NOT resolution_breached",
-}
-UNFLAGGED_FIRST_RESPONSE = {
-    db: f"{flags} AND first_responded_at IS NULL AND first_response_due_at IS NOT NULL"
-    for db, flags in _UNFLAGGED.items()
-}
-UNFLAGGED_RESOLUTION = {
-    db: f"{flags} AND resolved_at IS NULL AND resolution_due_at IS NOT NULL"
-    for db, flags in _UNFLAGGED.items()
-}
-
-
 class TicketCounter(TenantOwned, Base):
     """The tenant's next ticket number. Creating a ticket locks this row (FOR UPDATE),
     so concurrent creations queue here and numbers stay gap-free and unique."""
@@ -148,21 +131,36 @@ class Ticket(TenantOwned, Base):
             "updated_at",
             info={"cross_tenant": "MSP-wide ticket view, newest first across clients"},
         ),
-        # Targets overdue but not yet flagged (migration 0015): the breach sweep finds
-        # them across tenants, and the per-client counts add the few it has not reached
-        # yet. Partial: once flagged (or met, or without a due time) a ticket leaves.
+        # Targets pending and not yet flagged, by due time (migration 0015): the breach
+        # sweep finds the overdue ones across tenants, and the per-client counts add the
+        # few it has not reached yet. Partial: once flagged (or met, or without a due
+        # time) a ticket leaves. Each database gets the predicate as SQLAlchemy renders
+        # the repository's terms there: SQLite uses a partial index only when the query
+        # repeats them.
         Index(
             "ix_tickets_first_response_due_at_unflagged",
             "first_response_due_at",
-            sqlite_where=text(UNFLAGGED_FIRST_RESPONSE["sqlite"]),
-            postgresql_where=text(UNFLAGGED_FIRST_RESPONSE["postgresql"]),
+            sqlite_where=text(
+                "first_response_breached = 0 AND resolution_breached = 0 "
+                "AND first_responded_at IS NULL AND first_response_due_at IS NOT NULL"
+            ),
+            postgresql_where=text(
+                "NOT first_response_breached AND NOT resolution_breached "
+                "AND first_responded_at IS NULL AND first_response_due_at IS NOT NULL"
+            ),
             info={"cross_tenant": "the breach sweep finds overdue tickets in every tenant"},
         ),
         Index(
             "ix_tickets_resolution_due_at_unflagged",
             "resolution_due_at",
-            sqlite_where=text(UNFLAGGED_RESOLUTION["sqlite"]),
-            postgresql_where=text(UNFLAGGED_RESOLUTION["postgresql"]),
+            sqlite_where=text(
+                "first_response_breached = 0 AND resolution_breached = 0 "
+                "AND resolved_at IS NULL AND resolution_due_at IS NOT NULL"
+            ),
+            postgresql_where=text(
+                "NOT first_response_breached AND NOT resolution_breached "
+                "AND resolved_at IS NULL AND resolution_due_at IS NOT NULL"
+            ),
             info={"cross_tenant": "the breach sweep finds overdue tickets in every tenant"},
         ),
     )

@@ -86,7 +86,7 @@ def _late(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
 
 def overdue_unflagged(now: datetime) -> ColumnElement[bool]:
     """Open-count terms: overdue at ``now`` with no breach flag yet (each arm implies
-    one partial index's predicate, models.UNFLAGGED_*)."""
+    one partial index's predicate: the two on tickets in models.py)."""
     return and_(
         Ticket.status.in_(_OPEN),
         ~Ticket.first_response_breached,
