@@ -7,7 +7,18 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -61,17 +72,26 @@ async def open_counts_by_tenant(
     *,
     assignee: uuid.UUID | None,
     unassigned: bool,
+    now: datetime,
 ) -> dict[uuid.UUID, tuple[int, int]]:
-    """(open, flagged as breached) per tenant with open tickets, from the kept counts."""
+    """(open, breached at ``now``) per tenant with open tickets, in one statement: the
+    kept rows, plus one breached for each open ticket overdue and not yet flagged (the
+    few the sweep has not reached; found through the partial indexes)."""
     c = TicketOpenCount
+    kept = select(c.tenant_id, c.open, c.breached).where(
+        *in_tenants(session, tenant_ids, c.tenant_id),
+        *_assigned(c.assignee_user_id, assignee, unassigned),
+    )
+    late = select(Ticket.tenant_id, literal(0), literal(1)).where(
+        *in_tenants(session, tenant_ids),
+        overdue_unflagged(now),
+        *_assigned(Ticket.assignee_user_id, assignee, unassigned),
+    )
+    both = union_all(kept, late).subquery()
     rows = await session.execute(
-        select(c.tenant_id, func.sum(c.open), func.sum(c.breached))
-        .where(
-            *in_tenants(session, tenant_ids, c.tenant_id),
-            *_assigned(c.assignee_user_id, assignee, unassigned),
-        )
-        .group_by(c.tenant_id)
-        .having(func.sum(c.open) > 0)
+        select(both.c.tenant_id, func.sum(both.c.open), func.sum(both.c.breached))
+        .group_by(both.c.tenant_id)
+        .having(func.sum(both.c.open) > 0)
     )
     return {tenant_id: (int(n), int(b or 0)) for tenant_id, n, b in rows.all()}
 
@@ -93,27 +113,6 @@ def overdue_unflagged(now: datetime) -> ColumnElement[bool]:
         ~Ticket.resolution_breached,
         or_(*_late(now)),
     )
-
-
-async def overdue_unflagged_by_tenant(
-    session: AsyncSession,
-    tenant_ids: Iterable[uuid.UUID],
-    *,
-    assignee: uuid.UUID | None,
-    unassigned: bool,
-    now: datetime,
-) -> dict[uuid.UUID, int]:
-    """Open tickets that became breached since the sweep last looked, per tenant."""
-    rows = await session.execute(
-        select(Ticket.tenant_id, func.count())
-        .where(
-            *in_tenants(session, tenant_ids),
-            overdue_unflagged(now),
-            *_assigned(Ticket.assignee_user_id, assignee, unassigned),
-        )
-        .group_by(Ticket.tenant_id)
-    )
-    return {tenant_id: int(n) for tenant_id, n in rows.all()}
 
 
 async def overdue_unflagged_ids(

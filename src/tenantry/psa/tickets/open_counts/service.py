@@ -3,6 +3,7 @@ reading them per client, a page at a time."""
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -102,16 +103,9 @@ async def per_client(
     ids = frozenset(tenant_ids)
     if not ids:
         return {}
-    counts = await repository.open_counts_by_tenant(
-        session, ids, assignee=assignee, unassigned=unassigned
-    )
-    late = await repository.overdue_unflagged_by_tenant(
+    return await repository.open_counts_by_tenant(
         session, ids, assignee=assignee, unassigned=unassigned, now=now
     )
-    for tenant_id, n in late.items():
-        opened, breached = counts.get(tenant_id, (0, 0))
-        counts[tenant_id] = (opened, breached + n)
-    return counts
 
 
 class Client(Protocol):
@@ -146,24 +140,30 @@ def client_page(
     limit: int,
 ) -> ClientCounts[C]:
     """Most breached first, then most open, then by name; clients without open tickets
-    only with ``include_empty`` (after the others). The cursor carries an offset: the
-    order moves as tickets change, and an offset never repeats a row within one read."""
+    only with ``include_empty`` (after the others). The cursor carries an offset, as the
+    ticket lists' do: a client whose counts change between two pages may move past it.
+    The whole order is a few milliseconds at 10,000 clients (the rows are in memory)."""
     check_limit(limit)
     offset = decode_offset(cursor)
     counted = {t: c for t, c in counts.items() if t in clients}
-    chosen = clients.values() if include_empty else [clients[t] for t in counted]
-
-    def order(client: C) -> tuple[int, int, str, str]:
-        opened, breached = counted.get(client.id, (0, 0))
-        return -breached, -opened, client.display_name.lower(), client.slug
-
-    ordered = sorted(chosen, key=order)
-    page = ordered[offset : offset + limit]
-    more = len(ordered) > offset + limit
-    rows = [(c, *counted.get(c.id, (0, 0))) for c in page]
+    # Plain tuples, compared in C (no key function), and only the first pages sorted.
+    ranked = [
+        (-breached, -opened, clients[t].display_name.lower(), clients[t].slug, t)
+        for t, (opened, breached) in counted.items()
+    ]
+    if include_empty:
+        ranked += [
+            (0, 0, c.display_name.lower(), c.slug, t)
+            for t, c in clients.items()
+            if t not in counted
+        ]
+    wanted = offset + limit + 1
+    first = heapq.nsmallest(wanted, ranked) if wanted < len(ranked) // 4 else sorted(ranked)
+    page = first[offset : offset + limit]
+    rows = [(clients[t], -less_open, -less_breached) for less_breached, less_open, *_, t in page]
     return ClientCounts(
-        rows=[(c, opened, breached) for c, opened, breached in rows],
-        next_cursor=OFFSET.encode(offset + limit) if more else None,
+        rows=rows,
+        next_cursor=OFFSET.encode(offset + limit) if len(first) > offset + limit else None,
         total_open=sum(n for n, _ in counted.values()),
         total_breached=sum(b for _, b in counted.values()),
         clients_with_open=sum(1 for n, _ in counted.values() if n),
