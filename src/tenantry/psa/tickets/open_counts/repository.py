@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.db.base import new_id, utcnow
-from tenantry.db.upsert import upsert
+from tenantry.db.upsert import add_to
 from tenantry.psa.tickets.models import OPEN_STATUSES, Ticket, TicketOpenCount
 from tenantry.psa.tickets.repository import in_tenants
 
@@ -41,28 +41,33 @@ def _assigned(
 async def adjust_open_counts(
     session: AsyncSession, deltas: Sequence[tuple[uuid.UUID, uuid.UUID | None, int, int]]
 ) -> None:
-    """Add (open, breached) to the row of each (tenant, assignee), made at need. Callers
-    pass the keys sorted, so two transactions lock the rows in the same order."""
+    """Add (open, breached) to the row of each (tenant, assignee), made at need: the
+    unassigned rows, then the assigned ones, each in the order given (callers sort), so
+    two transactions lock rows in the same order. At most two statements."""
     now = utcnow()
-    for tenant_id, assignee, opened, breached in deltas:
-        row = TicketOpenCount.assignee_user_id
-        await upsert(
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "id": new_id(),
+            "created_at": now,
+            "assignee_user_id": assignee,
+            "open": opened,
+            "breached": breached,
+        }
+        for tenant_id, assignee, opened, breached in deltas
+    ]
+    row = TicketOpenCount.assignee_user_id
+    for keys, where in (
+        (["tenant_id"], row.is_(None)),
+        (["tenant_id", "assignee_user_id"], row.is_not(None)),
+    ):
+        await add_to(
             session,
             TicketOpenCount,
-            {
-                "tenant_id": tenant_id,
-                "id": new_id(),
-                "created_at": now,
-                "assignee_user_id": assignee,
-                "open": opened,
-                "breached": breached,
-            },
-            keys=["tenant_id", "assignee_user_id"] if assignee is not None else ["tenant_id"],
-            update={
-                "open": TicketOpenCount.open + opened,
-                "breached": TicketOpenCount.breached + breached,
-            },
-            where=row.is_not(None) if assignee is not None else row.is_(None),
+            [r for r in rows if (r["assignee_user_id"] is None) == (len(keys) == 1)],
+            keys=keys,
+            where=where,
+            add=["open", "breached"],
         )
 
 
@@ -126,17 +131,21 @@ async def overdue_unflagged_ids(
 
 
 async def flag_overdue(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID], now: datetime
-) -> list[uuid.UUID | None]:
-    """Flag the targets of these tickets that are overdue at ``now``; the assignee of
-    each ticket this newly counts as breached. A ticket a change holds locked is skipped
-    (that change flags it itself, or the next sweep does); the UPDATE checks every
-    condition again, so a ticket changed meanwhile is left alone."""
+    session: AsyncSession, tickets: Sequence[tuple[uuid.UUID, uuid.UUID]], now: datetime
+) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+    """Flag the targets of these (tenant, ticket) that are overdue at ``now``; the
+    (tenant, assignee) of each ticket this newly counts as breached. A ticket a change
+    holds locked is skipped (that change flags it itself, or the next sweep does); the
+    UPDATE checks every condition again, so a ticket changed meanwhile is left alone."""
+    tenants = sorted({tenant_id for tenant_id, _ in tickets})
     locked = list(
         await session.scalars(
             select(Ticket.id)
-            .where(Ticket.tenant_id == tenant_id, Ticket.id.in_(sorted(ids)))
-            .order_by(Ticket.number)
+            .where(
+                Ticket.tenant_id.in_(tenants),
+                Ticket.id.in_(sorted(ticket_id for _, ticket_id in tickets)),
+            )
+            .order_by(Ticket.tenant_id, Ticket.number)
             .with_for_update(skip_locked=True)
         )
     )
@@ -145,7 +154,7 @@ async def flag_overdue(
     first_response_late, resolution_late = _late(now)
     result = await session.execute(
         update(Ticket)
-        .where(Ticket.tenant_id == tenant_id, Ticket.id.in_(locked), overdue_unflagged(now))
+        .where(Ticket.tenant_id.in_(tenants), Ticket.id.in_(locked), overdue_unflagged(now))
         .values(
             first_response_breached=case(
                 (first_response_late, true()), else_=Ticket.first_response_breached
@@ -154,7 +163,7 @@ async def flag_overdue(
             # Nobody changed the ticket: the clock said so already. It keeps its time.
             updated_at=Ticket.updated_at,
         )
-        .returning(Ticket.assignee_user_id)
+        .returning(Ticket.tenant_id, Ticket.assignee_user_id)
         .execution_options(synchronize_session=False)
     )
-    return [assignee for (assignee,) in result.all()]
+    return [(tenant_id, assignee) for tenant_id, assignee in result.all()]

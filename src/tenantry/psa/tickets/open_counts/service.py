@@ -76,14 +76,14 @@ async def counting(session: AsyncSession, tickets: Sequence[Ticket]) -> AsyncIte
 
 
 async def record_flagged(
-    session: AsyncSession, tenant_id: uuid.UUID, assignees: Sequence[uuid.UUID | None]
+    session: AsyncSession, flagged: Sequence[tuple[uuid.UUID, uuid.UUID | None]]
 ) -> None:
-    """Open tickets the sweep just flagged: each now counts as breached."""
-    moves = [
-        (CountedAs(tenant_id, a, breached=False), CountedAs(tenant_id, a, breached=True))
-        for a in assignees
-    ]
-    await record_moves(session, moves)
+    """Open tickets the sweep just flagged, as (tenant, assignee): each now counts as
+    breached."""
+    await record_moves(
+        session,
+        [(CountedAs(t, a, breached=False), CountedAs(t, a, breached=True)) for t, a in flagged],
+    )
 
 
 # ---- reading
