@@ -361,22 +361,24 @@ class TicketService:
             shown = ", ".join(f"#{n}" for n in missing[:10])
             raise ValidationFailed("numbers", f"no such tickets here: {shown}")
         now = utcnow()
+        tickets = [found[n] for n in sorted(found)]
+        # Every change first, then the counts, then the records: each unit of work takes
+        # the tickets, the counts and the audit chain in that order (no deadlock).
+        async with counting(self.session, tickets):
+            diffs = [(ticket, await self._apply(ctx, ticket, checked, now)) for ticket in tickets]
         updated: list[int] = []
-        async with counting(self.session, [found[n] for n in sorted(found)]):
-            for number in sorted(found):
-                ticket = found[number]
-                diff = await self._apply(ctx, ticket, checked, now)
-                if diff:
-                    history = {key: {"from": old, "to": new} for key, old, new in diff}
-                    await self._history(
-                        ticket,
-                        "updated",
-                        history | {"bulk": True},
-                        of_pairs(diff) | set_to(bulk=True),
-                        actor,
-                        AuditAction.TICKETS_BULK_UPDATED,
-                    )
-                    updated.append(number)
+        for ticket, diff in diffs:
+            if diff:
+                history = {key: {"from": old, "to": new} for key, old, new in diff}
+                await self._history(
+                    ticket,
+                    "updated",
+                    history | {"bulk": True},
+                    of_pairs(diff) | set_to(bulk=True),
+                    actor,
+                    AuditAction.TICKETS_BULK_UPDATED,
+                )
+                updated.append(ticket.number)
         await self.session.flush()
         return updated
 
