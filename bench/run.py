@@ -268,6 +268,18 @@ ON CONFLICT (tenant_id) DO UPDATE SET next_number = EXCLUDED.next_number
 """
 
 
+# The per-client open counts the app keeps as tickets change (psa/tickets/open_counts/),
+# made for the bulk-inserted tickets as migration 0015 makes them for existing ones.
+OPEN_COUNTS_INSERT = """
+INSERT INTO ticket_open_counts (tenant_id, id, created_at, assignee_user_id, open, breached)
+SELECT tenant_id, gen_random_uuid(), now(), assignee_user_id, count(*),
+    count(*) FILTER (WHERE first_response_breached OR resolution_breached)
+FROM tickets
+WHERE tenant_id = ANY($1::uuid[]) AND status IN ('new', 'open', 'waiting_on_customer', 'on_hold')
+GROUP BY tenant_id, assignee_user_id
+"""
+
+
 async def bulk_tickets(owner: asyncpg.Connection, tenants: list[Tenant], per: int) -> int:
     """Tickets as the owner, in chunks of customers; no audit events (an import)."""
     chunk = max(1, 200_000 // per)
@@ -277,6 +289,7 @@ async def bulk_tickets(owner: asyncpg.Connection, tenants: list[Tenant], per: in
         async with owner.transaction():
             await owner.execute(TICKET_INSERT, [t.id for t in part], [t.slug for t in part], per)
             await owner.execute(COUNTER_INSERT, [t.id for t in part], per)
+            await owner.execute(OPEN_COUNTS_INSERT, [t.id for t in part])
         done += len(part) * per
         if len(tenants) > 1:
             say(f"  tickets: {done:,}/{len(tenants) * per:,}")
@@ -936,9 +949,9 @@ def main() -> None:
         ),
         Scenario(
             "open tickets per client (admin)",
-            [f"/api/v1/tenants/{big}/msp-tickets/counts"],
+            [f"/api/v1/tenants/{big}/msp-tickets/counts?limit=50"],
             tokens["big_admin"],
-            note=f"open and breached counts of {meta['customers_big']:,} clients",
+            note=f"first 50 of {meta['customers_big']:,} clients, kept counts",
         ),
         Scenario(
             "MSP-wide open tickets (technician)",

@@ -23,6 +23,7 @@ from tenantry.http.middleware import RequestIdMiddleware
 from tenantry.links.service import sweep_forever
 from tenantry.logging import configure_logging
 from tenantry.notifications import outbox
+from tenantry.psa.tickets.open_counts import sweep as breach_sweep
 from tenantry.routers import all_routers
 
 WEB_STATIC = Path(__file__).parent / "web" / "static"
@@ -107,11 +108,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         sweeper = asyncio.create_task(sweep_forever(app.state.db, 60))
         # Retries notification emails that could not be sent at once (notifications/outbox.py).
         mailer = asyncio.create_task(outbox.send_forever(app.state.db, settings, 60))
+        # Flags tickets whose SLA target passed, for the kept per-client counts
+        # (psa/tickets/open_counts/).
+        breaches = asyncio.create_task(breach_sweep.sweep_forever(app.state.db, 60))
         try:
             yield
         finally:
             sweeper.cancel()
             mailer.cancel()
+            breaches.cancel()
             await courier.drain()
             if owned:
                 await app.state.db.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,3 +65,28 @@ async def upsert_returning(
         .returning(returning)
     )
     return (await session.execute(stmt)).scalar_one()
+
+
+async def add_to(
+    session: AsyncSession,
+    model: type[Any],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    keys: Sequence[str],
+    where: ColumnElement[bool] | None = None,
+    add: Sequence[str],
+) -> None:
+    """Insert each row, or add its ``add`` columns to those of the row whose ``keys``
+    match (counters kept by many writers: the addition happens in the database, so
+    concurrent writers never lose one another's). ``where``: the predicate of a partial
+    unique index on ``keys``. One statement for all rows, sent as an executemany so the
+    tenant scope checks every row; rows are written (and locked) in the order given."""
+    if not rows:
+        return
+    stmt = _insert(session, model)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        index_where=where,
+        set_={c: getattr(model, c) + getattr(stmt.excluded, c) for c in add},
+    )
+    await session.execute(stmt, [dict(r) for r in rows])

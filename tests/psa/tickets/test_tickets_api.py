@@ -144,10 +144,19 @@ async def test_breaches_are_flagged_and_counted(psa: PsaWorld, database: Databas
     await psa.call("alex", "POST", f"{BASE}/{late['number']}/comments", json={"body": "On it"})
     still = (await psa.call("alex", "GET", f"{BASE}/{late['number']}")).json()
     assert still["sla"]["first_responded_at"] and still["sla"]["first_response_breached"]
-    counts = (await psa.call("alex", "GET", "/api/v1/tenants/northwind/msp-tickets/counts")).json()
-    by_slug = {c["tenant_slug"]: c for c in counts}
-    assert by_slug["contoso"]["open"] == 2 and by_slug["contoso"]["breached"] == 1
-    assert by_slug["fabrikam"] == {**by_slug["fabrikam"], "open": 0, "breached": 0}
+    url = "/api/v1/tenants/northwind/msp-tickets/counts"
+    counts = (await psa.call("alex", "GET", url)).json()
+    assert [(c["tenant_slug"], c["open"], c["breached"]) for c in counts["items"]] == [
+        ("contoso", 2, 1)
+    ]
+    totals = (counts["total_open"], counts["total_breached"], counts["clients_with_open"])
+    assert totals == (2, 1, 1)
+    # Clients without open tickets only when asked, after the others.
+    every = (await psa.call("alex", "GET", url, params={"include_empty": "true"})).json()
+    assert [(c["tenant_slug"], c["open"]) for c in every["items"]] == [
+        ("contoso", 2),
+        ("fabrikam", 0),
+    ]
 
 
 async def test_public_replies_and_internal_notes(psa: PsaWorld) -> None:
@@ -296,7 +305,7 @@ async def test_msp_view_includes_only_permitted_clients(psa: PsaWorld) -> None:
     assert await seen("alex", assignee="me") == {("fabrikam", "F1")}
     assert (await psa.call("dora", "GET", url, params={"client": "fabrikam"})).status_code == 404
     assert (await psa.call("gary", "GET", url)).status_code == 404
-    counts = (await psa.call("dora", "GET", f"{url}/counts")).json()
+    counts = (await psa.call("dora", "GET", f"{url}/counts")).json()["items"]
     assert [(c["tenant_slug"], c["open"]) for c in counts] == [("contoso", 1)]
 
 

@@ -8,6 +8,7 @@ cursor is simpler than a keyset per sort order."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Row
@@ -18,6 +19,7 @@ from tenantry.errors import ValidationFailed
 from tenantry.kit.pagination import MAX_LIMIT, OFFSET, check_limit, decode_offset
 from tenantry.psa.tickets import repository
 from tenantry.psa.tickets.models import Ticket
+from tenantry.psa.tickets.open_counts import service as open_counts
 from tenantry.psa.tickets.schemas import SORTS, TicketFilter
 
 # A CSV export stops here: a spreadsheet, not a backup.
@@ -75,5 +77,15 @@ class TicketLists:
         return decode_offset(cursor)
 
     async def counts(self, f: TicketFilter) -> dict[uuid.UUID, tuple[int, int]]:
-        """(tickets, breached tickets) per tenant under the filter."""
-        return await repository.counts_by_tenant(self.session, f, utcnow())
+        """(open, breached) tickets per client with open tickets, for the filter's
+        tenants and assignee (me, none or a user), from the counts kept as tickets
+        change (open_counts/): no scan of the tickets. The kept counts know nothing of
+        the other filters, so a filter that sets them is a programming error."""
+        if replace(f, tenant_ids=frozenset(), assignee=None, unassigned=False) != _COUNTABLE:
+            raise ValueError("open counts are kept per assignee only")
+        return await open_counts.per_client(
+            self.session, f.tenant_ids, assignee=f.assignee, unassigned=f.unassigned, now=utcnow()
+        )
+
+
+_COUNTABLE = TicketFilter(tenant_ids=frozenset())

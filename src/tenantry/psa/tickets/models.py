@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -130,6 +131,38 @@ class Ticket(TenantOwned, Base):
             "updated_at",
             info={"cross_tenant": "MSP-wide ticket view, newest first across clients"},
         ),
+        # Targets pending and not yet flagged, by due time (migration 0015): the breach
+        # sweep finds the overdue ones across tenants, and the per-client counts add the
+        # few it has not reached yet. Partial: once flagged (or met, or without a due
+        # time) a ticket leaves. Each database gets the predicate as SQLAlchemy renders
+        # the repository's terms there: SQLite uses a partial index only when the query
+        # repeats them.
+        Index(
+            "ix_tickets_first_response_due_at_unflagged",
+            "first_response_due_at",
+            sqlite_where=text(
+                "first_response_breached = 0 AND resolution_breached = 0 "
+                "AND first_responded_at IS NULL AND first_response_due_at IS NOT NULL"
+            ),
+            postgresql_where=text(
+                "NOT first_response_breached AND NOT resolution_breached "
+                "AND first_responded_at IS NULL AND first_response_due_at IS NOT NULL"
+            ),
+            info={"cross_tenant": "the breach sweep finds overdue tickets in every tenant"},
+        ),
+        Index(
+            "ix_tickets_resolution_due_at_unflagged",
+            "resolution_due_at",
+            sqlite_where=text(
+                "first_response_breached = 0 AND resolution_breached = 0 "
+                "AND resolved_at IS NULL AND resolution_due_at IS NOT NULL"
+            ),
+            postgresql_where=text(
+                "NOT first_response_breached AND NOT resolution_breached "
+                "AND resolved_at IS NULL AND resolution_due_at IS NOT NULL"
+            ),
+            info={"cross_tenant": "the breach sweep finds overdue tickets in every tenant"},
+        ),
     )
 
 
@@ -165,4 +198,40 @@ class TicketEvent(TenantOwned, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
         Index("ix_ticket_events_tenant_id_ticket_id", "tenant_id", "ticket_id", "created_at"),
+    )
+
+
+class TicketOpenCount(TenantOwned, Base):
+    """Open tickets of one tenant and one assignee (None: unassigned), and how many of
+    them carry a breach flag. Kept in step with ``tickets`` in the unit of work of every
+    change (open_counts.py), so the per-client counts read these rows, not the tickets.
+
+    "Breached" here is the flags only; an open ticket overdue but not yet flagged is
+    added at read time from the partial indexes above, and the breach sweep flags it
+    (breach_sweep.py). Rows are kept at zero rather than deleted: a tenant has a few."""
+
+    __tablename__ = "ticket_open_counts"
+
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        # One row per (tenant, assignee); NULL is not equal to NULL in a unique index on
+        # either database, so the unassigned row has an index of its own.
+        Index(
+            "ix_ticket_open_counts_tenant_id_assignee_user_id",
+            "tenant_id",
+            "assignee_user_id",
+            unique=True,
+            sqlite_where=text("assignee_user_id IS NOT NULL"),
+            postgresql_where=text("assignee_user_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_ticket_open_counts_tenant_id_unassigned",
+            "tenant_id",
+            unique=True,
+            sqlite_where=text("assignee_user_id IS NULL"),
+            postgresql_where=text("assignee_user_id IS NULL"),
+        ),
     )

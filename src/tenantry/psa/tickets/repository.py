@@ -13,15 +13,16 @@ from sqlalchemy import (
     Row,
     String,
     and_,
-    case,
     cast,
     false,
     func,
     literal,
     or_,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.db.base import new_id
 from tenantry.db.scope import redundant_with_scope
@@ -82,17 +83,44 @@ async def by_ids(
 async def by_numbers(
     session: AsyncSession, tenant_id: uuid.UUID, numbers: Iterable[int]
 ) -> dict[int, Ticket]:
+    """The tickets, locked for a change (see ``_lock_for_change``) and read afresh."""
     wanted = sorted(set(numbers))
     if not wanted:
         return {}
+    await _lock_for_change(session, tenant_id, wanted)
     rows = await session.scalars(
         select(Ticket)
         .where(Ticket.tenant_id == tenant_id, Ticket.number.in_(wanted))
         .order_by(Ticket.number)
         # Locked: a bulk change and a single edit of the same ticket must not interleave.
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return {t.number: t for t in rows}
+
+
+async def by_number_for_change(
+    session: AsyncSession, tenant_id: uuid.UUID, number: int
+) -> Ticket | None:
+    return (await by_numbers(session, tenant_id, [number])).get(number)
+
+
+async def _lock_for_change(
+    session: AsyncSession, tenant_id: uuid.UUID, numbers: Sequence[int]
+) -> None:
+    """What a change reads of a ticket must still hold when it is written: the open
+    counts move by the difference (and the breach sweep flags tickets meanwhile).
+    PostgreSQL locks the rows as it reads them (FOR UPDATE). SQLite has no row locks and
+    reads outside the transaction until its first write, so a write that changes nothing
+    comes first: it takes the database's write lock, and the read is inside it."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.tenant_id == tenant_id, Ticket.number.in_(numbers))
+        .values(number=Ticket.number, updated_at=Ticket.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def sla_policy(session: AsyncSession, tenant_id: uuid.UUID) -> SlaPolicy | None:
@@ -128,21 +156,23 @@ def breached_at(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _in_tenants(
-    session: AsyncSession, tenant_ids: Iterable[uuid.UUID]
+def in_tenants(
+    session: AsyncSession,
+    tenant_ids: Iterable[uuid.UUID],
+    column: InstrumentedAttribute[uuid.UUID] = Ticket.tenant_id,
 ) -> list[ColumnElement[bool]]:
     """``tenant_id IN (…)``, or nothing when that only repeats the unit of work's scope
     (which applies it anyway: on PostgreSQL a long list would cost, not help)."""
     ids = frozenset(tenant_ids)
     if redundant_with_scope(session.sync_session, ids):
         return []
-    return [Ticket.tenant_id.in_(sorted(ids))]
+    return [column.in_(sorted(ids))]
 
 
 def _conditions(session: AsyncSession, f: TicketFilter, now: datetime) -> list[ColumnElement[bool]]:
     if not f.tenant_ids:
         return [false()]
-    conditions = _in_tenants(session, f.tenant_ids)
+    conditions = in_tenants(session, f.tenant_ids)
     if f.statuses:
         conditions.append(Ticket.status.in_(sorted(f.statuses)))
     if f.priorities:
@@ -231,23 +261,10 @@ async def page_rows(
     return (await session.execute(stmt)).all()
 
 
-async def counts_by_tenant(
-    session: AsyncSession, f: TicketFilter, now: datetime
-) -> dict[uuid.UUID, tuple[int, int]]:
-    """(tickets, breached tickets) per tenant under the filter, in one grouped query."""
-    breached = func.sum(case((breached_at(now), 1), else_=0))
-    rows = await session.execute(
-        select(Ticket.tenant_id, func.count(), breached)
-        .where(*_conditions(session, f, now))
-        .group_by(Ticket.tenant_id)
-    )
-    return {tenant_id: (int(n), int(b or 0)) for tenant_id, n, b in rows.all()}
-
-
 async def categories(session: AsyncSession, tenant_ids: Iterable[uuid.UUID]) -> list[str]:
     rows = await session.scalars(
         select(Ticket.category)
-        .where(*_in_tenants(session, tenant_ids), Ticket.category != "")
+        .where(*in_tenants(session, tenant_ids), Ticket.category != "")
         .distinct()
         .order_by(Ticket.category)
         .limit(200)

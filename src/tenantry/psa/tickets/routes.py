@@ -21,6 +21,7 @@ from tenantry.psa.tickets import auth
 from tenantry.psa.tickets.clock import Policy, sla_fields, sla_of
 from tenantry.psa.tickets.lists import TicketLists
 from tenantry.psa.tickets.models import Ticket
+from tenantry.psa.tickets.open_counts.service import client_page
 from tenantry.psa.tickets.policy import SlaPolicyService
 from tenantry.psa.tickets.schemas import (
     BulkResult,
@@ -28,6 +29,7 @@ from tenantry.psa.tickets.schemas import (
     CommentIn,
     CommentOut,
     CountOut,
+    CountPage,
     EventOut,
     MspTicketOut,
     PolicyChange,
@@ -245,27 +247,43 @@ async def msp_tickets(
     return Page[MspTicketOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/msp-tickets/counts", response_model=list[CountOut])
+@router.get("/msp-tickets/counts", response_model=CountPage)
 async def msp_ticket_counts(
     request: Request,
     work: auth.TicketsRead,
     assignee: Assignee = "",
-) -> list[CountOut]:
-    """Open and breached tickets per client (clients with none are listed with zeros)."""
+    include_empty: Annotated[
+        bool, Query(description="Also list clients without open tickets (after the others)")
+    ] = False,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query()] = None,
+) -> CountPage:
+    """Open and breached tickets per client: most breached first, then most open, then
+    by name; a page at a time, with the totals over every client. Read from counts kept
+    as the tickets change, not by scanning tickets."""
     found = await _msp_scope(work, "")
     f = build_filter(found.customers, work.ctx.principal.user_id, assignee=assignee)
     async with get_db(request).unit_of_work(found.scope) as session:
         counts = await TicketLists(session).counts(f)
-    return [
-        CountOut(
-            tenant_id=c.id,
-            tenant_slug=c.slug,
-            tenant_name=c.display_name,
-            open=counts.get(c.id, (0, 0))[0],
-            breached=counts.get(c.id, (0, 0))[1],
-        )
-        for c in sorted(found.customers.values(), key=lambda c: c.display_name.lower())
-    ]
+    page = client_page(
+        found.customers, counts, include_empty=include_empty, cursor=cursor, limit=limit
+    )
+    return CountPage(
+        items=[
+            CountOut(
+                tenant_id=c.id,
+                tenant_slug=c.slug,
+                tenant_name=c.display_name,
+                open=n,
+                breached=b,
+            )
+            for c, n, b in page.rows
+        ],
+        next_cursor=page.next_cursor,
+        total_open=page.total_open,
+        total_breached=page.total_breached,
+        clients_with_open=page.clients_with_open,
+    )
 
 
 async def _msp_scope(work: Work, client: str) -> CustomerScope:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantry.errors import ValidationFailed
+from tenantry.kit.pagination import Page
 from tenantry.psa.tickets.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -214,6 +215,14 @@ class CountOut(BaseModel):
     tenant_name: str
     open: int
     breached: int
+
+
+class CountPage(Page[CountOut]):
+    """A page of clients, and the totals over every client the caller sees."""
+
+    total_open: int
+    total_breached: int
+    clients_with_open: int
 
 
 def clean_title(value: str) -> str:

@@ -34,6 +34,7 @@ from tenantry.psa.tickets.models import (
     TicketStatus,
     Visibility,
 )
+from tenantry.psa.tickets.open_counts.service import counted_as, counting, record_moves
 from tenantry.psa.tickets.policy import SlaPolicyService
 from tenantry.psa.tickets.schemas import (
     MAX_BULK,
@@ -89,6 +90,16 @@ class TicketService:
         if ticket is None:
             raise NotFound("No such ticket.")
         return ticket
+
+    async def _for_change(self, ctx: TenantContext, number: str | int) -> Ticket:
+        """The ticket read afresh and locked until the unit of work ends, so the open
+        counts move by the difference between what is read here and what is written."""
+        found = await repository.by_number_for_change(
+            self.session, ctx.tenant.id, parse_number(number)
+        )
+        if found is None:
+            raise NotFound("No such ticket.")
+        return found
 
     async def timeline(
         self, ticket: Ticket, *, include_internal: bool = True
@@ -247,6 +258,7 @@ class TicketService:
         clock.recompute_due(ticket, policy)
         self.session.add(ticket)
         await self.session.flush()
+        await record_moves(self.session, [(None, counted_as(ticket))])
         shown = {k: _plain(v) for k, v in values.items() if v not in (None, "", [])}
         shown |= {"number": number}
         await self._history(
@@ -305,9 +317,10 @@ class TicketService:
     async def update(
         self, ctx: TenantContext, number: str | int, changes: TicketChanges, *, actor: Actor
     ) -> Ticket:
-        ticket = await self.get(ctx, number)
+        ticket = await self._for_change(ctx, number)
         checked = await self._checked(ctx, changes.given())
-        diff = await self._apply(ctx, ticket, checked, utcnow())
+        async with counting(self.session, [ticket]):
+            diff = await self._apply(ctx, ticket, checked, utcnow())
         if diff:
             shown = {key: {"from": old, "to": new} for key, old, new in diff}
             await self._history(
@@ -346,10 +359,13 @@ class TicketService:
             shown = ", ".join(f"#{n}" for n in missing[:10])
             raise ValidationFailed("numbers", f"no such tickets here: {shown}")
         now = utcnow()
+        tickets = [found[n] for n in sorted(found)]
+        # Every change first, then the counts, then the records: each unit of work takes
+        # the tickets, the counts and the audit chain in that order (no deadlock).
+        async with counting(self.session, tickets):
+            diffs = [(ticket, await self._apply(ctx, ticket, checked, now)) for ticket in tickets]
         updated: list[int] = []
-        for number in sorted(found):
-            ticket = found[number]
-            diff = await self._apply(ctx, ticket, checked, now)
+        for ticket, diff in diffs:
             if diff:
                 history = {key: {"from": old, "to": new} for key, old, new in diff}
                 await self._history(
@@ -360,7 +376,7 @@ class TicketService:
                     actor,
                     AuditAction.TICKETS_BULK_UPDATED,
                 )
-                updated.append(number)
+                updated.append(ticket.number)
         await self.session.flush()
         return updated
 
@@ -373,7 +389,7 @@ class TicketService:
         visibility: Visibility | str,
         actor: Actor,
     ) -> TicketComment:
-        ticket = await self.get(ctx, number)
+        ticket = await self._for_change(ctx, number)
         text = body.strip()
         if not text:
             raise ValidationFailed("body", "must not be empty")
@@ -396,8 +412,9 @@ class TicketService:
         )
         self.session.add(comment)
         shown: dict[str, Any] = {"visibility": kind.value, "comment_id": str(comment.id)}
-        if kind == Visibility.PUBLIC and clock.first_response(ticket, now):
-            shown["first_response"] = True
+        async with counting(self.session, [ticket]):  # answering late flags the breach
+            if kind == Visibility.PUBLIC and clock.first_response(ticket, now):
+                shown["first_response"] = True
         ticket.updated_at = now
         await self.session.flush()
         await self._history(

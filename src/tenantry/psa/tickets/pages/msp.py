@@ -1,6 +1,6 @@
 """``/msp/tickets``: open tickets of every client the technician may see, in one query
-over a multi-tenant scope (access/scopes.py), with counts per client from one grouped
-query, and its CSV. Thin: the reads are in TicketLists."""
+over a multi-tenant scope (access/scopes.py), with the kept counts per client a page at
+a time, and its CSV. Thin: the reads are in TicketLists."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tenantry.http.deps import Work, get_db
 from tenantry.psa.tickets import auth
 from tenantry.psa.tickets.lists import TicketLists
 from tenantry.psa.tickets.models import Priority
+from tenantry.psa.tickets.open_counts.service import client_page
 from tenantry.psa.tickets.pages.common import (
     PAGE_SIZE,
     STATUS_LABELS,
@@ -27,6 +28,10 @@ from tenantry.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
+# Clients in the per-client counts at a time: those with the most breached, then open
+# tickets first; the rest a link away (an MSP may have 10,000).
+COUNTS = 25
+
 
 def _only_msp(work: Work) -> None:
     if not work.ctx.tenant.is_msp:
@@ -36,7 +41,8 @@ def _only_msp(work: Work) -> None:
 @router.get("/msp/tickets", response_class=HTMLResponse)
 async def msp_tickets(request: Request, work: auth.MspTicketsRead) -> HTMLResponse:
     """Open tickets of every client the technician may see: one query over a
-    multi-tenant scope (access/scopes.py), counts per client from one grouped query."""
+    multi-tenant scope (access/scopes.py); the clients with the most breached and open
+    tickets first, from the kept counts (open_counts/)."""
     _only_msp(work)
     q = ListQuery(request)
     everyone = await customers_with(
@@ -56,7 +62,6 @@ async def msp_tickets(request: Request, work: auth.MspTicketsRead) -> HTMLRespon
     except ValidationFailed as exc:
         filter_errors[exc.field] = exc.message
         f = build_filter(found.customers, me)
-    counts_filter = build_filter(everyone.customers, me)
     now = utcnow()
     async with get_db(request).unit_of_work(found.scope) as session:
         lists = TicketLists(session)
@@ -66,7 +71,17 @@ async def msp_tickets(request: Request, work: auth.MspTicketsRead) -> HTMLRespon
             filter_errors[exc.field] = exc.message
             rows, next_cursor = await lists.find(f, sort="-updated", cursor=None, limit=PAGE_SIZE)
     async with get_db(request).unit_of_work(everyone.scope) as session:
-        counts = await TicketLists(session).counts(counts_filter)
+        counts = await TicketLists(session).counts(build_filter(everyone.customers, me))
+    counts_cursor = request.query_params.get("counts_cursor") or None
+    try:
+        per_client = client_page(
+            everyone.customers, counts, include_empty=False, cursor=counts_cursor, limit=COUNTS
+        )
+    except ValidationFailed as exc:
+        filter_errors["counts_cursor"] = exc.message
+        per_client = client_page(
+            everyone.customers, counts, include_empty=False, cursor=None, limit=COUNTS
+        )
     base = "/msp/tickets"
     clients = sorted(everyone.customers.values(), key=lambda c: c.display_name.lower())
     return render(
@@ -77,9 +92,16 @@ async def msp_tickets(request: Request, work: auth.MspTicketsRead) -> HTMLRespon
             "rows": [row(t, now, client=everyone.customers[t.tenant_id]) for t in rows],
             "q": q,
             "clients": clients,
-            "counts": [(c, *counts.get(c.id, (0, 0))) for c in clients],
-            "total_open": sum(n for n, _ in counts.values()),
-            "total_breached": sum(b for _, b in counts.values()),
+            "counts": per_client.rows,
+            "counts_next_href": (
+                q.href(base, cursor=None, counts_cursor=per_client.next_cursor)
+                if per_client.next_cursor
+                else None
+            ),
+            "counts_first_href": q.href(base, cursor=None) if counts_cursor else None,
+            "total_open": per_client.total_open,
+            "total_breached": per_client.total_breached,
+            "clients_with_open": per_client.clients_with_open,
             "next_href": q.href(base, cursor=next_cursor) if next_cursor else None,
             "first_href": q.href(base) if q.cursor else None,
             "sort_links": sort_links(q, base),
