@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -12,8 +14,14 @@ MAX_LENGTH = 256
 
 # argon2-cffi's defaults are RFC 9106's low-memory profile for argon2id.
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so timing does not tell.
-_DUMMY_HASH = _hasher.hash("tenantry-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so timing does not tell. Made on
+    first use, with the hasher's own parameters: at import it added the hash's 64 MiB to
+    the peak memory of every server worker, also of those that never sign anyone in."""
+    return _hasher.hash("tenantry-dummy-password")
 
 
 def check_policy(password: str, *, email: str = "", field: str = "password") -> None:
@@ -34,7 +42,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

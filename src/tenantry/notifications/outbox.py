@@ -226,7 +226,7 @@ async def send_due(db: Database, settings: Settings, now: datetime | None = None
         return {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
     now = now or utcnow()
     async with db.platform_reader() as session:
-        tenant_ids = [t.id for t in await tenancy.tenants_oldest_first(session)]
+        tenant_ids = await tenancy.every_tenant_id(session)
     async with db.unit_of_work(operator_scope(tenant_ids)) as session:
         due = [(r.tenant_id, r.id) for r in await repository.due_emails(session, now, SWEEP_BATCH)]
     return await deliver(db, settings, due, now)

@@ -62,6 +62,12 @@ async def tenants_oldest_first(session: AsyncSession) -> Sequence[Tenant]:
     return await repository.oldest_first(session)
 
 
+async def every_tenant_id(session: AsyncSession) -> list[uuid.UUID]:
+    """The id of every tenant (background sweeps: a minute's loop over 10,000 tenants
+    must not load 10,000 rows to read their ids)."""
+    return await repository.every_id(session)
+
+
 async def customer_of(
     session: AsyncSession, msp_id: uuid.UUID, ref: str
 ) -> tuple[Tenant, TenantLink] | None:

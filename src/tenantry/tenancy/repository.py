@@ -67,6 +67,10 @@ async def oldest_first(session: AsyncSession) -> Sequence[Tenant]:
     return (await session.scalars(select(Tenant).order_by(Tenant.created_at))).all()
 
 
+async def every_id(session: AsyncSession) -> list[uuid.UUID]:
+    return list(await session.scalars(select(Tenant.id)))
+
+
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
     return (await session.scalar(select(Tenant.id).where(Tenant.slug == slug))) is not None
 

@@ -36,7 +36,7 @@ async def sweep(db: Database, now: datetime | None = None) -> int:
     once (the UPDATE checks it is still unflagged), locked ones are left for later."""
     now = now or utcnow()
     async with db.platform_reader() as session:
-        tenant_ids = [t.id for t in await tenancy.tenants_oldest_first(session)]
+        tenant_ids = await tenancy.every_tenant_id(session)
     flagged = 0
     while True:
         async with db.unit_of_work(operator_scope(tenant_ids)) as session:
