@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -152,47 +154,59 @@ async def head(
 _HEADS = cast(Table, AuditChainHead.__table__)
 _EVENTS = cast(Table, AuditEvent.__table__)
 
-_LOCK_HEAD = (
-    select(_HEADS.c.seq, _HEADS.c.last_hash)
-    .where(_HEADS.c.tenant_id == bindparam("head_tenant_id"))
-    .with_for_update()
-)
 
-# Moves the head to the new event, but only from where the caller saw it: a head that
-# moved meanwhile matches no row (compare-and-set), and nothing is written.
-_ADVANCE_HEAD = (
-    update(_HEADS)
-    .where(
-        _HEADS.c.tenant_id == bindparam("head_tenant_id"),
-        _HEADS.c.seq == bindparam("prev_seq"),
-        _HEADS.c.last_hash == bindparam("prev_hash"),
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    lock_head: Any
+    advance_head: Any
+    insert_event: Any
+    append_in_one: Any
+    from_head: dict[str, str]
+
+
+@functools.cache
+def _statements() -> _Statements:
+    """Built on first use, not at import: a column the mapping types later (the
+    tenant-owned base's ``tenant_id``) would leave its parameters untyped, and SQLite
+    would be handed a UUID it cannot bind (the demo's first audit event failed)."""
+    lock_head = (
+        select(_HEADS.c.seq, _HEADS.c.last_hash)
+        .where(_HEADS.c.tenant_id == bindparam("head_tenant_id"))
+        .with_for_update()
     )
-    .values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
-)
-
-_INSERT_EVENT = insert(_EVENTS)
-
-# PostgreSQL: both in one statement. The event row is selected from the moved head, so
-# it exists exactly when the head moved, and takes its tenant, seq and hash from it.
-_ADVANCED = _ADVANCE_HEAD.returning(_HEADS.c.tenant_id, _HEADS.c.seq, _HEADS.c.last_hash).cte(
-    "advanced"
-)
-_FROM_HEAD = {"tenant_id": "tenant_id", "seq": "seq", "hash": "last_hash"}
-_APPEND_IN_ONE = (
-    insert(_EVENTS)
-    .from_select(
-        [c.name for c in _EVENTS.c],
-        select(
-            *(
-                _ADVANCED.c[_FROM_HEAD[c.name]]
-                if c.name in _FROM_HEAD
-                else bindparam(f"event_{c.name}", type_=c.type)
-                for c in _EVENTS.c
-            )
-        ).select_from(_ADVANCED),
+    # Moves the head to the new event, but only from where the caller saw it: a head
+    # that moved meanwhile matches no row (compare-and-set), and nothing is written.
+    advance_head = (
+        update(_HEADS)
+        .where(
+            _HEADS.c.tenant_id == bindparam("head_tenant_id"),
+            _HEADS.c.seq == bindparam("prev_seq"),
+            _HEADS.c.last_hash == bindparam("prev_hash"),
+        )
+        .values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
     )
-    .add_cte(_ADVANCED)
-)
+    # PostgreSQL: both in one statement. The event row is selected from the moved head,
+    # so it exists exactly when the head moved, and takes its tenant, seq and hash from it.
+    advanced = advance_head.returning(_HEADS.c.tenant_id, _HEADS.c.seq, _HEADS.c.last_hash).cte(
+        "advanced"
+    )
+    from_head = {"tenant_id": "tenant_id", "seq": "seq", "hash": "last_hash"}
+    append_in_one = (
+        insert(_EVENTS)
+        .from_select(
+            [c.name for c in _EVENTS.c],
+            select(
+                *(
+                    advanced.c[from_head[c.name]]
+                    if c.name in from_head
+                    else bindparam(f"event_{c.name}", type_=c.type)
+                    for c in _EVENTS.c
+                )
+            ).select_from(advanced),
+        )
+        .add_cte(advanced)
+    )
+    return _Statements(lock_head, advance_head, insert(_EVENTS), append_in_one, from_head)
 
 
 async def _connection(session: AsyncSession, tenant_id: uuid.UUID) -> AsyncConnection:
@@ -210,7 +224,7 @@ async def lock_head(session: AsyncSession, tenant_id: uuid.UUID) -> ChainHead:
     (0, GENESIS): if another writer makes it at the same moment, the insert waits for
     theirs and adds nothing, and the head is read and locked after it."""
     connection = await _connection(session, tenant_id)
-    row = (await connection.execute(_LOCK_HEAD, {"head_tenant_id": tenant_id})).first()
+    row = (await connection.execute(_statements().lock_head, {"head_tenant_id": tenant_id})).first()
     if row is not None:
         return ChainHead(row.seq, row.last_hash)
     chain_start = {"tenant_id": tenant_id, "id": new_id(), "created_at": utcnow()}
@@ -218,7 +232,7 @@ async def lock_head(session: AsyncSession, tenant_id: uuid.UUID) -> ChainHead:
         session, AuditChainHead, chain_start | {"seq": 0, "last_hash": GENESIS}, keys=["tenant_id"]
     ):
         return ChainHead(0, GENESIS)
-    row = (await connection.execute(_LOCK_HEAD, {"head_tenant_id": tenant_id})).one()
+    row = (await connection.execute(_statements().lock_head, {"head_tenant_id": tenant_id})).one()
     return ChainHead(row.seq, row.last_hash)
 
 
@@ -235,15 +249,18 @@ async def append(session: AsyncSession, event: AuditEvent, *, after: ChainHead) 
         "new_seq": event.seq,
         "new_hash": event.hash,
     }
+    built = _statements()
     if connection.dialect.name == "postgresql":
         values = {
-            f"event_{c.name}": getattr(event, c.key) for c in _EVENTS.c if c.name not in _FROM_HEAD
+            f"event_{c.name}": getattr(event, c.key)
+            for c in _EVENTS.c
+            if c.name not in built.from_head
         }
-        result = await connection.execute(_APPEND_IN_ONE, moved | values)
+        result = await connection.execute(built.append_in_one, moved | values)
         return result.rowcount == 1
-    if (await connection.execute(_ADVANCE_HEAD, moved)).rowcount != 1:
+    if (await connection.execute(built.advance_head, moved)).rowcount != 1:
         return False
-    await connection.execute(_INSERT_EVENT, {c.key: getattr(event, c.key) for c in _EVENTS.c})
+    await connection.execute(built.insert_event, {c.key: getattr(event, c.key) for c in _EVENTS.c})
     return True
 
 
