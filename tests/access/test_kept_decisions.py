@@ -52,6 +52,19 @@ async def _run(engine: AsyncEngine, statements: Iterable[Any]) -> None:
             await conn.execute(statement)
 
 
+async def _tina_in_contoso(world: World, **extra: Any) -> None:
+    """Alex delegates Tina to Contoso as Technician."""
+    await world.grant(
+        "alex",
+        "northwind",
+        user="tina@northwind.example",
+        role="technician",
+        scope="customer",
+        customer="contoso-ltd",
+        **extra,
+    )
+
+
 async def _moved(world: World, statements: Iterable[Any]) -> tuple[bool, bool, bool]:
     """Which versions moved: (the MSP's, Contoso's, Fabrikam's)."""
     tenants = (world.msp, world.customers["contoso-ltd"], world.customers["fabrikam-inc"])
@@ -175,14 +188,7 @@ async def test_links_blocks_and_the_tenants_row_move_both_ends(world: World) -> 
 async def test_a_kept_decision_serves_the_next_request_and_a_change_ends_it(
     world: World,
 ) -> None:
-    await world.grant(
-        "alex",
-        "northwind",
-        user="tina@northwind.example",
-        role="technician",
-        scope="customer",
-        customer="contoso-ltd",
-    )
+    await _tina_in_contoso(world)
     assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
     hits = access_service.KEPT.hits
     assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
@@ -206,15 +212,7 @@ async def test_a_kept_decision_ends_at_its_grants_expiry_with_no_change_at_all(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expiry = utcnow() + timedelta(hours=1)
-    await world.grant(
-        "alex",
-        "northwind",
-        user="tina@northwind.example",
-        role="technician",
-        scope="customer",
-        customer="contoso-ltd",
-        expires_at=expiry.isoformat(),
-    )
+    await _tina_in_contoso(world, expires_at=expiry.isoformat())
     assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
     assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
     later = expiry + timedelta(seconds=1)
@@ -224,14 +222,7 @@ async def test_a_kept_decision_ends_at_its_grants_expiry_with_no_change_at_all(
 
 async def test_a_tenant_without_a_version_row_is_decided_every_time(world: World) -> None:
     contoso = world.customers["contoso-ltd"]
-    await world.grant(
-        "alex",
-        "northwind",
-        user="tina@northwind.example",
-        role="technician",
-        scope="customer",
-        customer="contoso-ltd",
-    )
+    await _tina_in_contoso(world)
     await _run(
         world.owner_engine, [delete(AccessVersion).where(AccessVersion.tenant_id == contoso.id)]
     )
@@ -247,14 +238,7 @@ async def test_a_warm_list_request_reads_its_caller_tenant_and_rows_in_two_state
     # The caller, the tenant in the path and both access versions in one statement; the
     # kept decision reads nothing; the page in one more. (A regression here is a round
     # trip back on every request.)
-    await world.grant(
-        "alex",
-        "northwind",
-        user="tina@northwind.example",
-        role="technician",
-        scope="customer",
-        customer="contoso-ltd",
-    )
+    await _tina_in_contoso(world)
     assert (await world.get("tina", f"{CONTOSO}/tickets")).status_code == 200
     statements: list[str] = []
 

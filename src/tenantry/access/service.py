@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -109,10 +109,13 @@ class AccessService:
         if decision is None:
             decision = await self.decide(principal, tenant, now)
             KEPT.put(key, versions, decision.valid_until, decision)
-        context = await self.context_in(
-            principal, tenant, allow_suspended=allow_suspended, decision=decision
+        return await self.context_in(
+            principal,
+            tenant,
+            allow_suspended=allow_suspended,
+            decision=decision,
+            home_version=home_version,
         )
-        return replace(context, home_version=home_version)
 
     @staticmethod
     def tenant_read(tenant_ref_or_slug: str) -> AlsoRead:
@@ -198,6 +201,7 @@ class AccessService:
         *,
         allow_suspended: bool = False,
         decision: Decision | None = None,
+        home_version: int | None = None,
     ) -> TenantContext:
         decision = decision or await self.decide(principal, tenant)
         relation = decision.relation
@@ -226,6 +230,7 @@ class AccessService:
             held_back=frozenset(decision.uncapped) - frozenset(decision.sources)
             if decision.managed_by
             else frozenset(),
+            home_version=home_version,
         )
         if tenant.status != TenantStatus.ACTIVE and not allow_suspended:
             raise TenantSuspended(

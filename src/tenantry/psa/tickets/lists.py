@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,26 +35,20 @@ class TicketLists:
     ) -> tuple[list[Ticket], str | None]:
         """A page of tickets and the cursor of the next one (None on the last)."""
         offset = self._checked(f, sort, cursor, limit)
-        rows = list(
-            await repository.page(
-                self.session, f, sort=sort, offset=offset, limit=limit, now=utcnow()
-            )
+        rows = await repository.page(
+            self.session, f, sort=sort, offset=offset, limit=limit, now=utcnow()
         )
-        more = len(rows) > limit
-        return rows[:limit], OFFSET.encode(offset + limit) if more else None
+        return _paged(list(rows), offset, limit)
 
     async def find_rows(
         self, f: TicketFilter, *, sort: str, cursor: str | None, limit: int
     ) -> tuple[list[Row[Any]], str | None]:
         """``find`` as read-only rows (a list to show, nothing to change)."""
         offset = self._checked(f, sort, cursor, limit)
-        rows = list(
-            await repository.page_rows(
-                self.session, f, sort=sort, offset=offset, limit=limit, now=utcnow()
-            )
+        rows = await repository.page_rows(
+            self.session, f, sort=sort, offset=offset, limit=limit, now=utcnow()
         )
-        more = len(rows) > limit
-        return rows[:limit], OFFSET.encode(offset + limit) if more else None
+        return _paged(list(rows), offset, limit)
 
     async def every(self, f: TicketFilter, sort: str) -> list[Ticket]:
         """Every ticket the filter matches (up to MAX_EXPORT), for an export."""
@@ -89,3 +83,11 @@ class TicketLists:
 
 
 _COUNTABLE = TicketFilter(tenant_ids=frozenset())
+
+T = TypeVar("T")
+
+
+def _paged(rows: list[T], offset: int, limit: int) -> tuple[list[T], str | None]:
+    """A page read one row long: its rows, and the next page's cursor if that row came."""
+    more = len(rows) > limit
+    return rows[:limit], OFFSET.encode(offset + limit) if more else None

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Row,
+    Select,
     String,
     and_,
     cast,
@@ -228,17 +229,25 @@ def _inline(value: int) -> Any:
     return literal(value, literal_execute=True)
 
 
-async def page(
-    session: AsyncSession, f: TicketFilter, *, sort: str, offset: int, limit: int, now: datetime
-) -> Sequence[Ticket]:
-    """``limit`` + 1 tickets from ``offset`` (one more tells the caller a next page exists)."""
-    stmt = (
-        select(Ticket)
+def _page_of(
+    columns: Sequence[Any], session: AsyncSession, f: TicketFilter, sort: str, offset: int,
+    limit: int, now: datetime,
+) -> Select[Any]:  # fmt: skip
+    """``limit`` + 1 rows from ``offset`` (one more tells the caller a next page exists)."""
+    return (
+        select(*columns)
         .where(*_conditions(session, f, now))
         .order_by(*_order(sort))
         .offset(_inline(offset))
         .limit(_inline(limit + 1))
     )
+
+
+async def page(
+    session: AsyncSession, f: TicketFilter, *, sort: str, offset: int, limit: int, now: datetime
+) -> Sequence[Ticket]:
+    """A page of tickets as entities (to change them, or for pages that read relations)."""
+    stmt = _page_of([Ticket], session, f, sort, offset, limit, now)
     return (await session.scalars(stmt)).all()
 
 
@@ -251,14 +260,9 @@ async def page_rows(
     session: AsyncSession, f: TicketFilter, *, sort: str, offset: int, limit: int, now: datetime
 ) -> Sequence[Row[Any]]:
     """``page`` as read-only rows (each with a ticket's attributes by name)."""
-    stmt = (
-        select(*TICKET_COLUMNS)
-        .where(*_conditions(session, f, now))
-        .order_by(*_order(sort))
-        .offset(_inline(offset))
-        .limit(_inline(limit + 1))
-    )
-    return (await session.execute(stmt)).all()
+    stmt = _page_of(TICKET_COLUMNS, session, f, sort, offset, limit, now)
+    rows: Sequence[Row[Any]] = (await session.execute(stmt)).all()
+    return rows
 
 
 async def categories(session: AsyncSession, tenant_ids: Iterable[uuid.UUID]) -> list[str]:

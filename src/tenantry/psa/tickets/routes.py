@@ -18,7 +18,7 @@ from tenantry.http.params import Limit
 from tenantry.kit.json import json_page
 from tenantry.kit.pagination import Page
 from tenantry.psa.tickets import auth
-from tenantry.psa.tickets.clock import Policy, sla_fields, sla_of
+from tenantry.psa.tickets.clock import Policy, sla_fields
 from tenantry.psa.tickets.lists import TicketLists
 from tenantry.psa.tickets.models import Ticket
 from tenantry.psa.tickets.open_counts.service import client_page
@@ -60,15 +60,10 @@ _OUT_FIELDS = tuple(c for c in TicketOut.model_fields if c != "sla")
 
 def ticket_out(ticket: Ticket | Row[Any], now: datetime | None = None) -> TicketOut:
     """A ticket (entity or read-only row) as the API shows it, with its SLA as of now."""
-    return TicketOut.model_validate(
-        {
-            **{c: getattr(ticket, c) for c in _OUT_FIELDS},
-            "sla": sla_of(ticket, now or utcnow()),
-        }
-    )
+    return TicketOut.model_validate(ticket_fields(ticket, now or utcnow()))
 
 
-def ticket_fields(ticket: Row[Any], now: datetime) -> dict[str, Any]:
+def ticket_fields(ticket: Ticket | Row[Any], now: datetime) -> dict[str, Any]:
     """``ticket_out`` as plain values, written once by ``json_page`` (a hot list)."""
     return {**{c: getattr(ticket, c) for c in _OUT_FIELDS}, "sla": sla_fields(ticket, now)}
 
