@@ -59,6 +59,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     _p("rates:manage", "Set work types and hourly rates", "Billing", "msp"),
     _p("compliance:read", "See the compliance programme", "Compliance"),
     _p("compliance:write", "Change controls, policies and risk assessments", "Compliance"),
+    _p("compliance:approve", "Approve and publish compliance policies", "Compliance"),
     _p("software:request", "Request software", "Tickets and contacts"),
     _p("users:read", "See users and their access", "People and access"),
     _p("users:manage", "Invite, disable and delegate users", "People and access"),

@@ -1,0 +1,13 @@
+"""Who may reach the compliance routes and pages: one named marker per permission."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from tenantry.http.deps import Work, in_tenant
+
+ComplianceRead = Annotated[Work, Depends(in_tenant("compliance:read"), scope="function")]
+ComplianceWrite = Annotated[Work, Depends(in_tenant("compliance:write"), scope="function")]
+ComplianceApprove = Annotated[Work, Depends(in_tenant("compliance:approve"), scope="function")]

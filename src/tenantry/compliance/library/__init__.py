@@ -1,0 +1,1 @@
+"""Frameworks a tenant can adopt: the shipped library and frameworks a tenant wrote."""

@@ -1,0 +1,1 @@
+"""A tenant's compliance programme: adopted frameworks, assessments, measures, scores."""
