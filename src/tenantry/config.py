@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # import's file. A body past its limit is refused with 413 and never read further.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # One compliance evidence file (its bytes are stored in the tenant's database rows).
+    evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Set when served behind HTTPS so the session cookie carries Secure.
     secure_cookies: bool = False
     # Behind reverse proxies, where a request's client address comes from: the proxies'

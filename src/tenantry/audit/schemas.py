@@ -95,6 +95,8 @@ class AuditAction(enum.StrEnum):
     BRANDING_UPDATED = "branding.updated"
     BRANDING_LOGO_UPDATED = "branding.logo_updated"
     BRANDING_LOGO_REMOVED = "branding.logo_removed"
+    COMPLIANCE_EVIDENCE_ADDED = "compliance.evidence.added"
+    COMPLIANCE_EVIDENCE_REMOVED = "compliance.evidence.removed"
 
 
 @dataclass(frozen=True, slots=True)

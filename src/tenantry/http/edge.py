@@ -2,7 +2,8 @@
 
 * **Body size, per kind of route.** JSON and forms: ``TENANTRY_MAX_BODY_BYTES`` (1 MiB).
   File uploads have their own limit: the contact CSV import ``TENANTRY_MAX_IMPORT_BYTES``
-  (5 MiB), a logo its documented 256 KiB; both plus room for a form's framing, so the
+  (5 MiB), a logo its documented 256 KiB, a compliance evidence file
+  ``TENANTRY_EVIDENCE_MAX_BYTES`` (10 MiB); each plus room for a form's framing, so the
   domain's own 422 naming the field still answers a file just past its limit. A declared
   ``Content-Length`` past the limit is refused before a byte is read; a body without one
   (chunked) is counted as it streams and cut the moment it passes. Either way: 413.
@@ -46,6 +47,10 @@ UPLOADS: tuple[tuple[re.Pattern[str], Callable[[Settings], int]], ...] = (
     (
         re.compile(r"^(/api/v1/tenants/[^/]+/branding|/settings/branding)/logo$"),
         lambda s: MAX_LOGO_BYTES + FORM_FRAMING,
+    ),
+    (
+        re.compile(r"^(/api/v1/tenants/[^/]+|/t/[^/]+)/compliance/assessments/[^/]+/evidence$"),
+        lambda s: s.evidence_max_bytes + FORM_FRAMING,
     ),
 )
 

@@ -51,7 +51,9 @@ def _headers(message: Message, request_id: str) -> list[tuple[bytes, bytes]]:
     if b"cache-control" not in names and content_type.lower().startswith(_NOT_STORED):
         headers.append((b"cache-control", b"no-store"))
     headers.append((REQUEST_ID_HEADER, request_id.encode()))
-    headers.extend(SECURITY_HEADERS)
+    # A response that set a stricter header of its own keeps it (a downloaded evidence
+    # file: "Content-Security-Policy: sandbox"); every other response gets the defaults.
+    headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in names)
     return headers
 
 

@@ -1,0 +1,2 @@
+"""Evidence of an assessment: files uploaded into the tenant's own storage (the
+database), or links to where the evidence lives."""
