@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from tenantry.compliance import auth
 from tenantry.compliance.evidence.download import download_response, read_upload
-from tenantry.compliance.evidence.schemas import EvidenceLinkIn, EvidenceOut
+from tenantry.compliance.evidence.schemas import EvidenceLinkIn, EvidenceOut, EvidenceStorageOut
 from tenantry.compliance.evidence.service import EvidenceService
 from tenantry.http.params import Limit
 from tenantry.kit.pagination import Page
@@ -99,3 +99,11 @@ async def remove_evidence(evidence_id: str, work: auth.ComplianceWrite) -> Evide
     """Mark evidence removed: the row stays (the history), a file's bytes are deleted."""
     evidence = await EvidenceService(work.session).remove(work.ctx, evidence_id, actor=work.actor)
     return EvidenceOut.model_validate(evidence)
+
+
+@router.get("/evidence-storage", response_model=EvidenceStorageOut)
+async def evidence_storage(request: Request, work: auth.ComplianceRead) -> EvidenceStorageOut:
+    """What the tenant's evidence files take now (removed files' bytes are deleted)."""
+    used = await EvidenceService(work.session).storage_used(work.ctx)
+    limit: int = request.app.state.settings.evidence_max_bytes
+    return EvidenceStorageOut(used_bytes=used, max_file_bytes=limit)

@@ -31,3 +31,8 @@ class EvidenceLinkIn(BaseModel):
     name: str | None = Field(
         default=None, max_length=1000, description="A title; default: the address's host and path"
     )
+
+
+class EvidenceStorageOut(BaseModel):
+    used_bytes: int = Field(description="Bytes of evidence files the tenant stores now")
+    max_file_bytes: int = Field(description="The largest file accepted")
