@@ -41,6 +41,8 @@ from tenantry.db.engine import Database
 from tenantry.http.deps import AccessMarker, InTenant
 from tenantry.identity.models import AuthSession, User
 from tenantry.tenancy.models import Tenant, TenantLink
+from tests.compliance.evidence.helpers import PDF as EVIDENCE_PDF
+from tests.compliance.evidence.helpers import seed_assessment
 from tests.factories import PASSWORD, client, make_tenant, make_user, signed_in_client
 from tests.identity.conftest import code
 
@@ -495,6 +497,33 @@ async def _remove_logo(ctx: Ctx) -> Call:
     return lambda: ctx.alex.delete(f"{NORTHWIND}/branding/logo")
 
 
+async def _contoso_assessment(ctx: Ctx) -> str:
+    """An assessment in Contoso (made with the programme's models)."""
+    async with ctx.owner_engine.connect() as conn:
+        contoso = await conn.scalar(select(Tenant.id).where(Tenant.slug == "contoso"))
+    assert contoso is not None
+    return str(await seed_assessment(ctx.app.state.db, contoso))
+
+
+async def _upload_evidence(ctx: Ctx) -> Call:
+    assessment = await _contoso_assessment(ctx)
+    files = {"file": ("mfa.pdf", EVIDENCE_PDF, "application/pdf")}
+    url = f"{CONTOSO}/compliance/assessments/{assessment}/evidence"
+    return lambda: ctx.alex.post(url, files=files)
+
+
+async def _link_evidence(ctx: Ctx) -> Call:
+    assessment = await _contoso_assessment(ctx)
+    url = f"{CONTOSO}/compliance/assessments/{assessment}/evidence/links"
+    return lambda: ctx.alex.post(url, json={"url": "https://share.example/mfa"})
+
+
+async def _remove_evidence(ctx: Ctx) -> Call:
+    made = await (await _upload_evidence(ctx))()
+    assert made.status_code == 201, made.text
+    return lambda: ctx.alex.delete(f"{CONTOSO}/compliance/evidence/{made.json()['id']}")
+
+
 EXPECTED: dict[tuple[str, str], Case] = {
     # tenancy: changes to a customer go to the MSP's trail and the customer's.
     ("POST", CUSTOMERS): Case(
@@ -846,6 +875,22 @@ EXPECTED: dict[tuple[str, str], Case] = {
         changes=frozenset({"logo"}),
     ),
     ("DELETE", T + "/branding/logo"): Case((A.BRANDING_LOGO_REMOVED,), _remove_logo),
+    # Compliance evidence: the client's trail (a file's type, size and hash, never bytes).
+    ("POST", T + "/compliance/assessments/{assessment_id}/evidence"): Case(
+        (A.COMPLIANCE_EVIDENCE_ADDED,),
+        _upload_evidence,
+        changes=frozenset({"assessment_id", "kind", "name", "content_type", "size", "sha256"}),
+    ),
+    ("POST", T + "/compliance/assessments/{assessment_id}/evidence/links"): Case(
+        (A.COMPLIANCE_EVIDENCE_ADDED,),
+        _link_evidence,
+        changes=frozenset({"assessment_id", "kind", "name", "url"}),
+    ),
+    ("DELETE", T + "/compliance/evidence/{evidence_id}"): Case(
+        (A.COMPLIANCE_EVIDENCE_REMOVED,),
+        _remove_evidence,
+        changes=frozenset({"removed_at", "removed_by_name"}),
+    ),
 }
 
 

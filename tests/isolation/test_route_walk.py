@@ -37,6 +37,7 @@ from tenantry.config import Settings
 from tenantry.db.base import Base
 from tenantry.db.engine import Database
 from tenantry.tenancy.models import Tenant
+from tests.compliance.evidence.helpers import PDF, seed_assessment
 from tests.factories import PASSWORD, api_token, client, make_tenant, make_user, signed_in_client
 
 PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -81,6 +82,9 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/time-entries/{entry_id}/reject"): {"reason": "no"},
     ("POST", API + "/invoices/{invoice_id}/void"): {"reason": "no"},
     ("PATCH", API + "/recurring-items/{item_id}"): {"amount_minor": 5},
+    ("POST", API + "/compliance/assessments/{assessment_id}/evidence/links"): {
+        "url": "https://example.com/evidence"
+    },
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -99,6 +103,9 @@ FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/links/{link_id}/revoke"): {"confirm": "yes"},
     ("POST", "/msp/client-groups/{group_id}/members"): {"customer": "{a1}"},
     ("POST", "/t/{tenant}/access/groups/{group_id}/members"): {"user": "{alice}"},
+    ("POST", "/t/{tenant}/compliance/assessments/{assessment_id}/evidence/links"): {
+        "url": "https://example.com/evidence"
+    },
 }
 # Ids that exist nowhere, to tell an id-independent refusal from a leak.
 NOWHERE = {"number": "999999", "role": f"custom:{uuid.uuid4()}", "customer": "no-such-client"}
@@ -218,6 +225,17 @@ async def _build_bravo(
         {"period_start": "2026-01-01", "period_end": "2026-01-31", "currency": "EUR"},
     )
     v["invoice_id"] = [str(invoice["id"])]
+    # Compliance: an assessment (made with the programme's models) and a file on it.
+    assessment = await seed_assessment(database, b1_row.id)
+    v["assessment_id"] = [str(assessment)]
+    evidence = await _ok(
+        await http.post(
+            f"/api/v1/tenants/{b1}/compliance/assessments/{assessment}/evidence",
+            files={"file": ("secret.pdf", PDF, "application/pdf")},
+            headers=bob,
+        )
+    )
+    v["evidence_id"] = [str(evidence["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -420,6 +438,8 @@ KNOWN_PARAMS = (
     "token_id",
     "session_id",
     "notification_id",
+    "assessment_id",
+    "evidence_id",
 )
 
 
