@@ -338,3 +338,23 @@ async def test_a_bad_id_or_cursor_is_a_clear_answer(world: World) -> None:
     assert bad.status_code == 422 and problem_field(bad) == "cursor"
     unknown = await world.get("alex", f"{C}/assessments/{uuid.uuid4()}/evidence")
     assert unknown.status_code == 404
+
+
+async def test_deleting_the_customer_deletes_its_evidence_and_bytes(world: World) -> None:
+    ours = await _assessment(world)
+    theirs = await _assessment(world, "initech")
+    await _upload(world, "alex", C, ours, "a.pdf", PDF)
+    await _upload(world, "gary", INITECH, theirs, "b.pdf", PDF)
+    assert await _stored(world) == (2, 2)
+    deleted = await world.call(
+        "alex",
+        "DELETE",
+        "/api/v1/tenants/northwind/customers/contoso-ltd",
+        params={"confirm_slug": "contoso-ltd"},
+    )
+    assert deleted.status_code == 200, deleted.text
+    rows = deleted.json()["rows_deleted"]
+    assert rows["compliance_evidence"] == 1 and rows["compliance_evidence_blobs"] == 1
+    assert await _stored(world) == (1, 1)
+    kept = await world.get("gary", f"{INITECH}/assessments/{theirs}/evidence")
+    assert [e["name"] for e in kept.json()["items"]] == ["b.pdf"]

@@ -8,6 +8,13 @@ from fastapi import Request, UploadFile
 from fastapi.responses import Response
 
 from tenantry.compliance.evidence.models import Evidence
+from tenantry.compliance.evidence.rules import ACCEPTED
+
+# What a download may answer, for the OpenAPI document (types without their charset).
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {t: {} for t in sorted({t.split(";")[0] for t in ACCEPTED})}},
+    404: {},
+}
 
 # A downloaded file is never rendered as part of the instance: its own type (sniffed at
 # upload), saved rather than shown, not sniffed, in a sandbox without script or origin

@@ -10,7 +10,11 @@ from fastapi import APIRouter, Query, Request, UploadFile, status
 from fastapi.responses import Response
 
 from tenantry.compliance import auth
-from tenantry.compliance.evidence.download import download_response, read_upload
+from tenantry.compliance.evidence.download import (
+    DOWNLOAD_RESPONSES,
+    download_response,
+    read_upload,
+)
 from tenantry.compliance.evidence.schemas import EvidenceLinkIn, EvidenceOut, EvidenceStorageOut
 from tenantry.compliance.evidence.service import EvidenceService
 from tenantry.http.params import Limit
@@ -86,7 +90,7 @@ async def get_evidence(evidence_id: str, work: auth.ComplianceRead) -> EvidenceO
 @router.get(
     "/evidence/{evidence_id}/file",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+    responses=DOWNLOAD_RESPONSES,
 )
 async def download_evidence(evidence_id: str, work: auth.ComplianceRead) -> Response:
     """The file as uploaded, as an attachment with the type sniffed at upload."""
