@@ -61,6 +61,8 @@ async def test_upload_link_and_remove_land_back_on_the_assessment(
     assert removed.status_code == 303 and removed.headers["location"] == back
     page = await browser.get(f"{back}/evidence")
     assert "Removed evidence (1)" in page.text
+    twice = await browser.post(f"{T}/evidence/{file_id}/remove", data={"csrf_token": csrf})
+    assert twice.status_code == 303 and twice.headers["location"] == back
 
 
 async def test_refusals_show_the_error_by_the_field_and_store_nothing(

@@ -17,7 +17,7 @@ from tenantry.compliance import auth
 from tenantry.compliance.evidence.download import download_response, read_upload
 from tenantry.compliance.evidence.rules import ACCEPTED_WORDS, describe_size
 from tenantry.compliance.evidence.service import EvidenceService
-from tenantry.errors import TenantryError
+from tenantry.errors import Conflict, TenantryError
 from tenantry.http.deps import Work
 from tenantry.web.forms import field_errors
 from tenantry.web.render import redirect_with_notice, render
@@ -156,7 +156,15 @@ async def add_link(
 async def remove_evidence(
     request: Request, evidence_id: str, work: auth.ComplianceWrite
 ) -> RedirectResponse:
-    evidence = await EvidenceService(work.session).remove(work.ctx, evidence_id, actor=work.actor)
+    service = EvidenceService(work.session)
+    try:
+        evidence = await service.remove(work.ctx, evidence_id, actor=work.actor)
+    except Conflict as exc:
+        # Removed meanwhile (another tab, a colleague): say so where the list is.
+        evidence = await service.get(work.ctx, evidence_id)
+        return redirect_with_notice(
+            request, assessment_href(work.ctx.tenant.slug, evidence.assessment_id), exc.detail
+        )
     return redirect_with_notice(
         request,
         assessment_href(work.ctx.tenant.slug, evidence.assessment_id),
