@@ -187,12 +187,13 @@ class RiskService:
                 out[name] = rules.line(name, value or "", MAX_OWNER)
             elif name == "owner_user_id":
                 out[name] = value
-                if value is not None:
-                    out["owner_name"] = await self._owner(ctx, value)
             elif name == "next_review_on":
                 if value is not None and not isinstance(value, date):
                     raise ValidationFailed(name, "must be a date (YYYY-MM-DD)")
                 out[name] = value
+        if out.get("owner_user_id") is not None:
+            # A person with a login: their name, whatever name was typed beside it.
+            out["owner_name"] = await self._owner(ctx, out["owner_user_id"])
         return out
 
     # ---- changing
