@@ -37,6 +37,7 @@ from tenantry.config import Settings
 from tenantry.db.base import Base
 from tenantry.db.engine import Database
 from tenantry.tenancy.models import Tenant
+from tests.compliance.risks.rows import requirement_through
 from tests.factories import PASSWORD, api_token, client, make_tenant, make_user, signed_in_client
 
 PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -81,6 +82,8 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/time-entries/{entry_id}/reject"): {"reason": "no"},
     ("POST", API + "/invoices/{invoice_id}/void"): {"reason": "no"},
     ("PATCH", API + "/recurring-items/{item_id}"): {"amount_minor": 5},
+    ("PATCH", API + "/compliance/risks/{risk_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/risks/{risk_id}/links"): {"requirement_id": str(uuid.uuid4())},
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -99,6 +102,9 @@ FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/links/{link_id}/revoke"): {"confirm": "yes"},
     ("POST", "/msp/client-groups/{group_id}/members"): {"customer": "{a1}"},
     ("POST", "/t/{tenant}/access/groups/{group_id}/members"): {"user": "{alice}"},
+    ("POST", "/t/{tenant}/compliance/risks/{risk_id}"): {"title": "Renamed", "likelihood": "2"},
+    ("POST", "/t/{tenant}/compliance/risks/{risk_id}/delete"): {"confirm": "yes"},
+    ("POST", "/t/{tenant}/compliance/risks/{risk_id}/links"): {"target": f"measure:{uuid.uuid4()}"},
 }
 # Ids that exist nowhere, to tell an id-independent refusal from a leak.
 NOWHERE = {"number": "999999", "role": f"custom:{uuid.uuid4()}", "customer": "no-such-client"}
@@ -218,6 +224,17 @@ async def _build_bravo(
         {"period_start": "2026-01-01", "period_end": "2026-01-31", "currency": "EUR"},
     )
     v["invoice_id"] = [str(invoice["id"])]
+    risk = await post(
+        b1,
+        "compliance/risks",
+        {"title": "Secret risk", "likelihood": 3, "impact": 4, "treatment": "mitigate"},
+    )
+    v["risk_id"] = [str(risk["id"])]
+    requirement = await requirement_through(database, b1_row.id)
+    risk_link = await post(
+        b1, f"compliance/risks/{risk['id']}/links", {"requirement_id": str(requirement)}
+    )
+    v["risk_link_id"] = [str(risk_link["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -420,6 +437,8 @@ KNOWN_PARAMS = (
     "token_id",
     "session_id",
     "notification_id",
+    "risk_id",
+    "risk_link_id",
 )
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.compliance.programme.models import AdoptedFramework, Measure, Requirement
 from tenantry.db.base import new_id, utcnow
+from tenantry.db.engine import Database
+from tenantry.db.scope import TenantScope
 
 
 async def requirement_in(
@@ -70,3 +72,29 @@ async def measure_in(
             )
         )
     return measure_id
+
+
+async def requirement_through(database: Database, tenant_id: uuid.UUID) -> uuid.UUID:
+    """The same through the app's own connection, in a unit of work scoped to the tenant
+    (where only the app role is at hand, e.g. the route walk's seeding)."""
+    framework = AdoptedFramework(
+        tenant_id=tenant_id,
+        id=new_id(),
+        key="msp-baseline",
+        version="1",
+        title="MSP security baseline",
+        origin="library",
+    )
+    requirement = Requirement(
+        tenant_id=tenant_id,
+        id=new_id(),
+        framework_id=framework.id,
+        ref="MSP-01",
+        title="MFA",
+        position=1,
+    )
+    async with database.unit_of_work(TenantScope.of([tenant_id])) as session:
+        session.add(framework)
+        await session.flush()
+        session.add(requirement)
+    return requirement.id
