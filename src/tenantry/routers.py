@@ -12,6 +12,8 @@ from tenantry.branding import pages as branding_pages
 from tenantry.branding import routes as branding_routes
 from tenantry.compliance.evidence import pages as evidence_pages
 from tenantry.compliance.evidence import routes as evidence_routes
+from tenantry.compliance.risks import pages as risks_pages
+from tenantry.compliance.risks import routes as risks_routes
 from tenantry.identity.routes import routers as identity_routers
 from tenantry.links import pages as links_pages
 from tenantry.links import routes as links_routes
@@ -44,6 +46,7 @@ def all_routers() -> list[APIRouter]:
         branding_routes.router,
         notifications_routes.router,
         evidence_routes.router,
+        risks_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -57,4 +60,5 @@ def all_routers() -> list[APIRouter]:
         branding_pages.router,
         notifications_pages.router,
         evidence_pages.router,
+        risks_pages.router,
     ]

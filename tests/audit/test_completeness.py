@@ -43,6 +43,7 @@ from tenantry.identity.models import AuthSession, User
 from tenantry.tenancy.models import Tenant, TenantLink
 from tests.compliance.evidence.helpers import PDF as EVIDENCE_PDF
 from tests.compliance.evidence.helpers import seed_assessment
+from tests.compliance.risks.rows import requirement_in
 from tests.factories import PASSWORD, client, make_tenant, make_user, signed_in_client
 from tests.identity.conftest import code
 
@@ -524,6 +525,30 @@ async def _remove_evidence(ctx: Ctx) -> Call:
     return lambda: ctx.alex.delete(f"{CONTOSO}/compliance/evidence/{made.json()['id']}")
 
 
+# ---- compliance: the risk register (work in a customer: the customer's trail)
+RISKS = "/api/v1/tenants/contoso/compliance/risks"
+RISK = {"title": "Phishing", "likelihood": 4, "impact": 3, "treatment": "mitigate"}
+
+
+async def _risk_and_requirement(ctx: Ctx) -> tuple[str, str]:
+    risk = await _made(ctx, RISKS, RISK)
+    async with ctx.owner_engine.connect() as conn:
+        contoso = await conn.scalar(select(Tenant.id).where(Tenant.slug == "contoso"))
+    assert contoso is not None
+    return str(risk["id"]), str(await requirement_in(ctx.owner_engine, contoso))
+
+
+async def _link_risk(ctx: Ctx) -> Call:
+    risk, requirement = await _risk_and_requirement(ctx)
+    return lambda: ctx.alex.post(f"{RISKS}/{risk}/links", json={"requirement_id": requirement})
+
+
+async def _unlink_risk(ctx: Ctx) -> Call:
+    risk, requirement = await _risk_and_requirement(ctx)
+    link = await _made(ctx, f"{RISKS}/{risk}/links", {"requirement_id": requirement})
+    return lambda: ctx.alex.delete(f"{RISKS}/{risk}/links/{link['id']}")
+
+
 EXPECTED: dict[tuple[str, str], Case] = {
     # tenancy: changes to a customer go to the MSP's trail and the customer's.
     ("POST", CUSTOMERS): Case(
@@ -890,6 +915,29 @@ EXPECTED: dict[tuple[str, str], Case] = {
         (A.COMPLIANCE_EVIDENCE_REMOVED,),
         _remove_evidence,
         changes=frozenset({"removed_at", "removed_by_name"}),
+    ),
+    # Compliance: the risk register.
+    ("POST", T + "/compliance/risks"): Case(
+        (A.COMPLIANCE_RISK_CREATED,), _call("POST", RISKS, json=RISK)
+    ),
+    ("PATCH", T + "/compliance/risks/{risk_id}"): Case(
+        (A.COMPLIANCE_RISK_UPDATED,),
+        _after(
+            RISKS,
+            RISK,
+            lambda c, m: c.alex.patch(f"{RISKS}/{m['id']}", json={"residual_impact": 1}),
+        ),
+    ),
+    ("DELETE", T + "/compliance/risks/{risk_id}"): Case(
+        (A.COMPLIANCE_RISK_DELETED,),
+        _after(RISKS, RISK, lambda c, m: c.alex.delete(f"{RISKS}/{m['id']}")),
+        changes=frozenset({"title", "likelihood", "impact"}),
+    ),
+    ("POST", T + "/compliance/risks/{risk_id}/links"): Case(
+        (A.COMPLIANCE_RISK_LINKED,), _link_risk, changes=frozenset({"requirement_id"})
+    ),
+    ("DELETE", T + "/compliance/risks/{risk_id}/links/{risk_link_id}"): Case(
+        (A.COMPLIANCE_RISK_UNLINKED,), _unlink_risk, changes=frozenset({"requirement_id"})
     ),
 }
 

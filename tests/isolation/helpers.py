@@ -60,7 +60,7 @@ class TenantRows:
 
 
 # Nullable references a table's CHECK requires one of (access_blocks: a user or a group).
-ONE_OF_REQUIRED = {"access_blocks": {"user_id"}}
+ONE_OF_REQUIRED = {"access_blocks": {"user_id"}, "compliance_risk_links": {"requirement_id"}}
 
 
 def _row(table: sa.Table, tenant_id: uuid.UUID, made: dict[str, dict[str, Any]]) -> dict[str, Any]:

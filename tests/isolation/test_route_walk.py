@@ -38,6 +38,7 @@ from tenantry.db.base import Base
 from tenantry.db.engine import Database
 from tenantry.tenancy.models import Tenant
 from tests.compliance.evidence.helpers import PDF, seed_assessment
+from tests.compliance.risks.rows import requirement_through
 from tests.factories import PASSWORD, api_token, client, make_tenant, make_user, signed_in_client
 
 PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -85,6 +86,8 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/compliance/assessments/{assessment_id}/evidence/links"): {
         "url": "https://example.com/evidence"
     },
+    ("PATCH", API + "/compliance/risks/{risk_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/risks/{risk_id}/links"): {"requirement_id": str(uuid.uuid4())},
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -106,6 +109,9 @@ FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/t/{tenant}/compliance/assessments/{assessment_id}/evidence/links"): {
         "url": "https://example.com/evidence"
     },
+    ("POST", "/t/{tenant}/compliance/risks/{risk_id}"): {"title": "Renamed", "likelihood": "2"},
+    ("POST", "/t/{tenant}/compliance/risks/{risk_id}/delete"): {"confirm": "yes"},
+    ("POST", "/t/{tenant}/compliance/risks/{risk_id}/links"): {"target": f"measure:{uuid.uuid4()}"},
 }
 # Ids that exist nowhere, to tell an id-independent refusal from a leak.
 NOWHERE = {"number": "999999", "role": f"custom:{uuid.uuid4()}", "customer": "no-such-client"}
@@ -236,6 +242,17 @@ async def _build_bravo(
         )
     )
     v["evidence_id"] = [str(evidence["id"])]
+    risk = await post(
+        b1,
+        "compliance/risks",
+        {"title": "Secret risk", "likelihood": 3, "impact": 4, "treatment": "mitigate"},
+    )
+    v["risk_id"] = [str(risk["id"])]
+    requirement = await requirement_through(database, b1_row.id)
+    risk_link = await post(
+        b1, f"compliance/risks/{risk['id']}/links", {"requirement_id": str(requirement)}
+    )
+    v["risk_link_id"] = [str(risk_link["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -440,6 +457,8 @@ KNOWN_PARAMS = (
     "notification_id",
     "assessment_id",
     "evidence_id",
+    "risk_id",
+    "risk_link_id",
 )
 
 
