@@ -36,6 +36,8 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("sla", "SLA policy", "settings/sla", "sla:manage"),
     NavEntry("time", "Time", "time", "time:read"),
     NavEntry("invoices", "Invoices", "invoices", "invoices:read"),
+    # Every person of a client reads and acknowledges its published policies.
+    NavEntry("policies", "Policies", "compliance/policies", "tenant:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),
     NavEntry("audit", "Audit trail", "audit", "audit:read"),
     # Who manages this tenant, under which consent: every one of its people may know.
