@@ -173,7 +173,8 @@ class PolicyService:
             state="draft",
             change_note=note,
             created_by_user_id=actor.user_id,
-            created_by_name=actor.name,
+            # The person's name as shown on the page (the actor's name adds the address).
+            created_by_name=ctx.principal.display_name,
         )
 
     async def update(
@@ -302,7 +303,7 @@ class PolicyService:
             raise ValidationFailed("body_markdown", "is empty: write the policy before approving")
         version.state = "approved"
         version.approved_by_user_id = actor.user_id
-        version.approved_by_name = actor.name
+        version.approved_by_name = ctx.principal.display_name
         version.approved_at = utcnow()
         await self.session.flush()
         await self._record(
