@@ -81,6 +81,12 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/time-entries/{entry_id}/reject"): {"reason": "no"},
     ("POST", API + "/invoices/{invoice_id}/void"): {"reason": "no"},
     ("PATCH", API + "/recurring-items/{item_id}"): {"amount_minor": 5},
+    ("PATCH", API + "/compliance/policies/{policy_id}"): {"title": "Renamed"},
+    ("PATCH", API + "/compliance/policies/{policy_id}/versions/{version_id}"): {
+        "body_markdown": "x"
+    },
+    ("PATCH", API + "/compliance/policy-templates/{template_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/policy-templates/{template_id}/copy"): {"client": "{a1}"},
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -99,6 +105,9 @@ FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/links/{link_id}/revoke"): {"confirm": "yes"},
     ("POST", "/msp/client-groups/{group_id}/members"): {"customer": "{a1}"},
     ("POST", "/t/{tenant}/access/groups/{group_id}/members"): {"user": "{alice}"},
+    ("POST", "/t/{tenant}/compliance/policies/{policy_id}/edit"): {"title": "Renamed"},
+    ("POST", "/t/{tenant}/compliance/policy-templates/{template_id}"): {"title": "Renamed"},
+    ("POST", "/t/{tenant}/compliance/policy-templates/{template_id}/copy"): {"client": "{a1}"},
 }
 # Ids that exist nowhere, to tell an id-independent refusal from a leak.
 NOWHERE = {"number": "999999", "role": f"custom:{uuid.uuid4()}", "customer": "no-such-client"}
@@ -218,6 +227,20 @@ async def _build_bravo(
         {"period_start": "2026-01-01", "period_end": "2026-01-31", "currency": "EUR"},
     )
     v["invoice_id"] = [str(invoice["id"])]
+    # A published policy with a new draft in Bravo One, one template in Bravo.
+    policy = await post(b1, "compliance/policies", {"title": "Secret", "body_markdown": "x"})
+    v1 = policy["versions"][0]["id"]
+    policy_url = f"/api/v1/tenants/{b1}/compliance/policies/{policy['id']}"
+    for step in ("approve", "publish"):
+        await _ok(await http.post(f"{policy_url}/versions/{v1}/{step}", headers=bob), 200)
+    # Beth is Bravo One's own: she acknowledges (Bob acts there for the MSP).
+    beth_token = {"Authorization": f"Bearer {await api_token(database, beth)}"}
+    await _ok(await http.post(f"{policy_url}/acknowledge", headers=beth_token), 200)
+    draft = await post(b1, f"compliance/policies/{policy['id']}/versions", {})
+    v["policy_id"] = [str(policy["id"])]
+    v["version_id"] = [str(v1), str(draft["id"])]
+    template = await post("bravo", "compliance/policy-templates", {"title": "Secret"})
+    v["template_id"] = [str(template["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -420,6 +443,9 @@ KNOWN_PARAMS = (
     "token_id",
     "session_id",
     "notification_id",
+    "policy_id",
+    "version_id",
+    "template_id",
 )
 
 
