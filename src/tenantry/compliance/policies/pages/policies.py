@@ -140,7 +140,7 @@ async def _policy_page(
             "base": _base(work),
             "policy": policy,
             "versions": versions,
-            "current": current,
+            "in_force": current,
             "version": version,
             "body_html": render_markdown(version.body_markdown) if version else None,
             "acks": acks,
