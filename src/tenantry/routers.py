@@ -12,6 +12,8 @@ from tenantry.branding import pages as branding_pages
 from tenantry.branding import routes as branding_routes
 from tenantry.compliance.evidence import pages as evidence_pages
 from tenantry.compliance.evidence import routes as evidence_routes
+from tenantry.compliance.policies import pages as policies_pages
+from tenantry.compliance.policies import routes as policies_routes
 from tenantry.compliance.risks import pages as risks_pages
 from tenantry.compliance.risks import routes as risks_routes
 from tenantry.identity.routes import routers as identity_routers
@@ -47,6 +49,7 @@ def all_routers() -> list[APIRouter]:
         notifications_routes.router,
         evidence_routes.router,
         risks_routes.router,
+        policies_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -61,4 +64,5 @@ def all_routers() -> list[APIRouter]:
         notifications_pages.router,
         evidence_pages.router,
         risks_pages.router,
+        policies_pages.router,
     ]

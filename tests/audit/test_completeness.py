@@ -549,6 +549,49 @@ async def _unlink_risk(ctx: Ctx) -> Call:
     return lambda: ctx.alex.delete(f"{RISKS}/{risk}/links/{link['id']}")
 
 
+POLICIES = f"{CONTOSO}/compliance/policies"
+TEMPLATES = f"{NORTHWIND}/compliance/policy-templates"
+PAT = "pat@contoso.example"  # one of Contoso's own people
+
+
+async def _policy(ctx: Ctx, *steps: str) -> tuple[str, str]:
+    """A policy in Contoso (draft version 1, then ``steps`` on it): (policy, version)."""
+    made = await _made(ctx, POLICIES, {"title": "Passwords", "body_markdown": "Use MFA."})
+    version = str(made["versions"][0]["id"])
+    for step in steps:
+        r = await ctx.alex.post(f"{POLICIES}/{made['id']}/versions/{version}/{step}")
+        assert r.status_code == 200, r.text
+    return str(made["id"]), version
+
+
+def _on_policy(method: str, tail: str, *steps: str, **kw: Any) -> Callable[[Ctx], Awaitable[Call]]:
+    """``method`` on ``POLICIES/{policy}{tail}`` (``{version}`` filled in) after ``steps``."""
+
+    async def prepare(ctx: Ctx) -> Call:
+        policy, version = await _policy(ctx, *steps)
+        url = f"{POLICIES}/{policy}" + tail.format(version=version)
+        return lambda: ctx.alex.request(method, url, **kw)
+
+    return prepare
+
+
+async def _acknowledge(ctx: Ctx) -> Call:
+    policy, _version = await _policy(ctx, "approve", "publish")
+    async with ctx.app.state.db.platform_reader() as session:
+        contoso = (await session.scalars(select(Tenant).where(Tenant.slug == "contoso"))).one()
+    await make_user(ctx.app.state.db, contoso, PAT, role="read_only", display_name="Pat")
+    pat = await ctx.signed_in(PAT)
+    return lambda: pat.post(f"{POLICIES}/{policy}/acknowledge")
+
+
+def _on_template(method: str, tail: str = "", **kw: Any) -> Callable[[Ctx], Awaitable[Call]]:
+    async def prepare(ctx: Ctx) -> Call:
+        made = await _made(ctx, TEMPLATES, {"title": "Acceptable use", "body_markdown": "Work."})
+        return lambda: ctx.alex.request(method, f"{TEMPLATES}/{made['id']}{tail}", **kw)
+
+    return prepare
+
+
 EXPECTED: dict[tuple[str, str], Case] = {
     # tenancy: changes to a customer go to the MSP's trail and the customer's.
     ("POST", CUSTOMERS): Case(
@@ -938,6 +981,44 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", T + "/compliance/risks/{risk_id}/links/{risk_link_id}"): Case(
         (A.COMPLIANCE_RISK_UNLINKED,), _unlink_risk, changes=frozenset({"requirement_id"})
+    ),
+    # Compliance policies: a client's own trail; a template's copy in both.
+    ("POST", T + "/compliance/policies"): Case(
+        (A.POLICY_CREATED,), _call("POST", POLICIES, json={"title": "Passwords"})
+    ),
+    ("PATCH", T + "/compliance/policies/{policy_id}"): Case(
+        (A.POLICY_UPDATED,), _on_policy("PATCH", "", json={"summary": "How we sign in"})
+    ),
+    ("POST", T + "/compliance/policies/{policy_id}/versions"): Case(
+        (A.POLICY_VERSION_CREATED,),
+        _on_policy("POST", "/versions", "approve", "publish", json={"change_note": "MFA"}),
+    ),
+    ("PATCH", T + "/compliance/policies/{policy_id}/versions/{version_id}"): Case(
+        (A.POLICY_VERSION_UPDATED,),
+        _on_policy("PATCH", "/versions/{version}", json={"body_markdown": "Use MFA always."}),
+    ),
+    ("POST", T + "/compliance/policies/{policy_id}/versions/{version_id}/approve"): Case(
+        (A.POLICY_APPROVED,), _on_policy("POST", "/versions/{version}/approve")
+    ),
+    ("POST", T + "/compliance/policies/{policy_id}/versions/{version_id}/publish"): Case(
+        (A.POLICY_PUBLISHED,), _on_policy("POST", "/versions/{version}/publish", "approve")
+    ),
+    ("POST", T + "/compliance/policies/{policy_id}/acknowledge"): Case(
+        (A.POLICY_ACKNOWLEDGED,), _acknowledge, actors={A.POLICY_ACKNOWLEDGED: PAT}
+    ),
+    ("POST", T + "/compliance/policy-templates"): Case(
+        (A.POLICY_TEMPLATE_CREATED,), _call("POST", TEMPLATES, json={"title": "Acceptable use"})
+    ),
+    ("PATCH", T + "/compliance/policy-templates/{template_id}"): Case(
+        (A.POLICY_TEMPLATE_UPDATED,), _on_template("PATCH", json={"category": "People"})
+    ),
+    ("DELETE", T + "/compliance/policy-templates/{template_id}"): Case(
+        (A.POLICY_TEMPLATE_DELETED,), _on_template("DELETE")
+    ),
+    ("POST", T + "/compliance/policy-templates/{template_id}/copy"): Case(
+        (A.POLICY_TEMPLATE_COPIED, A.POLICY_CREATED),
+        _on_template("POST", "/copy", json={"client": "contoso"}),
+        trails=BOTH,
     ),
 }
 

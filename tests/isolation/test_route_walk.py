@@ -88,6 +88,12 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     },
     ("PATCH", API + "/compliance/risks/{risk_id}"): {"title": "Renamed"},
     ("POST", API + "/compliance/risks/{risk_id}/links"): {"requirement_id": str(uuid.uuid4())},
+    ("PATCH", API + "/compliance/policies/{policy_id}"): {"title": "Renamed"},
+    ("PATCH", API + "/compliance/policies/{policy_id}/versions/{version_id}"): {
+        "body_markdown": "x"
+    },
+    ("PATCH", API + "/compliance/policy-templates/{template_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/policy-templates/{template_id}/copy"): {"client": "{a1}"},
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -112,6 +118,9 @@ FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/t/{tenant}/compliance/risks/{risk_id}"): {"title": "Renamed", "likelihood": "2"},
     ("POST", "/t/{tenant}/compliance/risks/{risk_id}/delete"): {"confirm": "yes"},
     ("POST", "/t/{tenant}/compliance/risks/{risk_id}/links"): {"target": f"measure:{uuid.uuid4()}"},
+    ("POST", "/t/{tenant}/compliance/policies/{policy_id}/edit"): {"title": "Renamed"},
+    ("POST", "/t/{tenant}/compliance/policy-templates/{template_id}"): {"title": "Renamed"},
+    ("POST", "/t/{tenant}/compliance/policy-templates/{template_id}/copy"): {"client": "{a1}"},
 }
 # Ids that exist nowhere, to tell an id-independent refusal from a leak.
 NOWHERE = {"number": "999999", "role": f"custom:{uuid.uuid4()}", "customer": "no-such-client"}
@@ -253,6 +262,20 @@ async def _build_bravo(
         b1, f"compliance/risks/{risk['id']}/links", {"requirement_id": str(requirement)}
     )
     v["risk_link_id"] = [str(risk_link["id"])]
+    # A published policy with a new draft in Bravo One, one template in Bravo.
+    policy = await post(b1, "compliance/policies", {"title": "Secret", "body_markdown": "x"})
+    v1 = policy["versions"][0]["id"]
+    policy_url = f"/api/v1/tenants/{b1}/compliance/policies/{policy['id']}"
+    for step in ("approve", "publish"):
+        await _ok(await http.post(f"{policy_url}/versions/{v1}/{step}", headers=bob), 200)
+    # Beth is Bravo One's own: she acknowledges (Bob acts there for the MSP).
+    beth_token = {"Authorization": f"Bearer {await api_token(database, beth)}"}
+    await _ok(await http.post(f"{policy_url}/acknowledge", headers=beth_token), 200)
+    draft = await post(b1, f"compliance/policies/{policy['id']}/versions", {})
+    v["policy_id"] = [str(policy["id"])]
+    v["version_id"] = [str(v1), str(draft["id"])]
+    template = await post("bravo", "compliance/policy-templates", {"title": "Secret"})
+    v["template_id"] = [str(template["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -459,6 +482,9 @@ KNOWN_PARAMS = (
     "evidence_id",
     "risk_id",
     "risk_link_id",
+    "policy_id",
+    "version_id",
+    "template_id",
 )
 
 

@@ -102,6 +102,17 @@ class AuditAction(enum.StrEnum):
     BRANDING_LOGO_REMOVED = "branding.logo_removed"
     COMPLIANCE_EVIDENCE_ADDED = "compliance.evidence.added"
     COMPLIANCE_EVIDENCE_REMOVED = "compliance.evidence.removed"
+    POLICY_CREATED = "compliance.policy.created"
+    POLICY_UPDATED = "compliance.policy.updated"
+    POLICY_VERSION_CREATED = "compliance.policy.version_created"
+    POLICY_VERSION_UPDATED = "compliance.policy.version_updated"
+    POLICY_APPROVED = "compliance.policy.approved"
+    POLICY_PUBLISHED = "compliance.policy.published"
+    POLICY_ACKNOWLEDGED = "compliance.policy.acknowledged"
+    POLICY_TEMPLATE_CREATED = "compliance.policy_template.created"
+    POLICY_TEMPLATE_UPDATED = "compliance.policy_template.updated"
+    POLICY_TEMPLATE_DELETED = "compliance.policy_template.deleted"
+    POLICY_TEMPLATE_COPIED = "compliance.policy_template.copied"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("time", "Time", "time", "time:read"),
     NavEntry("invoices", "Invoices", "invoices", "invoices:read"),
     NavEntry("compliance-risks", "Risks", "compliance/risks", "compliance:read"),
+    # Every person of a client reads and acknowledges its published policies.
+    NavEntry("policies", "Policies", "compliance/policies", "tenant:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),
     NavEntry("audit", "Audit trail", "audit", "audit:read"),
     # Who manages this tenant, under which consent: every one of its people may know.
