@@ -95,6 +95,15 @@ class AuditAction(enum.StrEnum):
     BRANDING_UPDATED = "branding.updated"
     BRANDING_LOGO_UPDATED = "branding.logo_updated"
     BRANDING_LOGO_REMOVED = "branding.logo_removed"
+    AUTHORED_FRAMEWORK_CREATED = "compliance.authored_framework.created"
+    AUTHORED_FRAMEWORK_IMPORTED = "compliance.authored_framework.imported"
+    AUTHORED_FRAMEWORK_UPDATED = "compliance.authored_framework.updated"
+    AUTHORED_FRAMEWORK_DELETED = "compliance.authored_framework.deleted"
+    AUTHORED_FRAMEWORK_SHARED = "compliance.authored_framework.shared"
+    AUTHORED_FRAMEWORK_UNSHARED = "compliance.authored_framework.unshared"
+    AUTHORED_REQUIREMENT_ADDED = "compliance.authored_framework.requirement_added"
+    AUTHORED_REQUIREMENT_UPDATED = "compliance.authored_framework.requirement_updated"
+    AUTHORED_REQUIREMENT_REMOVED = "compliance.authored_framework.requirement_removed"
 
 
 @dataclass(frozen=True, slots=True)
