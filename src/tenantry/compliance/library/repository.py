@@ -114,7 +114,7 @@ async def authored_of(
     if shared_only:
         statement = statement.where(AuthoredFramework.shared.is_(True))
     rows = await session.execute(statement.order_by(AuthoredFramework.title, AuthoredFramework.id))
-    return [(fw, int(n)) for fw, n in rows.tuples()]
+    return [(fw, int(n)) for fw, n in rows.all()]
 
 
 async def authored(
