@@ -221,6 +221,12 @@ def _prose(part: Any, params: dict[str, str]) -> list[str]:
     return lines
 
 
+def _list(item: Any, name: str) -> list[Any]:
+    """A list field of a trestle model; its union variants (``Group1``, ``Group2``) do not
+    all declare every field."""
+    return list(getattr(item, name, None) or [])
+
+
 def _params(params: Iterable[Any] | None) -> dict[str, str]:
     return {p.id: (p.label or p.id) for p in params or []}
 
@@ -290,14 +296,14 @@ def parse_oscal(
     def group(g: Any, where: str, parent: str | None) -> None:
         ref = g.id or f"GROUP-{len(out) + 1:02d}"
         add(ref, f"{where}.id", ParsedRequirement(ref, g.title[:500], "", parent, False))
-        for i, c in enumerate(g.controls or []):
-            control(c, f"{where}.controls[{i}]", ref, _params(g.params))
-        for i, sub in enumerate(g.groups or []):
+        for i, c in enumerate(_list(g, "controls")):
+            control(c, f"{where}.controls[{i}]", ref, _params(_list(g, "params")))
+        for i, sub in enumerate(_list(g, "groups")):
             group(sub, f"{where}.groups[{i}]", ref)
 
-    for i, c in enumerate(catalog.controls or []):
-        control(c, f"catalog.controls[{i}]", None, _params(catalog.params))
-    for i, g in enumerate(catalog.groups or []):
+    for i, c in enumerate(_list(catalog, "controls")):
+        control(c, f"catalog.controls[{i}]", None, _params(_list(catalog, "params")))
+    for i, g in enumerate(_list(catalog, "groups")):
         group(g, f"catalog.groups[{i}]", None)
     if not any(r.assessable for r in out):
         problems.append(_at_path("catalog", "holds no controls to import"))
