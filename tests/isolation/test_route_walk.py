@@ -81,6 +81,15 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/time-entries/{entry_id}/reject"): {"reason": "no"},
     ("POST", API + "/invoices/{invoice_id}/void"): {"reason": "no"},
     ("PATCH", API + "/recurring-items/{item_id}"): {"amount_minor": 5},
+    ("PATCH", API + "/compliance/frameworks/{framework_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/frameworks/{framework_id}/share"): {"shared": True},
+    ("POST", API + "/compliance/frameworks/{framework_id}/requirements"): {
+        "ref": "X-1",
+        "title": "t",
+    },
+    ("PATCH", API + "/compliance/frameworks/{framework_id}/requirements/{requirement}"): {
+        "title": "Renamed"
+    },
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -99,6 +108,15 @@ FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/links/{link_id}/revoke"): {"confirm": "yes"},
     ("POST", "/msp/client-groups/{group_id}/members"): {"customer": "{a1}"},
     ("POST", "/t/{tenant}/access/groups/{group_id}/members"): {"user": "{alice}"},
+    ("POST", "/t/{tenant}/compliance/library/{framework_id}/requirements"): {
+        "ref": "X-1",
+        "title": "t",
+    },
+    ("POST", "/t/{tenant}/compliance/library/{framework_id}/share"): {"shared": "on"},
+    (
+        "POST",
+        "/t/{tenant}/compliance/library/{framework_id}/requirements/{requirement}/move",
+    ): {"position": "0"},
 }
 # Ids that exist nowhere, to tell an id-independent refusal from a leak.
 NOWHERE = {"number": "999999", "role": f"custom:{uuid.uuid4()}", "customer": "no-such-client"}
@@ -218,6 +236,21 @@ async def _build_bravo(
         {"period_start": "2026-01-01", "period_end": "2026-01-31", "currency": "EUR"},
     )
     v["invoice_id"] = [str(invoice["id"])]
+    # A framework Bravo wrote and shares with its clients, and one Bravo One wrote.
+    frameworks = [
+        await post(t, "compliance/frameworks", {"key": "secret", "title": "Secret", "version": "1"})
+        for t in ("bravo", b1)
+    ]
+    shared = f"/api/v1/tenants/bravo/compliance/frameworks/{frameworks[0]['id']}/share"
+    await _ok(await http.post(shared, json={"shared": True}, headers=bob), 200)
+    requirement = await post(
+        b1,
+        f"compliance/frameworks/{frameworks[1]['id']}/requirements",
+        {"ref": "SECRET-01", "title": "Secret"},
+    )
+    v["framework_id"] = [str(f["id"]) for f in frameworks]
+    v["ref"] = v["framework_id"]
+    v["requirement"] = [str(requirement["requirements"][0]["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -420,6 +453,9 @@ KNOWN_PARAMS = (
     "token_id",
     "session_id",
     "notification_id",
+    "framework_id",
+    "ref",
+    "requirement",
 )
 
 

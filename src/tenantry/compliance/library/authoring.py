@@ -126,9 +126,9 @@ class AuthoringService:
     async def share(
         self, ctx: TenantContext, framework_id: str | uuid.UUID, shared: bool, *, actor: Actor
     ) -> AuthoredFramework:
+        fw, _ = await self.library.authored(ctx, framework_id)
         if shared and not ctx.tenant.is_msp:
             raise ValidationFailed("shared", "only an MSP can share a framework with its clients")
-        fw, _ = await self.library.authored(ctx, framework_id)
         if fw.shared != shared:
             before = fw.shared
             fw.shared = shared
