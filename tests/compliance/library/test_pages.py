@@ -66,3 +66,34 @@ async def test_a_bad_import_lists_each_line_and_imports_nothing(world: World) ->
     )
     assert good.status_code == 303, good.text
     assert await world.count(AuthoredFramework) == 1
+
+
+async def test_the_msp_moves_and_shares_from_the_page(world: World) -> None:
+    base = "/t/northwind/compliance/library"
+    made = await world.form("alex", f"{base}/new", {"key": "nw", "title": "NW", "version": "1"})
+    url = made.headers["location"]
+    for ref in ("A-1", "A-2"):
+        assert (
+            await world.form("alex", f"{url}/requirements", {"ref": ref, "title": ref})
+        ).status_code == 303
+    fid = url.rsplit("/", 1)[-1]
+    detail = (await world.get("alex", f"/api/v1/tenants/northwind/compliance/library/{fid}")).json()
+    assert [r["ref"] for r in detail["requirements"]] == ["A-1", "A-2"]
+    page = await world.get("alex", url)
+    assert "Share with all clients" in page.text and "Move A-2 up" in page.text
+    # An empty PATCH changes nothing and answers the framework (the requirement's id).
+    fw_rows = await world.call(
+        "alex",
+        "PATCH",
+        f"/api/v1/tenants/northwind/compliance/frameworks/{fid}/requirements/A-2",
+        json={},
+    )
+    req_id = next(r["id"] for r in fw_rows.json()["requirements"] if r["ref"] == "A-2")
+    moved = await world.form("alex", f"{url}/requirements/{req_id}/move", {"position": "0"})
+    assert moved.status_code == 303
+    detail = (await world.get("alex", f"/api/v1/tenants/northwind/compliance/library/{fid}")).json()
+    assert [r["ref"] for r in detail["requirements"]] == ["A-2", "A-1"]
+    assert (await world.form("alex", f"{url}/share", {"shared": "on"})).status_code == 303
+    assert "NW" in (await world.get("carol", f"{LIB}/{fid}")).text
+    listed = await world.get("carol", f"/api/v1/tenants/contoso-ltd/compliance/library")
+    assert any(i["ref"] == fid and i["origin"] == "msp" for i in listed.json())

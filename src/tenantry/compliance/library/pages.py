@@ -174,6 +174,8 @@ async def _detail(
             "authored": authored,
             "headings": [r for r in rows if not r.assessable],
             "ids": {r.ref: r.id for r in rows},
+            "positions": {r.ref: r.position for r in rows},
+            "last": len(rows) - 1,
             "can_edit": authored is not None and work.ctx.can(WRITE),
             "is_msp": work.ctx.tenant.is_msp,
             "form": form or {},
