@@ -95,5 +95,5 @@ async def test_the_msp_moves_and_shares_from_the_page(world: World) -> None:
     assert [r["ref"] for r in detail["requirements"]] == ["A-2", "A-1"]
     assert (await world.form("alex", f"{url}/share", {"shared": "on"})).status_code == 303
     assert "NW" in (await world.get("carol", f"{LIB}/{fid}")).text
-    listed = await world.get("carol", f"/api/v1/tenants/contoso-ltd/compliance/library")
+    listed = await world.get("carol", "/api/v1/tenants/contoso-ltd/compliance/library")
     assert any(i["ref"] == fid and i["origin"] == "msp" for i in listed.json())
