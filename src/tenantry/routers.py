@@ -12,6 +12,8 @@ from tenantry.branding import pages as branding_pages
 from tenantry.branding import routes as branding_routes
 from tenantry.compliance.evidence import pages as evidence_pages
 from tenantry.compliance.evidence import routes as evidence_routes
+from tenantry.compliance.library import pages as library_pages
+from tenantry.compliance.library import routes as library_routes
 from tenantry.compliance.policies import pages as policies_pages
 from tenantry.compliance.policies import routes as policies_routes
 from tenantry.compliance.risks import pages as risks_pages
@@ -50,6 +52,7 @@ def all_routers() -> list[APIRouter]:
         evidence_routes.router,
         risks_routes.router,
         policies_routes.router,
+        library_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -65,4 +68,5 @@ def all_routers() -> list[APIRouter]:
         evidence_pages.router,
         risks_pages.router,
         policies_pages.router,
+        library_pages.router,
     ]

@@ -391,6 +391,70 @@ async def _import_contacts(ctx: Ctx) -> Call:
     return lambda: ctx.alex.post(f"{CONTOSO}/contacts/import", files=files)
 
 
+OSCAL_CATALOG = b"""{"catalog": {"uuid": "0f5a6f3e-7c1a-4a8e-9b5d-2d7b1c3e4f50",
+ "metadata": {"title": "Tiny", "last-modified": "2026-01-01T00:00:00Z", "version": "1",
+  "oscal-version": "1.1.2"},
+ "controls": [{"id": "t-1", "title": "One"}]}}"""
+
+
+async def _framework(ctx: Ctx, tenant: str | None = None) -> str:
+    tenant = tenant or CONTOSO
+    body = {"key": "ours", "version": "1", "title": "Our framework"}
+    made = await _made(ctx, f"{tenant}/compliance/frameworks", body)
+    fid = str(made["id"])
+    await _made(
+        ctx, f"{tenant}/compliance/frameworks/{fid}/requirements", {"ref": "CM-01", "title": "One"}
+    )
+    return fid
+
+
+async def _patch_framework(ctx: Ctx) -> Call:
+    fid = await _framework(ctx)
+    return lambda: ctx.alex.patch(
+        f"{CONTOSO}/compliance/frameworks/{fid}", json={"title": "Renamed"}
+    )
+
+
+async def _delete_framework(ctx: Ctx) -> Call:
+    fid = await _framework(ctx)
+    return lambda: ctx.alex.delete(f"{CONTOSO}/compliance/frameworks/{fid}")
+
+
+async def _share_framework(ctx: Ctx) -> Call:
+    fid = await _framework(ctx, NORTHWIND)
+    url = f"{NORTHWIND}/compliance/frameworks/{fid}/share"
+    return lambda: ctx.alex.post(url, json={"shared": True})
+
+
+async def _add_requirement(ctx: Ctx) -> Call:
+    fid = await _framework(ctx)
+    url = f"{CONTOSO}/compliance/frameworks/{fid}/requirements"
+    return lambda: ctx.alex.post(url, json={"ref": "CM-02", "title": "Two"})
+
+
+async def _patch_requirement(ctx: Ctx) -> Call:
+    fid = await _framework(ctx)
+    url = f"{CONTOSO}/compliance/frameworks/{fid}/requirements/CM-01"
+    return lambda: ctx.alex.patch(url, json={"title": "Renamed"})
+
+
+async def _remove_requirement(ctx: Ctx) -> Call:
+    fid = await _framework(ctx)
+    return lambda: ctx.alex.delete(f"{CONTOSO}/compliance/frameworks/{fid}/requirements/CM-01")
+
+
+async def _import_oscal(ctx: Ctx) -> Call:
+    files = {"file": ("catalog.json", OSCAL_CATALOG, "application/json")}
+    return lambda: ctx.alex.post(f"{CONTOSO}/compliance/frameworks/import/oscal", files=files)
+
+
+async def _import_csv(ctx: Ctx) -> Call:
+    files = {"file": ("f.csv", b"id,title\nC-1,One\n", "text/csv")}
+    data = {"key": "from-csv", "title": "From CSV"}
+    url = f"{CONTOSO}/compliance/frameworks/import/csv"
+    return lambda: ctx.alex.post(url, files=files, data=data)
+
+
 SLA_POLICY = {
     "targets": {p: {"first_response": 60, "resolution": 480} for p in ("P1", "P2", "P3", "P4")},
     "business_hours": {str(d): [["08:00", "17:00"]] for d in range(5)},
@@ -848,6 +912,35 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ),
     ("PATCH", T + "/contacts/{contact_id}"): Case((A.CONTACT_UPDATED,), _update_contact),
     ("POST", T + "/contacts/import"): Case((A.CONTACTS_IMPORTED,), _import_contacts),
+    # compliance: the framework library (authored frameworks)
+    ("POST", T + "/compliance/frameworks"): Case(
+        (A.AUTHORED_FRAMEWORK_CREATED,),
+        _call("POST", f"{CONTOSO}/compliance/frameworks", json={"key": "k", "title": "T"}),
+    ),
+    ("PATCH", T + "/compliance/frameworks/{framework_id}"): Case(
+        (A.AUTHORED_FRAMEWORK_UPDATED,), _patch_framework
+    ),
+    ("DELETE", T + "/compliance/frameworks/{framework_id}"): Case(
+        (A.AUTHORED_FRAMEWORK_DELETED,), _delete_framework
+    ),
+    ("POST", T + "/compliance/frameworks/{framework_id}/share"): Case(
+        (A.AUTHORED_FRAMEWORK_SHARED,), _share_framework, changes=frozenset({"shared"})
+    ),
+    ("POST", T + "/compliance/frameworks/{framework_id}/requirements"): Case(
+        (A.AUTHORED_REQUIREMENT_ADDED,), _add_requirement
+    ),
+    ("PATCH", T + "/compliance/frameworks/{framework_id}/requirements/{requirement}"): Case(
+        (A.AUTHORED_REQUIREMENT_UPDATED,), _patch_requirement, changes=frozenset({"CM-01.title"})
+    ),
+    ("DELETE", T + "/compliance/frameworks/{framework_id}/requirements/{requirement}"): Case(
+        (A.AUTHORED_REQUIREMENT_REMOVED,), _remove_requirement
+    ),
+    ("POST", T + "/compliance/frameworks/import/oscal"): Case(
+        (A.AUTHORED_FRAMEWORK_IMPORTED,), _import_oscal
+    ),
+    ("POST", T + "/compliance/frameworks/import/csv"): Case(
+        (A.AUTHORED_FRAMEWORK_IMPORTED,), _import_csv
+    ),
     ("POST", T + "/tickets"): Case(
         (A.TICKET_CREATED,), _call("POST", f"{CONTOSO}/tickets", json={"title": "No e-mail"})
     ),

@@ -9,7 +9,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.db import rls
-from tenantry.db.base import Base, PlatformTable, TenantOwned, platform_tables, tenant_owned_tables
+from tenantry.db.base import (
+    Base,
+    PlatformTable,
+    ReferenceTable,
+    TenantOwned,
+    platform_tables,
+    reference_tables,
+    tenant_owned_tables,
+)
 from tenantry.db.migrate import alembic_config
 
 from .helpers import tenant_owned_params
@@ -37,23 +45,63 @@ PLATFORM_TABLES = {
     "access_versions",
 }
 
+# Global read-only reference content, the same for every tenant (the shipped framework
+# library): no tenant_id, no row-level security, and the app may only read it.
+REFERENCE_TABLES = {"library_frameworks", "library_requirements"}
+
 
 def test_every_table_is_platform_or_tenant_owned() -> None:
     unclassified = []
     for mapper in Base.registry.mappers:
         cls = mapper.class_
-        kinds = issubclass(cls, PlatformTable) + issubclass(cls, TenantOwned)
+        kinds = (
+            issubclass(cls, PlatformTable)
+            + issubclass(cls, TenantOwned)
+            + issubclass(cls, ReferenceTable)
+        )
         if kinds != 1:
             unclassified.append(f"{cls.__name__} ({kinds} markers)")
     mapped = {m.local_table.name for m in Base.registry.mappers}
     unmapped = set(Base.metadata.tables) - mapped
-    assert not unclassified, f"mark each as PlatformTable or TenantOwned: {unclassified}"
+    assert not unclassified, (
+        f"mark each as PlatformTable, TenantOwned or ReferenceTable: {unclassified}"
+    )
     assert not unmapped, f"tables without a mapped, classified class: {sorted(unmapped)}"
 
 
 def test_the_platform_tables_are_exactly_the_listed_ones() -> None:
     assert set(platform_tables()) == PLATFORM_TABLES
     assert not set(platform_tables()) & set(tenant_owned_tables())
+
+
+def test_the_reference_tables_are_exactly_the_listed_ones() -> None:
+    assert set(reference_tables()) == REFERENCE_TABLES == rls.READ_ONLY_TABLES
+    for table in REFERENCE_TABLES:
+        assert "tenant_id" not in Base.metadata.tables[table].c
+        assert rls.table_privileges(table) == "SELECT"
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_postgres_lets_the_app_only_read_the_reference_tables(
+    owner_engine: AsyncEngine,
+) -> None:
+    async with owner_engine.connect() as conn:
+        for role in ("tenantry_app", rls.MULTI_ROLE):
+            for table in REFERENCE_TABLES:
+                allowed = {
+                    p: await conn.scalar(
+                        text("SELECT has_table_privilege(:r, CAST(:t AS regclass), :p)"),
+                        {"r": role, "t": table, "p": p},
+                    )
+                    for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
+                }
+                assert allowed == {
+                    "SELECT": True,
+                    "INSERT": False,
+                    "UPDATE": False,
+                    "DELETE": False,
+                    "TRUNCATE": False,
+                }, (role, table)
 
 
 @pytest.mark.parametrize("table", tenant_owned_params())
@@ -140,8 +188,8 @@ async def test_postgres_protects_every_tenant_owned_table(owner_engine: AsyncEng
         assert qual == check
         assert "tenant_id IN ( SELECT unnest(" in qual, qual
         assert "current_setting('tenantry.tenant_ids'" in qual, qual
-    for table in platform_tables():
-        assert flags[table] == (False, False), f"platform table {table} must not have RLS"
+    for table in platform_tables() + reference_tables():
+        assert flags[table] == (False, False), f"{table} must not have RLS"
         assert table not in policies
     for table in rls.APPEND_ONLY_TABLES:
         assert (table, f"{table}_append_only") in triggers

@@ -94,6 +94,15 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     },
     ("PATCH", API + "/compliance/policy-templates/{template_id}"): {"title": "Renamed"},
     ("POST", API + "/compliance/policy-templates/{template_id}/copy"): {"client": "{a1}"},
+    ("PATCH", API + "/compliance/frameworks/{framework_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/frameworks/{framework_id}/share"): {"shared": True},
+    ("POST", API + "/compliance/frameworks/{framework_id}/requirements"): {
+        "ref": "X-1",
+        "title": "t",
+    },
+    ("PATCH", API + "/compliance/frameworks/{framework_id}/requirements/{requirement}"): {
+        "title": "Renamed"
+    },
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -121,6 +130,15 @@ FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/t/{tenant}/compliance/policies/{policy_id}/edit"): {"title": "Renamed"},
     ("POST", "/t/{tenant}/compliance/policy-templates/{template_id}"): {"title": "Renamed"},
     ("POST", "/t/{tenant}/compliance/policy-templates/{template_id}/copy"): {"client": "{a1}"},
+    ("POST", "/t/{tenant}/compliance/library/{framework_id}/requirements"): {
+        "ref": "X-1",
+        "title": "t",
+    },
+    ("POST", "/t/{tenant}/compliance/library/{framework_id}/share"): {"shared": "on"},
+    (
+        "POST",
+        "/t/{tenant}/compliance/library/{framework_id}/requirements/{requirement}/move",
+    ): {"position": "0"},
 }
 # Ids that exist nowhere, to tell an id-independent refusal from a leak.
 NOWHERE = {"number": "999999", "role": f"custom:{uuid.uuid4()}", "customer": "no-such-client"}
@@ -276,6 +294,21 @@ async def _build_bravo(
     v["version_id"] = [str(v1), str(draft["id"])]
     template = await post("bravo", "compliance/policy-templates", {"title": "Secret"})
     v["template_id"] = [str(template["id"])]
+    # A framework Bravo wrote and shares with its clients, and one Bravo One wrote.
+    frameworks = [
+        await post(t, "compliance/frameworks", {"key": "secret", "title": "Secret", "version": "1"})
+        for t in ("bravo", b1)
+    ]
+    shared = f"/api/v1/tenants/bravo/compliance/frameworks/{frameworks[0]['id']}/share"
+    await _ok(await http.post(shared, json={"shared": True}, headers=bob), 200)
+    requirement = await post(
+        b1,
+        f"compliance/frameworks/{frameworks[1]['id']}/requirements",
+        {"ref": "SECRET-01", "title": "Secret"},
+    )
+    v["framework_id"] = [str(f["id"]) for f in frameworks]
+    v["ref"] = v["framework_id"]
+    v["requirement"] = [str(requirement["requirements"][0]["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -485,6 +518,9 @@ KNOWN_PARAMS = (
     "policy_id",
     "version_id",
     "template_id",
+    "framework_id",
+    "ref",
+    "requirement",
 )
 
 

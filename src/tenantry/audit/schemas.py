@@ -113,6 +113,15 @@ class AuditAction(enum.StrEnum):
     POLICY_TEMPLATE_UPDATED = "compliance.policy_template.updated"
     POLICY_TEMPLATE_DELETED = "compliance.policy_template.deleted"
     POLICY_TEMPLATE_COPIED = "compliance.policy_template.copied"
+    AUTHORED_FRAMEWORK_CREATED = "compliance.authored_framework.created"
+    AUTHORED_FRAMEWORK_IMPORTED = "compliance.authored_framework.imported"
+    AUTHORED_FRAMEWORK_UPDATED = "compliance.authored_framework.updated"
+    AUTHORED_FRAMEWORK_DELETED = "compliance.authored_framework.deleted"
+    AUTHORED_FRAMEWORK_SHARED = "compliance.authored_framework.shared"
+    AUTHORED_FRAMEWORK_UNSHARED = "compliance.authored_framework.unshared"
+    AUTHORED_REQUIREMENT_ADDED = "compliance.authored_framework.requirement_added"
+    AUTHORED_REQUIREMENT_UPDATED = "compliance.authored_framework.requirement_updated"
+    AUTHORED_REQUIREMENT_REMOVED = "compliance.authored_framework.requirement_removed"
 
 
 @dataclass(frozen=True, slots=True)

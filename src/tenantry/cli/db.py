@@ -18,7 +18,9 @@ def db_upgrade() -> None:
     # Imported here, not above: Alembic is only loaded by the commands that migrate.
     from tenantry.db import migrate
 
-    asyncio.run(migrate.upgrade(get_settings()))
+    loaded = asyncio.run(migrate.upgrade(get_settings()))
+    for line in loaded:
+        typer.echo(line)
     typer.echo("database is up to date")
 
 

@@ -1,4 +1,5 @@
-"""Declarative base, column types and the two kinds of table: platform and tenant-owned."""
+"""Declarative base, column types and the three kinds of table: platform, tenant-owned and
+reference (global read-only content, the same for every tenant)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,15 @@ class PlatformTable:
     __tablename__: str
 
 
+class ReferenceTable:
+    """Marker: global, read-only reference content identical for every tenant (the shipped
+    framework library). Not tenant-owned and not platform: no row-level security, since
+    nothing in it belongs to anyone; on PostgreSQL the app role may only SELECT it, and
+    only ``tenantry db upgrade`` (as the owner) writes it."""
+
+    __tablename__: str
+
+
 class TenantOwned:
     """A row that belongs to one tenant: isolated by row-level security on PostgreSQL
     and by the ORM scope on SQLite. ``tenant_id`` leads the primary key."""
@@ -97,5 +107,14 @@ def platform_tables() -> list[str]:
         mapper.class_.__tablename__
         for mapper in Base.registry.mappers
         if issubclass(mapper.class_, PlatformTable)
+    }
+    return sorted(names)
+
+
+def reference_tables() -> list[str]:
+    names = {
+        mapper.class_.__tablename__
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, ReferenceTable)
     }
     return sorted(names)

@@ -71,18 +71,29 @@ def _with_connection(cfg: Config, fn: Callable[[Config], None]) -> Callable[[Con
     return run
 
 
-async def upgrade(settings: Settings, revision: str = "head") -> None:
-    """Migrate to ``revision`` as the owner; on PostgreSQL then set up the app role."""
+async def upgrade(settings: Settings, revision: str = "head") -> list[str]:
+    """Migrate to ``revision`` as the owner; at head, load the shipped reference content
+    (the framework library; idempotent); on PostgreSQL then set up the app role.
+    Returns what the reference loaders wrote (empty when nothing changed)."""
     cfg = alembic_config()
     engine = owner_engine(settings)
+    loaded: list[str] = []
     try:
         async with engine.connect() as conn:
             await conn.run_sync(_with_connection(cfg, lambda c: command.upgrade(c, revision)))
             await conn.commit()
+        if revision == "head":
+            # Imported here: the registry names domains (see reference_registry).
+            from tenantry.db.reference_registry import LOADERS
+
+            async with engine.begin() as conn:
+                for load in LOADERS:
+                    loaded += await load(conn)
         if engine.dialect.name == "postgresql":
             await ensure_app_role(engine, settings)
     finally:
         await engine.dispose()
+    return loaded
 
 
 def upgrade_sync(settings: Settings, revision: str = "head") -> None:

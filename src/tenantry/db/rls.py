@@ -94,6 +94,12 @@ APPEND_ONLY_TABLES: frozenset[str] = frozenset({"audit_events"})
 
 APPEND_ONLY_FUNCTION = "tenantry_append_only"
 
+# Reference tables (``db.base.ReferenceTable``: the shipped framework library): the app
+# and multi roles may only read them; ``tenantry db upgrade`` loads them as the owner.
+# Kept explicit here (a test compares it with the mapped classes) so that granting does
+# not depend on importing every model.
+READ_ONLY_TABLES: frozenset[str] = frozenset({"library_frameworks", "library_requirements"})
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -232,6 +238,8 @@ def sqlite_append_only_sql(table: str) -> list[str]:
 
 def table_privileges(table: str) -> str:
     """What the application role (and the multi role) may do on one table."""
+    if table in READ_ONLY_TABLES:
+        return "SELECT"
     if table in APPEND_ONLY_TABLES:
         # DELETE is granted but the trigger admits it only under the maintenance setting.
         return "SELECT, INSERT, DELETE"

@@ -210,6 +210,16 @@ async def _privilege_problems(conn: AsyncConnection, role: str, tables: Iterable
             problems.append(f"role {role} cannot read {table}: run `tenantry db upgrade`")
         if can_update and table in rls.APPEND_ONLY_TABLES:
             problems.append(f"role {role} may UPDATE the append-only {table}")
+        if table in rls.READ_ONLY_TABLES and (
+            can_update
+            or await scalar(
+                conn,
+                "SELECT has_table_privilege(:r, CAST(:t AS regclass), 'INSERT, DELETE')",
+                r=role,
+                t=table,
+            )
+        ):
+            problems.append(f"role {role} may change the read-only reference table {table}")
     return problems
 
 

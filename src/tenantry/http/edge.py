@@ -45,6 +45,13 @@ UPLOADS: tuple[tuple[re.Pattern[str], Callable[[Settings], int]], ...] = (
         lambda s: s.max_import_bytes + FORM_FRAMING,
     ),
     (
+        re.compile(
+            r"^(/api/v1/tenants/[^/]+/compliance/frameworks/import/(oscal|csv)"
+            r"|/t/[^/]+/compliance/library/import)$"
+        ),
+        lambda s: s.max_import_bytes + FORM_FRAMING,
+    ),
+    (
         re.compile(r"^(/api/v1/tenants/[^/]+/branding|/settings/branding)/logo$"),
         lambda s: MAX_LOGO_BYTES + FORM_FRAMING,
     ),
