@@ -10,6 +10,7 @@ from tenantry.audit import pages as audit_pages
 from tenantry.audit import routes as audit_routes
 from tenantry.branding import pages as branding_pages
 from tenantry.branding import routes as branding_routes
+from tenantry.compliance.programme import routes as programme_routes
 from tenantry.identity.routes import routers as identity_routers
 from tenantry.links import pages as links_pages
 from tenantry.links import routes as links_routes
@@ -41,6 +42,8 @@ def all_routers() -> list[APIRouter]:
         invoices_routes.router,
         branding_routes.router,
         notifications_routes.router,
+        programme_routes.router,
+        programme_routes.msp_router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
