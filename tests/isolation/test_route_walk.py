@@ -81,6 +81,11 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/time-entries/{entry_id}/reject"): {"reason": "no"},
     ("POST", API + "/invoices/{invoice_id}/void"): {"reason": "no"},
     ("PATCH", API + "/recurring-items/{item_id}"): {"amount_minor": 5},
+    ("PATCH", API + "/compliance/assessments/{assessment_id}"): {"notes": "x"},
+    ("PATCH", API + "/compliance/measures/{measure_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/measures/{measure_id}/requirements"): {
+        "requirement_id": str(uuid.uuid4())
+    },
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -218,6 +223,29 @@ async def _build_bravo(
         {"period_start": "2026-01-01", "period_end": "2026-01-31", "currency": "EUR"},
     )
     v["invoice_id"] = [str(invoice["id"])]
+    # A compliance programme: an adopted framework, its requirement and assessment, a
+    # measure mapped to it.
+    adopted = await post(b1, "compliance/adopted", {"framework": "msp-baseline@1"})
+    v["framework_id"] = [str(adopted["id"])]
+    listed = await _ok(
+        await http.get(
+            f"/api/v1/tenants/{b1}/compliance/adopted/{adopted['id']}/requirements", headers=bob
+        ),
+        200,
+    )
+    requirement = next(r for r in listed["items"] if r["assessable"])
+    v["requirement_id"] = [str(requirement["id"])]
+    v["assessment_id"] = [str(requirement["assessment"]["id"])]
+    measure = await post(b1, "compliance/measures", {"title": "Secret measure"})
+    await _ok(
+        await http.post(
+            f"/api/v1/tenants/{b1}/compliance/measures/{measure['id']}/requirements",
+            json={"requirement_id": requirement["id"]},
+            headers=bob,
+        ),
+        200,
+    )
+    v["measure_id"] = [str(measure["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -420,6 +448,10 @@ KNOWN_PARAMS = (
     "token_id",
     "session_id",
     "notification_id",
+    "framework_id",
+    "requirement_id",
+    "assessment_id",
+    "measure_id",
 )
 
 

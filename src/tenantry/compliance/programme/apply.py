@@ -20,6 +20,7 @@ from tenantry.access.admin import CLIENT_GROUPS, AccessAdmin
 from tenantry.access.context import TenantContext
 from tenantry.access.schemas import TenantBrief
 from tenantry.access.scopes import CustomerInScope, customers_with
+from tenantry.access.service import AccessService
 from tenantry.access.widening import Why, widen
 from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
@@ -29,9 +30,9 @@ from tenantry.compliance.library.service import LibraryService
 from tenantry.compliance.programme import repository
 from tenantry.compliance.programme.schemas import ApplyReport, ApplyResult, ApplyTarget
 from tenantry.compliance.programme.service import ProgrammeService
-from tenantry.errors import NotFound, ValidationFailed
+from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.tenancy import service as tenancy
-from tenantry.tenancy.models import TenantStatus
+from tenantry.tenancy.models import Tenant
 
 PERMISSION = "compliance:write"
 
@@ -89,6 +90,16 @@ class ApplyService:
             [m for m in members if m.id not in writable.customers],
         )
 
+    async def _decided(self, ctx: TenantContext, tenant: Tenant | None) -> TenantContext | str:
+        """The caller's decision in one client, as opening it would make it (its audit
+        event names the grant and link that allowed the write), or why it failed."""
+        if tenant is None:
+            return "the client no longer exists"
+        try:
+            return await AccessService(self.session).context_in(ctx.principal, tenant)
+        except TenantryError as exc:
+            return exc.detail
+
     async def apply(
         self, ctx: TenantContext, ref: str, target: ApplyTarget, *, actor: Actor
     ) -> ApplyReport:
@@ -126,19 +137,16 @@ class ApplyService:
                 result.framework_id = adopted[client.id]
                 results.append(result)
                 continue
-            managing = await tenancy.msp_of(self.session, client.id)
-            if tenant is None or managing is None or managing[0].id != ctx.tenant.id:
-                result.result, result.reason = "failed", "the link to this client is not active"
-            elif tenant.status != TenantStatus.ACTIVE:
-                result.result, result.reason = "failed", f"{client.display_name} is suspended"
+            there = await self._decided(ctx, tenant)
+            if isinstance(there, str):
+                result.result, result.reason = "failed", there
+            elif not there.can(PERMISSION):
+                result.result = "not_permitted"
+                result.reason = f"you do not hold {PERMISSION} in {client.display_name}"
             else:
-                there = replace(
-                    actor,
-                    via_link_id=managing[1].id,
-                    explanation=f"{PERMISSION}: held in {client.display_name} "
-                    f"(applied from {ctx.tenant.display_name} to many clients)",
+                framework = await programme.adopt_in(
+                    client.id, content, actor=acting_in(there, actor)
                 )
-                framework = await programme.adopt_in(client.id, content, actor=there)
                 result.framework_id = framework.id
             results.append(result)
         results.sort(key=lambda r: (r.client_name.lower(), str(r.client_id)))
@@ -151,8 +159,9 @@ class ApplyService:
             tenant_id=ctx.tenant.id,
             actor=actor,
             action=AuditAction.COMPLIANCE_FRAMEWORK_APPLIED,
-            target_type="compliance_framework",
-            target_id=None,
+            # One action across clients: its target is the MSP's own programme rollout.
+            target_type="compliance_apply",
+            target_id=ctx.tenant.id,
             target_label=f"{content.key}@{content.version}",
             changes=set_to(
                 framework=f"{content.key}@{content.version}",
@@ -167,6 +176,18 @@ class ApplyService:
             results=results,
             **counts,
         )
+
+
+def acting_in(there: TenantContext, actor: Actor) -> Actor:
+    """The actor as an event in the client names them: the grant, link and explanation of
+    the decision there (as a request in that client would record)."""
+    sources = there.sources.get(PERMISSION, ())
+    return replace(
+        actor,
+        via_grant_id=sources[0].grant_id if sources else None,
+        via_link_id=there.link_id,
+        explanation=f"{PERMISSION}: {there.explain(PERMISSION)}",
+    )
 
 
 def _describe(target: ApplyTarget) -> str:
