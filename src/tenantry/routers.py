@@ -10,6 +10,7 @@ from tenantry.audit import pages as audit_pages
 from tenantry.audit import routes as audit_routes
 from tenantry.branding import pages as branding_pages
 from tenantry.branding import routes as branding_routes
+from tenantry.compliance.programme import pages as programme_pages
 from tenantry.compliance.programme import routes as programme_routes
 from tenantry.identity.routes import routers as identity_routers
 from tenantry.links import pages as links_pages
@@ -56,4 +57,5 @@ def all_routers() -> list[APIRouter]:
         links_pages.router,
         branding_pages.router,
         notifications_pages.router,
+        programme_pages.router,
     ]

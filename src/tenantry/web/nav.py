@@ -36,6 +36,7 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("sla", "SLA policy", "settings/sla", "sla:manage"),
     NavEntry("time", "Time", "time", "time:read"),
     NavEntry("invoices", "Invoices", "invoices", "invoices:read"),
+    NavEntry("compliance", "Compliance", "compliance", "compliance:read"),
     NavEntry("invitations", "Invitations", "invitations", "users:manage"),
     NavEntry("audit", "Audit trail", "audit", "audit:read"),
     # Who manages this tenant, under which consent: every one of its people may know.

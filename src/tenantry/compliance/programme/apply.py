@@ -41,6 +41,13 @@ class ApplyService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def client_groups(self, ctx: TenantContext) -> list[tuple[str, str]]:
+        """(id, name) of the MSP's client groups, for the apply form (the first 200)."""
+        if ctx.relation != "home" or not ctx.tenant.is_msp:
+            return []
+        groups, _ = await AccessAdmin.acting(ctx, self.session).groups(CLIENT_GROUPS, limit=200)
+        return [(str(g.id), g.name) for g in groups]
+
     async def _content(self, ctx: TenantContext, ref: str) -> FrameworkContent:
         try:
             return await LibraryService(self.session).content(ctx, ref.strip())
