@@ -109,8 +109,8 @@ def line_chart(
         or "no values yet"
     )
     parts = [
-        f'<svg class="line-chart" role="img" width="100%" height="{height}" '
-        f'viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+        f'<svg class="line-chart" role="img" width="100%" '
+        f'viewBox="0 0 {width} {height}" style="max-height: {height * 1.5:.0f}px" '
         f'aria-labelledby="{title_id} {desc_id}" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{title_id}">{escape(label)}</title>',
         f'<desc id="{desc_id}">{escape(words)}</desc>',

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tests.factories import make_tenant, make_user
-from tests.harness.browser import LAPTOP, PHONE, check_layout, serve, shot, sign_in
+from tests.harness.browser import PHONE, check_layout, serve, shot, sign_in
 from tests.harness.world import add_customer
 
 pytestmark = pytest.mark.browser

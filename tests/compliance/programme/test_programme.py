@@ -60,6 +60,11 @@ async def test_adopt_copies_the_framework_once(world: World) -> None:
     assert framework["key"] == "msp-baseline" and framework["score_bp"] == 0
     requirements = await _requirements(world, framework["id"])
     assessable = [r for r in requirements if r["assessable"]]
+    # Groups come first in reading order, without an assessment.
+    assert (
+        not requirements[0]["assessable"]
+        and requirements[1]["parent_ref"] == requirements[0]["ref"]
+    )
     assert assessable and all(r["effective_status"] == "not_assessed" for r in assessable)
     assert all(r["assessment"] is None for r in requirements if not r["assessable"])
     score = await _score(world, framework["id"])

@@ -123,27 +123,31 @@ async def requirements_page(
     tenant_id: uuid.UUID,
     framework_id: uuid.UUID,
     *,
-    status: str | None,
     after: int | None,
     limit: int,
-) -> Sequence[tuple[Requirement, Assessment | None]]:
-    """Requirements in reading order with their assessment, ``limit`` + 1 rows.
-    ``status``: only assessable requirements whose *stored* status is this."""
-    stmt = (
-        select(Requirement, Assessment)
-        .outerjoin(
-            Assessment,
-            (Assessment.tenant_id == Requirement.tenant_id)
-            & (Assessment.requirement_id == Requirement.id),
-        )
-        .where(Requirement.tenant_id == tenant_id, Requirement.framework_id == framework_id)
+) -> list[tuple[Requirement, Assessment | None]]:
+    """Requirements in reading order with their assessment (None for a group heading),
+    ``limit`` + 1 rows. Two statements: the tenant scope's criterion on an outer-joined
+    table would drop the headings, which have no assessment."""
+    stmt = select(Requirement).where(
+        Requirement.tenant_id == tenant_id, Requirement.framework_id == framework_id
     )
-    if status is not None:
-        stmt = stmt.where(Assessment.status == status)
     if after is not None:
         stmt = stmt.where(Requirement.position > after)
-    stmt = stmt.order_by(Requirement.position).limit(limit + 1)
-    return [(r, a) for r, a in await session.execute(stmt)]
+    requirements = (
+        await session.scalars(stmt.order_by(Requirement.position).limit(limit + 1))
+    ).all()
+    ids = [r.id for r in requirements if r.assessable]
+    assessments: dict[uuid.UUID, Assessment] = {}
+    for start in range(0, len(ids), 500):
+        found = await session.scalars(
+            select(Assessment).where(
+                Assessment.tenant_id == tenant_id,
+                Assessment.requirement_id.in_(ids[start : start + 500]),
+            )
+        )
+        assessments.update({a.requirement_id: a for a in found})
+    return [(r, assessments.get(r.id)) for r in requirements]
 
 
 async def requirement(

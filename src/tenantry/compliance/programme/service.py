@@ -215,7 +215,6 @@ class ProgrammeService:
             self.session,
             ctx.tenant.id,
             framework.id,
-            status=None,
             after=int(after[0]) if after else None,
             limit=limit,
         )
