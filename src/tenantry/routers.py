@@ -16,6 +16,8 @@ from tenantry.compliance.library import pages as library_pages
 from tenantry.compliance.library import routes as library_routes
 from tenantry.compliance.policies import pages as policies_pages
 from tenantry.compliance.policies import routes as policies_routes
+from tenantry.compliance.programme import pages as programme_pages
+from tenantry.compliance.programme import routes as programme_routes
 from tenantry.compliance.risks import pages as risks_pages
 from tenantry.compliance.risks import routes as risks_routes
 from tenantry.identity.routes import routers as identity_routers
@@ -53,6 +55,8 @@ def all_routers() -> list[APIRouter]:
         risks_routes.router,
         policies_routes.router,
         library_routes.router,
+        programme_routes.router,
+        programme_routes.msp_router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -69,4 +73,5 @@ def all_routers() -> list[APIRouter]:
         risks_pages.router,
         policies_pages.router,
         library_pages.router,
+        programme_pages.router,
     ]

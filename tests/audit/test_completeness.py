@@ -653,6 +653,46 @@ def _on_template(method: str, tail: str = "", **kw: Any) -> Callable[[Ctx], Awai
         made = await _made(ctx, TEMPLATES, {"title": "Acceptable use", "body_markdown": "Work."})
         return lambda: ctx.alex.request(method, f"{TEMPLATES}/{made['id']}{tail}", **kw)
 
+
+# Compliance programme: Contoso adopts the baseline first where a route needs it.
+BASELINE = {"framework": "msp-baseline@1"}
+
+
+async def _adopted(ctx: Ctx) -> tuple[str, dict[str, Any]]:
+    """Contoso's adopted baseline id and its first assessable requirement."""
+    framework = await _made(ctx, f"{CONTOSO}/compliance/adopted", BASELINE)
+    listed = await ctx.alex.get(f"{CONTOSO}/compliance/adopted/{framework['id']}/requirements")
+    requirement = next(r for r in listed.json()["items"] if r["assessable"])
+    return str(framework["id"]), requirement
+
+
+async def _retire(ctx: Ctx) -> Call:
+    framework_id, _ = await _adopted(ctx)
+    return lambda: ctx.alex.delete(f"{CONTOSO}/compliance/adopted/{framework_id}")
+
+
+async def _assess(ctx: Ctx) -> Call:
+    _, requirement = await _adopted(ctx)
+    url = f"{CONTOSO}/compliance/assessments/{requirement['assessment']['id']}"
+    return lambda: ctx.alex.patch(url, json={"status": "implemented", "notes": "Done"})
+
+
+def _on_measure(
+    method: str, suffix: str, *, mapped: bool = False, **kw: Any
+) -> Callable[[Ctx], Awaitable[Call]]:
+    async def prepare(ctx: Ctx) -> Call:
+        _, requirement = await _adopted(ctx)
+        measure = await _made(ctx, f"{CONTOSO}/compliance/measures", {"title": "MFA for all"})
+        url = f"{CONTOSO}/compliance/measures/{measure['id']}"
+        if mapped:
+            done = await ctx.alex.post(
+                f"{url}/requirements", json={"requirement_id": requirement["id"]}
+            )
+            assert done.status_code == 200, done.text
+        path = suffix.replace("{requirement_id}", str(requirement["id"]))
+        body = {"json": {"requirement_id": requirement["id"]}} if path == "/requirements" else kw
+        return lambda: ctx.alex.request(method, url + path, **body)
+
     return prepare
 
 
@@ -1112,6 +1152,42 @@ EXPECTED: dict[tuple[str, str], Case] = {
         (A.POLICY_TEMPLATE_COPIED, A.POLICY_CREATED),
         _on_template("POST", "/copy", json={"client": "contoso"}),
         trails=BOTH,
+    ),
+    # Compliance programme: each change in the client's own trail.
+    ("POST", T + "/compliance/adopted"): Case(
+        (A.COMPLIANCE_FRAMEWORK_ADOPTED,),
+        _call("POST", f"{CONTOSO}/compliance/adopted", json=BASELINE),
+    ),
+    ("DELETE", T + "/compliance/adopted/{framework_id}"): Case(
+        (A.COMPLIANCE_FRAMEWORK_RETIRED,), _retire
+    ),
+    ("PATCH", T + "/compliance/assessments/{assessment_id}"): Case(
+        (A.COMPLIANCE_ASSESSMENT_UPDATED,), _assess
+    ),
+    ("POST", T + "/compliance/measures"): Case(
+        (A.COMPLIANCE_MEASURE_CREATED,),
+        _call("POST", f"{CONTOSO}/compliance/measures", json={"title": "MFA for all"}),
+    ),
+    ("PATCH", T + "/compliance/measures/{measure_id}"): Case(
+        (A.COMPLIANCE_MEASURE_UPDATED,),
+        _on_measure("PATCH", "", mapped=True, json={"status": "implemented"}),
+    ),
+    ("DELETE", T + "/compliance/measures/{measure_id}"): Case(
+        (A.COMPLIANCE_MEASURE_DELETED,), _on_measure("DELETE", "", mapped=True)
+    ),
+    ("POST", T + "/compliance/measures/{measure_id}/requirements"): Case(
+        (A.COMPLIANCE_MEASURE_MAPPED,), _on_measure("POST", "/requirements")
+    ),
+    ("DELETE", T + "/compliance/measures/{measure_id}/requirements/{requirement_id}"): Case(
+        (A.COMPLIANCE_MEASURE_UNMAPPED,),
+        _on_measure("DELETE", "/requirements/{requirement_id}", mapped=True),
+    ),
+    # Applied from the MSP: one event at home, one adoption in each client's own trail.
+    ("POST", "/api/v1/msp/compliance/apply"): Case(
+        (A.COMPLIANCE_FRAMEWORK_APPLIED, A.COMPLIANCE_FRAMEWORK_ADOPTED),
+        _call("POST", "/api/v1/msp/compliance/apply", json={**BASELINE, "all": True}),
+        trails=BOTH,
+        target_elsewhere="the MSP's apply names its home; each adoption its new framework",
     ),
 }
 

@@ -103,6 +103,11 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", API + "/compliance/frameworks/{framework_id}/requirements/{requirement}"): {
         "title": "Renamed"
     },
+    ("PATCH", API + "/compliance/assessments/{assessment_id}"): {"notes": "x"},
+    ("PATCH", API + "/compliance/measures/{measure_id}"): {"title": "Renamed"},
+    ("POST", API + "/compliance/measures/{measure_id}/requirements"): {
+        "requirement_id": str(uuid.uuid4())
+    },
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
@@ -309,6 +314,30 @@ async def _build_bravo(
     v["framework_id"] = [str(f["id"]) for f in frameworks]
     v["ref"] = v["framework_id"]
     v["requirement"] = [str(requirement["requirements"][0]["id"])]
+    # A compliance programme: an adopted framework, its requirement and assessment, a
+    # measure mapped to it.
+    adopted = await post(b1, "compliance/adopted", {"framework": "msp-baseline@1"})
+    # Both kinds of framework id: the authored ones above and this adopted one.
+    v["framework_id"] = [*v["framework_id"], str(adopted["id"])]
+    listed = await _ok(
+        await http.get(
+            f"/api/v1/tenants/{b1}/compliance/adopted/{adopted['id']}/requirements", headers=bob
+        ),
+        200,
+    )
+    requirement = next(r for r in listed["items"] if r["assessable"])
+    v["requirement_id"] = [str(requirement["id"])]
+    v["assessment_id"] = [*v["assessment_id"], str(requirement["assessment"]["id"])]
+    measure = await post(b1, "compliance/measures", {"title": "Secret measure"})
+    await _ok(
+        await http.post(
+            f"/api/v1/tenants/{b1}/compliance/measures/{measure['id']}/requirements",
+            json={"requirement_id": requirement["id"]},
+            headers=bob,
+        ),
+        200,
+    )
+    v["measure_id"] = [str(measure["id"])]
     invitation = await post("bravo", "invitations", {"email": "new@bravo.example", "role": "admin"})
     v["invitation_id"] = [str(invitation["id"])]
     v["token"] = [invitation["link"].rstrip("/").rsplit("/", 1)[-1]]
@@ -521,6 +550,10 @@ KNOWN_PARAMS = (
     "framework_id",
     "ref",
     "requirement",
+    "framework_id",
+    "requirement_id",
+    "assessment_id",
+    "measure_id",
 )
 
 

@@ -122,6 +122,16 @@ class AuditAction(enum.StrEnum):
     AUTHORED_REQUIREMENT_ADDED = "compliance.authored_framework.requirement_added"
     AUTHORED_REQUIREMENT_UPDATED = "compliance.authored_framework.requirement_updated"
     AUTHORED_REQUIREMENT_REMOVED = "compliance.authored_framework.requirement_removed"
+    COMPLIANCE_FRAMEWORK_ADOPTED = "compliance.framework.adopted"
+    COMPLIANCE_FRAMEWORK_RETIRED = "compliance.framework.retired"
+    # In the MSP's own trail: one apply across clients (each client's trail gets ADOPTED).
+    COMPLIANCE_FRAMEWORK_APPLIED = "compliance.framework.applied"
+    COMPLIANCE_ASSESSMENT_UPDATED = "compliance.assessment.updated"
+    COMPLIANCE_MEASURE_CREATED = "compliance.measure.created"
+    COMPLIANCE_MEASURE_UPDATED = "compliance.measure.updated"
+    COMPLIANCE_MEASURE_DELETED = "compliance.measure.deleted"
+    COMPLIANCE_MEASURE_MAPPED = "compliance.measure.mapped"
+    COMPLIANCE_MEASURE_UNMAPPED = "compliance.measure.unmapped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("sla", "SLA policy", "settings/sla", "sla:manage"),
     NavEntry("time", "Time", "time", "time:read"),
     NavEntry("invoices", "Invoices", "invoices", "invoices:read"),
+    NavEntry("compliance", "Compliance", "compliance", "compliance:read"),
     NavEntry("compliance-risks", "Risks", "compliance/risks", "compliance:read"),
     # Every person of a client reads and acknowledges its published policies.
     NavEntry("policies", "Policies", "compliance/policies", "tenant:read"),
