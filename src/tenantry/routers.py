@@ -10,6 +10,8 @@ from tenantry.audit import pages as audit_pages
 from tenantry.audit import routes as audit_routes
 from tenantry.branding import pages as branding_pages
 from tenantry.branding import routes as branding_routes
+from tenantry.compliance.overview import pages as compliance_overview_pages
+from tenantry.compliance.overview import routes as compliance_overview_routes
 from tenantry.identity.routes import routers as identity_routers
 from tenantry.links import pages as links_pages
 from tenantry.links import routes as links_routes
@@ -41,6 +43,7 @@ def all_routers() -> list[APIRouter]:
         invoices_routes.router,
         branding_routes.router,
         notifications_routes.router,
+        compliance_overview_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -53,4 +56,5 @@ def all_routers() -> list[APIRouter]:
         links_pages.router,
         branding_pages.router,
         notifications_pages.router,
+        compliance_overview_pages.router,
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tenantry.access.models as _access  # noqa: F401
 import tenantry.audit.models as _audit  # noqa: F401
 import tenantry.branding.models as _branding  # noqa: F401
+import tenantry.compliance.overview.models as _compliance_overview  # noqa: F401
 import tenantry.compliance.programme.models as _compliance_programme  # noqa: F401
 import tenantry.identity.models as _identity  # noqa: F401
 import tenantry.notifications.models as _notifications  # noqa: F401
