@@ -158,16 +158,11 @@ class OverviewService:
         (whatever the other filters), and on request the clients not started yet."""
         after = _cursor_after(q)
         sel = self._selection(clients, q, today)
-        rows = list(
-            await repository.page(
-                self.session, sel, _names(), sort=q.sort, after=after, limit=q.limit + 1
-            )
+        rows = await repository.page(
+            self.session, sel, _names(), sort=q.sort, after=after, limit=q.limit + 1
         )
         more = len(rows) > q.limit
         rows = rows[: q.limit]
-        overdue = await repository.overdue_counts(
-            self.session, ((r.tenant_id, r.framework_id) for r in rows), today
-        )
         next_cursor = None
         if more and rows:
             last = rows[-1]
@@ -178,7 +173,7 @@ class OverviewService:
             await self.not_started(clients.customers, clients) if q.list_not_started else None
         )
         return OverviewPage(
-            items=[_row(r, overdue.get((r.tenant_id, r.framework_id), 0)) for r in rows],
+            items=[_row(r, int(r.overdue)) for r in rows],
             next_cursor=next_cursor,
             totals=totals,
             not_started_clients=not_started,
@@ -190,23 +185,22 @@ class OverviewService:
             return OverviewTotals(
                 clients=0, with_programme=0, not_started=0, with_overdue=0, frameworks=[]
             )
-        frameworks = [
-            FrameworkTotal(
-                framework_key=r[0],
-                framework_title=r[1],
-                clients=int(r[2]),
-                scored=int(r[3]),
-                average=_average(int(r[4]), int(r[3])),
-            )
-            for r in await repository.totals_by_framework(self.session, ids)
-        ]
-        started = await repository.clients_with_programme(self.session, ids)
+        frameworks, started, overdue = await repository.totals(self.session, ids, today)
         return OverviewTotals(
             clients=len(clients.customers),
             with_programme=started,
             not_started=len(clients.customers) - started,
-            with_overdue=await repository.clients_overdue(self.session, ids, today),
-            frameworks=frameworks,
+            with_overdue=overdue,
+            frameworks=[
+                FrameworkTotal(
+                    framework_key=key,
+                    framework_title=title,
+                    clients=adopted,
+                    scored=scored,
+                    average=_average(total, scored),
+                )
+                for key, title, adopted, scored, total in frameworks
+            ],
         )
 
     async def not_started(
