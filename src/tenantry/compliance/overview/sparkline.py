@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-WIDTH = 80
-HEIGHT = 20
+WIDTH = 88
+HEIGHT = 24
 PAD = 2
 
 
