@@ -110,6 +110,7 @@ DELEGATIONS_PER_TECH = 20
 SMALL_CUSTOMERS = 10
 DATASET_VERSION = 1
 PROBE_TIMEOUT = 60.0
+READY_TIMEOUT = 240.0
 
 
 @dataclass(frozen=True)
@@ -520,7 +521,8 @@ def start_server(settings: Settings, workers: int, port: int) -> subprocess.Pope
         "--workers", str(workers), "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 60
+    # Importing the app takes seconds on a quiet machine, but a minute on a loaded one.
+    deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(f"the server exited with {server.returncode}")
@@ -530,8 +532,12 @@ def start_server(settings: Settings, workers: int, port: int) -> subprocess.Pope
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not become ready within 60 s")
+    server.terminate()  # the master stops its workers (a kill would orphan them)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    raise SystemExit(f"the server did not become ready within {READY_TIMEOUT:g} s")
 
 
 async def wait_until_idle(settings: Settings, limit: float = 120.0) -> float:
