@@ -14,6 +14,8 @@ from tenantry.compliance.evidence import pages as evidence_pages
 from tenantry.compliance.evidence import routes as evidence_routes
 from tenantry.compliance.library import pages as library_pages
 from tenantry.compliance.library import routes as library_routes
+from tenantry.compliance.overview import pages as compliance_overview_pages
+from tenantry.compliance.overview import routes as compliance_overview_routes
 from tenantry.compliance.policies import pages as policies_pages
 from tenantry.compliance.policies import routes as policies_routes
 from tenantry.compliance.programme import pages as programme_pages
@@ -57,6 +59,7 @@ def all_routers() -> list[APIRouter]:
         library_routes.router,
         programme_routes.router,
         programme_routes.msp_router,
+        compliance_overview_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -74,4 +77,5 @@ def all_routers() -> list[APIRouter]:
         policies_pages.router,
         library_pages.router,
         programme_pages.router,
+        compliance_overview_pages.router,
     ]

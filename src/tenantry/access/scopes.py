@@ -14,10 +14,12 @@ its ``BEGIN`` text is not rebuilt either (db/engine.py).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.access import repository
 from tenantry.access.context import Principal
 from tenantry.access.kept_reach import CustomerInScope as CustomerInScope
 from tenantry.access.kept_reach import CustomerScope as CustomerScope
@@ -48,6 +50,30 @@ def narrowed(found: CustomerScope, customer_id: uuid.UUID) -> CustomerScope:
     a smaller scope, so the database reads one tenant's rows."""
     customer = found.customers[customer_id]
     return CustomerScope(found.permission, TenantScope.of([customer_id]), {customer_id: customer})
+
+
+def within(found: CustomerScope, ids: Iterable[uuid.UUID]) -> CustomerScope:
+    """The same decision limited to those of its customers among ``ids`` (a client group
+    filter on an MSP-wide view): customers outside the decision stay out."""
+    keep = {i: found.customers[i] for i in ids if i in found.customers}
+    return CustomerScope(found.permission, TenantScope.of(keep), keep)
+
+
+async def client_groups(session: AsyncSession, msp_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """The MSP's client groups as (id, name), by name: the group filter of MSP-wide views."""
+    groups = await repository.groups_by_name(session, repository.TENANT_GROUP_TABLES, msp_id)
+    return [(g.id, g.name) for g in groups]
+
+
+async def client_group_members(
+    session: AsyncSession, msp_id: uuid.UUID, group_id: uuid.UUID
+) -> frozenset[uuid.UUID] | None:
+    """The customers in one of the MSP's client groups now (None: it has no such group)."""
+    tables = repository.TENANT_GROUP_TABLES
+    if await repository.group_in(session, tables, msp_id, group_id) is None:
+        return None
+    members = await repository.tenant_group_memberships(session, frozenset({group_id}))
+    return frozenset(members)
 
 
 async def people_of(session: AsyncSession, tenant_id: uuid.UUID, limit: int = 500) -> list[User]:

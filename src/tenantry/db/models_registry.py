@@ -12,6 +12,7 @@ import tenantry.audit.models as _audit  # noqa: F401
 import tenantry.branding.models as _branding  # noqa: F401
 import tenantry.compliance.evidence.models as _compliance_evidence  # noqa: F401
 import tenantry.compliance.library.models as _compliance_library  # noqa: F401
+import tenantry.compliance.overview.models as _compliance_overview  # noqa: F401
 import tenantry.compliance.policies.models as _compliance_policies  # noqa: F401
 import tenantry.compliance.programme.models as _compliance_programme  # noqa: F401
 import tenantry.compliance.risks.models as _compliance_risks  # noqa: F401

@@ -1,0 +1,33 @@
+"""The one index the overview adds (migration 0022), on the programme's assessments.
+
+Overdue means a due date in the past and a status that still asks for work. The MSP's
+overview counts those per client and framework across thousands of clients on every
+request; this partial index holds exactly the assessments that can be overdue (a due
+date and not implemented or not applicable), so the count reads a small index and never
+the assessments themselves. Tenant-led, like every index of a tenant-owned table: a
+technician's twenty clients are index conditions; the admin's 10,000 read it whole.
+
+The predicate is the repository's ``OPEN`` terms as each database renders them; both
+queries and index must say the same for the planner to use it (the statuses are
+written into the statement as literals, not bound: a bound list could not prove it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, text
+
+from tenantry.compliance.programme.models import Assessment
+
+# Statuses that need no more work: an assessment in one of them is never overdue.
+DONE_STATUSES: tuple[str, ...] = ("implemented", "not_applicable")
+
+OPEN_PREDICATE = "due_on IS NOT NULL AND status NOT IN ('implemented', 'not_applicable')"
+
+ix_overdue = Index(
+    "ix_compliance_assessments_tenant_id_framework_id_due_on_open",
+    Assessment.tenant_id,
+    Assessment.framework_id,
+    Assessment.due_on,
+    sqlite_where=text(OPEN_PREDICATE),
+    postgresql_where=text(OPEN_PREDICATE),
+)
