@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tenantry.access.service import operator_scope
 from tenantry.audit.schemas import OPERATOR
 from tenantry.compliance.content import FrameworkContent, RequirementContent
+from tenantry.compliance.evidence.models import Evidence, EvidenceBlob
 from tenantry.compliance.programme.models import (
     AdoptedFramework,
     Assessment,
@@ -21,7 +22,9 @@ from tenantry.compliance.programme.models import (
     ScoreChange,
 )
 from tenantry.compliance.programme.service import ProgrammeService
+from tenantry.compliance.risks.models import Risk, RiskLink
 from tests.access.conftest import World, problem_field
+from tests.compliance.evidence.helpers import PDF
 
 C = "/api/v1/tenants/contoso-ltd/compliance"
 BASELINE = "msp-baseline@1"
@@ -278,3 +281,29 @@ async def test_rows_stay_in_their_tenant(world: World) -> None:
     initech = world.customers.get("initech") or world.other_customer
     async with world.database.unit_of_work(operator_scope([initech.id])) as session:
         assert (await session.scalars(select(AdoptedFramework))).all() == []
+
+
+async def test_retiring_takes_its_evidence_and_risk_links_but_keeps_the_risk(
+    world: World,
+) -> None:
+    framework = await _adopt(world)
+    first = (await _assessable(world, framework["id"]))[0]
+    files = {"file": ("mfa.pdf", PDF, "application/pdf")}
+    url = f"{C}/assessments/{first['assessment']['id']}/evidence"
+    uploaded = await world.call("alex", "POST", url, files=files)
+    assert uploaded.status_code == 201, uploaded.text
+    risk = await world.post(
+        "alex",
+        f"{C}/risks",
+        json={"title": "Phishing", "likelihood": 4, "impact": 4, "treatment": "mitigate"},
+    )
+    assert risk.status_code == 201, risk.text
+    linked = await world.post(
+        "alex", f"{C}/risks/{risk.json()['id']}/links", json={"requirement_id": first["id"]}
+    )
+    assert linked.status_code == 201, linked.text
+
+    retired = await world.call("alex", "DELETE", f"{C}/adopted/{framework['id']}")
+    assert retired.status_code == 204, retired.text
+    assert await world.count(Evidence) == 0 and await world.count(EvidenceBlob) == 0
+    assert await world.count(RiskLink) == 0 and await world.count(Risk) == 1

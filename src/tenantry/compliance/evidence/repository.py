@@ -100,3 +100,35 @@ async def stored_bytes(session: AsyncSession, tenant_id: uuid.UUID) -> int:
         )
     )
     return int(total or 0)
+
+
+async def delete_of_framework(
+    session: AsyncSession, tenant_id: uuid.UUID, framework_id: uuid.UUID
+) -> int:
+    """Every evidence row (and its bytes) of the framework's assessments; how many files."""
+    assessment_ids = select(Assessment.id).where(
+        Assessment.tenant_id == tenant_id, Assessment.framework_id == framework_id
+    )
+    evidence_ids = select(Evidence.id).where(
+        Evidence.tenant_id == tenant_id, Evidence.assessment_id.in_(assessment_ids)
+    )
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Evidence)
+        .where(
+            Evidence.tenant_id == tenant_id,
+            Evidence.assessment_id.in_(assessment_ids),
+            Evidence.kind == "file",
+            Evidence.removed_at.is_(None),
+        )
+    )
+    for stmt in (
+        delete(EvidenceBlob).where(
+            EvidenceBlob.tenant_id == tenant_id, EvidenceBlob.evidence_id.in_(evidence_ids)
+        ),
+        delete(Evidence).where(
+            Evidence.tenant_id == tenant_id, Evidence.assessment_id.in_(assessment_ids)
+        ),
+    ):
+        await session.execute(stmt, execution_options={"synchronize_session": False})
+    return int(count or 0)

@@ -117,6 +117,11 @@ class EvidenceService:
         """Bytes of evidence files the tenant stores now (what a plan's cap will count)."""
         return await repository.stored_bytes(self.session, ctx.tenant.id)
 
+    async def drop_for_framework(self, ctx: TenantContext, framework_id: uuid.UUID) -> int:
+        """Delete the evidence of a framework being retired (files and links, bytes
+        included): the retirement's own audit event says how many files went with it."""
+        return await repository.delete_of_framework(self.session, ctx.tenant.id, framework_id)
+
     async def add_file(
         self,
         ctx: TenantContext,

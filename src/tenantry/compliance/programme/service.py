@@ -20,6 +20,7 @@ from tenantry.audit.changes import of_pairs, removed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.audit.service import record
 from tenantry.compliance.content import FrameworkContent
+from tenantry.compliance.evidence.service import EvidenceService
 from tenantry.compliance.programme import repository, scoring
 from tenantry.compliance.programme.models import (
     AdoptedFramework,
@@ -176,10 +177,12 @@ class ProgrammeService:
     async def retire(
         self, ctx: TenantContext, framework_id: str | uuid.UUID, *, actor: Actor
     ) -> None:
-        """Remove an adopted framework with its requirements, assessments (and their
-        history), mappings of measures to it, and its score. Measures stay."""
+        """Remove an adopted framework with its requirements, assessments (their history
+        and evidence), mappings of measures and risks to it, and its score. Measures and
+        risks stay (a risk's links to its requirements go by the database's cascade)."""
         framework = await self.framework(ctx, framework_id)
         label = f"{framework.key}@{framework.version}"
+        files = await EvidenceService(self.session).drop_for_framework(ctx, framework.id)
         await repository.delete_framework(self.session, ctx.tenant.id, framework.id)
         self.session.expunge(framework)
         await record(
@@ -190,7 +193,12 @@ class ProgrammeService:
             target_type="compliance_framework",
             target_id=framework.id,
             target_label=label,
-            changes=removed(key=framework.key, version=framework.version, title=framework.title),
+            changes=removed(
+                key=framework.key,
+                version=framework.version,
+                title=framework.title,
+                evidence_files=files,
+            ),
         )
 
     # ------------------------------------------------------------ requirements
