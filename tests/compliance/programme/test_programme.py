@@ -255,6 +255,11 @@ async def test_report_csv_lists_every_assessment(world: World) -> None:
     framework = await _adopt(world)
     items = await _assessable(world, framework["id"])
     await _patch(world, items[0]["assessment"]["id"], status="implemented", notes="=cmd")
+    link = {"url": "https://share.example/mfa-policy.pdf", "name": "MFA policy"}
+    added = await world.post(
+        "alex", f"{C}/assessments/{items[0]['assessment']['id']}/evidence/links", link
+    )
+    assert added.status_code == 201, added.text
     got = await world.get("alex", f"{C}/report.csv")
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(got.text)))
@@ -271,9 +276,11 @@ async def test_report_csv_lists_every_assessment(world: World) -> None:
         "notes",
         "updated_at",
         "updated_by",
+        "evidence",
     ]
     assert len(rows) == 1 + len(items)
     assert rows[1][4] == "implemented" and rows[1][9] == "'=cmd"
+    assert rows[1][12] == "1" and rows[2][12] == "0"
 
 
 async def test_rows_stay_in_their_tenant(world: World) -> None:

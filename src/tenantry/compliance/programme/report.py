@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.access.context import TenantContext
+from tenantry.compliance.evidence.service import EvidenceService
 from tenantry.compliance.programme import repository, scoring
 from tenantry.compliance.programme.models import AdoptedFramework, FrameworkScore, ScoreChange
 from tenantry.kit.csv import to_csv
@@ -27,6 +28,7 @@ CSV_COLUMNS = (
     "notes",
     "updated_at",
     "updated_by",
+    "evidence",
 )
 
 
@@ -45,6 +47,8 @@ class ReportRow:
     notes: str
     updated_at: datetime
     updated_by: str
+    # Evidence kept on the assessment now (files and links).
+    evidence: int
 
     def cells(self) -> tuple[object, ...]:
         return (
@@ -60,6 +64,7 @@ class ReportRow:
             self.notes,
             self.updated_at.isoformat(),
             self.updated_by,
+            self.evidence,
         )
 
 
@@ -75,6 +80,7 @@ async def build(session: AsyncSession, ctx: TenantContext, *, points: int = 50) 
     history = await repository.score_history(session, tenant_id, [f.id for f, _ in adopted], points)
     found = await repository.report_rows(session, tenant_id)
     best = await repository.best_measures(session, tenant_id, (r.id for _, r, _ in found))
+    evidence = await EvidenceService(session).count_by_assessment(ctx, [a.id for _, _, a in found])
     rows = [
         ReportRow(
             framework_id=f.id,
@@ -90,6 +96,7 @@ async def build(session: AsyncSession, ctx: TenantContext, *, points: int = 50) 
             notes=a.notes,
             updated_at=a.updated_at,
             updated_by=a.updated_by_name,
+            evidence=evidence.get(a.id, 0),
         )
         for f, r, a in found
     ]

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from tenantry.compliance.programme.apply import ApplyService
 from tenantry.compliance.programme.auth import MspComplianceWrite
-from tenantry.compliance.programme.pages.frameworks import SUGGESTED
+from tenantry.compliance.programme.pages.frameworks import available_to
 from tenantry.compliance.programme.schemas import ApplyReport, ApplyTarget
 from tenantry.errors import NotFound, TenantryError, ValidationFailed
 from tenantry.http.deps import Work
@@ -45,7 +45,7 @@ async def _page(
         "compliance/programme/apply.html",
         {
             "groups": await ApplyService(work.session).client_groups(work.ctx),
-            "suggested": SUGGESTED,
+            "suggested": await available_to(work),
             "form": form or {"target": "client_group"},
             "errors": errors or {},
             "result": result,

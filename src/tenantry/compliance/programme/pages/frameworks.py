@@ -29,22 +29,20 @@ STATUS_LABELS = {
     "implemented": "Implemented",
     "not_applicable": "Not applicable",
 }
-# What the adopt form offers while the library lists nothing itself.
-SUGGESTED = ("msp-baseline@1", "nist-csf@2.0")
 
 
 def base_of(work: Work) -> str:
     return f"/t/{work.ctx.tenant.slug}/compliance"
 
 
-async def _available(work: Work) -> list[tuple[str, str]]:
-    """(reference, title) the tenant may adopt: the library's list when it has one."""
-    library: Any = LibraryService(work.session)
-    listing = getattr(library, "available", None)
-    if listing is None:
-        return [(ref, ref) for ref in SUGGESTED]
-    found = await listing(work.ctx)
-    return [(getattr(f, "ref", str(f)), getattr(f, "title", str(f))) for f in found]
+async def available_to(work: Work) -> list[tuple[str, str]]:
+    """(reference, label) of every framework the tenant may adopt: the shipped library
+    (newest versions first), its own and those its MSP shares."""
+    found = await LibraryService(work.session).available(work.ctx)
+    return [
+        (f.ref, f"{f.title} ({f.version}{'' if f.latest or f.origin != 'library' else ', older'})")
+        for f in found
+    ]
 
 
 async def _home(
@@ -73,7 +71,7 @@ async def _home(
         {
             "base": base_of(work),
             "rows": rows,
-            "available": await _available(work),
+            "available": await available_to(work),
             "form": form or {},
             "errors": errors or {},
             "can_write": work.ctx.can("compliance:write"),
