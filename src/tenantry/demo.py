@@ -1,5 +1,6 @@
 """Demo data for ``tenantry serve --demo``: an MSP with three clients, the MSP's admin and
-two technicians, and one client's own admin (so a newcomer sees both sides)."""
+two technicians, and one client's own admin (so a newcomer sees both sides); tickets,
+time and an invoice, and a compliance programme in every client."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tenantry.access.grants import create_grant
 from tenantry.access.models import GrantScope
 from tenantry.access.service import AccessService, operator_scope
 from tenantry.audit.schemas import OPERATOR
+from tenantry.compliance.demo import seed_compliance
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.identity.models import User
@@ -147,6 +149,7 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
         for customer in customers.values():
             await seed_tickets(session, customer, principal)
         await seed_time_and_invoice(session, msp, customers.values(), staff.values())
+        await seed_compliance(session, msp, list(customers.values()), principal)
     path.write_text(json.dumps(passwords, indent=2))
     path.chmod(0o600)
     return passwords

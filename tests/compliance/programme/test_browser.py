@@ -43,7 +43,7 @@ def test_adopt_assess_and_see_the_score(browser: Browser, server: str) -> None:
     page = sign_in(browser, server, ADMIN)
     page.goto(server + HOME)
     expect(page.get_by_role("heading", name="No framework adopted yet")).to_be_visible()
-    page.get_by_label("Framework", exact=True).fill("msp-baseline@1")
+    page.get_by_label("Framework", exact=True).select_option("msp-baseline@1")
     page.get_by_role("button", name="Adopt").click()
     expect(page.locator("main h1")).to_contain_text("baseline", ignore_case=True)
     first = page.locator("form.inline-assess").first
