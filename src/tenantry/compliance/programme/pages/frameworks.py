@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tenantry.compliance import auth
 from tenantry.compliance.charts import line_chart, percent, sparkline
+from tenantry.compliance.evidence import pages as evidence_pages
 from tenantry.compliance.library.service import LibraryService
 from tenantry.compliance.programme.models import ASSESSMENT_STATUSES
 from tenantry.compliance.programme.schemas import AssessmentChanges
@@ -238,6 +239,7 @@ async def _assessment_page(
             "form": {**current, **(form or {})},
             "errors": errors or {},
             "can_write": work.ctx.can("compliance:write"),
+            "evidence_panel": await evidence_pages.panel(request, work, assessment.id),
         },
         status=status,
     )
