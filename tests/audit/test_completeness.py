@@ -653,6 +653,8 @@ def _on_template(method: str, tail: str = "", **kw: Any) -> Callable[[Ctx], Awai
         made = await _made(ctx, TEMPLATES, {"title": "Acceptable use", "body_markdown": "Work."})
         return lambda: ctx.alex.request(method, f"{TEMPLATES}/{made['id']}{tail}", **kw)
 
+    return prepare
+
 
 # Compliance programme: Contoso adopts the baseline first where a route needs it.
 BASELINE = {"framework": "msp-baseline@1"}
