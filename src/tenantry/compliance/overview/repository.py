@@ -110,8 +110,12 @@ def sort_columns(sort: str, names: Names) -> list[Any]:
     tail = [name, names.slug, s.framework_key]
     if sort == "name":
         return tail
-    lead = s.score_bp if sort == "score" else 10_000 - s.score_bp
-    return [case((s.score_bp.is_(None), NO_SCORE), else_=lead), *tail]
+    if sort == "score":
+        # NO_SCORE as a literal: the key is then exactly the expression of
+        # ix_compliance_scores_score_key (models.py), which the planner reads in order,
+        # so a page joins the tenants of its own rows only.
+        return [func.coalesce(s.score_bp, _literal(NO_SCORE)), *tail]
+    return [case((s.score_bp.is_(None), NO_SCORE), else_=10_000 - s.score_bp), *tail]
 
 
 def _columns(names: Names) -> list[Any]:
