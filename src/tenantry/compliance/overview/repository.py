@@ -213,11 +213,16 @@ async def totals(
     assessment: one statement on PostgreSQL (grouping sets; each statement under a
     scope of thousands pays for the policy's list once per table), two on SQLite."""
     s, a = FrameworkScore, Assessment
-    overdue_clients = (
-        select(func.count(a.tenant_id.distinct()))
+    # count(*) over DISTINCT, not count(DISTINCT …): the partial index gives the overdue
+    # assessments in tenant order, so PostgreSQL keeps one per client as it reads them
+    # (Unique) instead of sorting 37,000 of them again (10,000 clients: 45 -> 37 ms).
+    late_clients = (
+        select(a.tenant_id)
         .where(*_in_tenants(session, tenant_ids, a.tenant_id), *overdue_on(today))
-        .scalar_subquery()
+        .distinct()
+        .subquery()
     )
+    overdue_clients = select(func.count()).select_from(late_clients).scalar_subquery()
     measures = (
         func.max(s.framework_title),
         func.count(),
