@@ -1,4 +1,5 @@
-"""The one index the overview adds (migration 0022), on the programme's assessments.
+"""The indexes the overview adds: on the programme's assessments (migration 0022) and on
+the kept scores (migration 0023).
 
 Overdue means a due date in the past and a status that still asks for work. The MSP's
 overview counts those per client and framework across thousands of clients on every
@@ -14,9 +15,9 @@ written into the statement as literals, not bound: a bound list could not prove 
 
 from __future__ import annotations
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index, func, literal_column, text
 
-from tenantry.compliance.programme.models import Assessment
+from tenantry.compliance.programme.models import Assessment, FrameworkScore
 
 # Statuses that need no more work: an assessment in one of them is never overdue.
 DONE_STATUSES: tuple[str, ...] = ("implemented", "not_applicable")
@@ -30,4 +31,16 @@ ix_overdue = Index(
     Assessment.due_on,
     sqlite_where=text(OPEN_PREDICATE),
     postgresql_where=text(OPEN_PREDICATE),
+)
+
+# The default sort's leading key (repository.sort_columns, "score": worst first, a row
+# without a score after every scored one), written the same way in the statement. Read in
+# this order, the first page stops after its rows and joins the tenants of those rows
+# only, instead of joining and sorting every score row of 10,000 clients (migration 0023).
+SCORE_KEY = "coalesce(score_bp, 10001)"
+
+ix_score_key = Index(
+    "ix_compliance_scores_score_key",
+    func.coalesce(FrameworkScore.score_bp, literal_column("10001")),
+    info={"cross_tenant": "MSP compliance overview, worst score first across clients"},
 )

@@ -110,8 +110,12 @@ def sort_columns(sort: str, names: Names) -> list[Any]:
     tail = [name, names.slug, s.framework_key]
     if sort == "name":
         return tail
-    lead = s.score_bp if sort == "score" else 10_000 - s.score_bp
-    return [case((s.score_bp.is_(None), NO_SCORE), else_=lead), *tail]
+    if sort == "score":
+        # NO_SCORE as a literal: the key is then exactly the expression of
+        # ix_compliance_scores_score_key (models.py), which the planner reads in order,
+        # so a page joins the tenants of its own rows only.
+        return [func.coalesce(s.score_bp, _literal(NO_SCORE)), *tail]
+    return [case((s.score_bp.is_(None), NO_SCORE), else_=10_000 - s.score_bp), *tail]
 
 
 def _columns(names: Names) -> list[Any]:
@@ -209,11 +213,16 @@ async def totals(
     assessment: one statement on PostgreSQL (grouping sets; each statement under a
     scope of thousands pays for the policy's list once per table), two on SQLite."""
     s, a = FrameworkScore, Assessment
-    overdue_clients = (
-        select(func.count(a.tenant_id.distinct()))
+    # count(*) over DISTINCT, not count(DISTINCT …): the partial index gives the overdue
+    # assessments in tenant order, so PostgreSQL keeps one per client as it reads them
+    # (Unique) instead of sorting 37,000 of them again (10,000 clients: 45 -> 37 ms).
+    late_clients = (
+        select(a.tenant_id)
         .where(*_in_tenants(session, tenant_ids, a.tenant_id), *overdue_on(today))
-        .scalar_subquery()
+        .distinct()
+        .subquery()
     )
+    overdue_clients = select(func.count()).select_from(late_clients).scalar_subquery()
     measures = (
         func.max(s.framework_title),
         func.count(),
