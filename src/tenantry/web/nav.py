@@ -54,7 +54,9 @@ MSP_PAGES: tuple[NavEntry, ...] = (
     NavEntry("customers", "Customers", "/msp/customers", "customers:read", msp_only=True),
     NavEntry("msp-activity", "Technician activity", "/msp/activity", "audit:read", msp_only=True),
     NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),
-    NavEntry("msp-compliance", "Compliance", "/msp/compliance", "compliance:read", msp_only=True),
+    NavEntry(
+        "msp-compliance", "Compliance overview", "/msp/compliance", "compliance:read", msp_only=True
+    ),
     NavEntry("security-policy", "Security policy", "/settings/security", "settings:manage"),
     NavEntry("branding", "Branding", "/settings/branding", "settings:manage"),
     NavEntry("links", "Client links", "/msp/links", "customers:read", msp_only=True),

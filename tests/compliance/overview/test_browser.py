@@ -48,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_the_overview_at_laptop_and_phone_widths(browser: Browser, server: Server) -> None:
     page = signed_in_page(browser, server, LAPTOP)
-    page.get_by_role("link", name="Compliance", exact=True).click()
+    page.get_by_role("link", name="Compliance overview", exact=True).click()
     expect(page).to_have_url(f"{server.url}/msp/compliance")
     expect(page.locator("main h1")).to_have_text("Compliance overview")
     expect(page.locator("svg.cov-spark").first).to_be_visible()
