@@ -80,10 +80,11 @@ async def requirement_through(database: Database, tenant_id: uuid.UUID) -> uuid.
     framework = AdoptedFramework(
         tenant_id=tenant_id,
         id=new_id(),
-        key="msp-baseline",
+        # Not the library's key: the route walk also adopts the real baseline there.
+        key="risk-walk",
         version="1",
-        title="MSP security baseline",
-        origin="library",
+        title="Risk walk framework",
+        origin="own",
     )
     requirement = Requirement(
         tenant_id=tenant_id,
