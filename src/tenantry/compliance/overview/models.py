@@ -22,15 +22,16 @@ from tenantry.compliance.programme.models import Assessment, FrameworkScore
 # Statuses that need no more work: an assessment in one of them is never overdue.
 DONE_STATUSES: tuple[str, ...] = ("implemented", "not_applicable")
 
-OPEN_PREDICATE = "due_on IS NOT NULL AND status NOT IN ('implemented', 'not_applicable')"
+# Spelled as a literal (the static rules allow no SQL built at run time outside db/).
+OPEN_PREDICATE = text("due_on IS NOT NULL AND status NOT IN ('implemented', 'not_applicable')")
 
 ix_overdue = Index(
     "ix_compliance_assessments_tenant_id_framework_id_due_on_open",
     Assessment.tenant_id,
     Assessment.framework_id,
     Assessment.due_on,
-    sqlite_where=text(OPEN_PREDICATE),
-    postgresql_where=text(OPEN_PREDICATE),
+    sqlite_where=OPEN_PREDICATE,
+    postgresql_where=OPEN_PREDICATE,
 )
 
 # The default sort's leading key (repository.sort_columns, "score": worst first, a row
