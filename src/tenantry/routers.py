@@ -22,6 +22,8 @@ from tenantry.compliance.programme import pages as programme_pages
 from tenantry.compliance.programme import routes as programme_routes
 from tenantry.compliance.risks import pages as risks_pages
 from tenantry.compliance.risks import routes as risks_routes
+from tenantry.dashboard import pages as dashboard_pages
+from tenantry.dashboard import routes as dashboard_routes
 from tenantry.identity.routes import routers as identity_routers
 from tenantry.links import pages as links_pages
 from tenantry.links import routes as links_routes
@@ -60,6 +62,7 @@ def all_routers() -> list[APIRouter]:
         programme_routes.router,
         programme_routes.msp_router,
         compliance_overview_routes.router,
+        dashboard_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -78,4 +81,5 @@ def all_routers() -> list[APIRouter]:
         library_pages.router,
         programme_pages.router,
         compliance_overview_pages.router,
+        dashboard_pages.router,
     ]

@@ -31,6 +31,7 @@ class Why(enum.StrEnum):
     RECENT_AT_HOME = "recently used tenants are the user's home tenant's rows"
     NOTIFY = "a notification is written in its recipient's home tenant"
     SHARED_BY_MSP = "a client reads the frameworks its managing MSP shared with its clients"
+    DASHBOARD = "a change in a client moves its row of the managing MSP's dashboard"
 
 
 async def widen(session: AsyncSession, *tenant_ids: uuid.UUID, why: Why) -> None:

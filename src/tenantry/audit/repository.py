@@ -299,3 +299,18 @@ async def people_from(
         .limit(limit)
     )
     return [(str(name), when, int(count)) for name, when, count in rows.all()]
+
+
+async def last_action_by_home(
+    session: AsyncSession, tenant_id: uuid.UUID, home_id: uuid.UUID
+) -> tuple[datetime, str] | None:
+    """(when, who) of the newest event in ``tenant_id`` by a user at home in ``home_id``."""
+    row = (
+        await session.execute(
+            select(AuditEvent.occurred_at, AuditEvent.actor_name)
+            .where(AuditEvent.tenant_id == tenant_id, AuditEvent.actor_home_tenant_id == home_id)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None

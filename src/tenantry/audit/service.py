@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,7 @@ from tenantry.audit.changes import Changes, new_value, stored
 from tenantry.audit.models import GENESIS, AuditEvent
 from tenantry.audit.repository import ChainHead
 from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.dashboard import keeping
 from tenantry.db.base import new_id, utcnow
 
 # session.info key: tenant id → the head this session last moved its chain to.
@@ -77,6 +79,14 @@ async def record(
     # e.g. the tenant just created), as one flush did for both before.
     await session.flush()
     at = utcnow()
+    if (
+        actor.via_link_id is not None
+        and actor.home_tenant_id is not None
+        and actor.home_tenant_id != tenant_id
+    ):
+        # One of the MSP's people acted in its client: the MSP's dashboard shows when.
+        # Before the chain head is locked (the dashboard row comes first in every path).
+        await keeping.msp_acted(session, actor.home_tenant_id, tenant_id, at, actor.name)
     event = AuditEvent(
         tenant_id=tenant_id,
         id=new_id(),
@@ -197,3 +207,11 @@ async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID) -> ChainRepo
             "event (events were removed and the anchor planted)",
         )
     return ChainReport(tenant_id, count)
+
+
+async def last_action_by_home(
+    session: AsyncSession, tenant_id: uuid.UUID, home_id: uuid.UUID
+) -> tuple[datetime, str] | None:
+    """When one of ``home_id``'s people last acted in ``tenant_id``, and who (the MSP
+    dashboard's rebuild)."""
+    return await repository.last_action_by_home(session, tenant_id, home_id)

@@ -16,6 +16,7 @@ import tenantry.compliance.overview.models as _compliance_overview  # noqa: F401
 import tenantry.compliance.policies.models as _compliance_policies  # noqa: F401
 import tenantry.compliance.programme.models as _compliance_programme  # noqa: F401
 import tenantry.compliance.risks.models as _compliance_risks  # noqa: F401
+import tenantry.dashboard.models as _dashboard  # noqa: F401
 import tenantry.identity.models as _identity  # noqa: F401
 import tenantry.notifications.models as _notifications  # noqa: F401
 import tenantry.psa.contacts.models as _psa_contacts  # noqa: F401

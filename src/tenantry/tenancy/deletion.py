@@ -12,6 +12,7 @@ from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
 from tenantry.audit.changes import removed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.dashboard import keeping
 from tenantry.db.rls import allow_audit_deletion
 from tenantry.errors import ValidationFailed
 from tenantry.identity import service as identity
@@ -57,6 +58,8 @@ class CustomerDeletion:
         # Lets the append-only trigger accept deleting this tenant's events, in this
         # transaction only.
         await allow_audit_deletion(self.session)
+        # Its row on its MSP's dashboard lives in the MSP's tenant: not among its rows.
+        counts["msp_dashboard_row"] = await keeping.forget_client(self.session, tenant.id)
         for model in tenant_owned_models():
             counts[model.__tablename__] = await repository.delete_owned_rows(
                 self.session, model, tenant.id

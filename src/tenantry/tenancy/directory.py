@@ -7,7 +7,7 @@ is their public face."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -199,6 +199,25 @@ async def set_audit_retention(
 async def msp_of(session: AsyncSession, customer_id: uuid.UUID) -> tuple[Tenant, TenantLink] | None:
     """The MSP managing this customer through an active link, if any, with that link."""
     return await repository.managing_msp(session, customer_id)
+
+
+async def msps_of(
+    session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """customer id → its managing MSP's id, for those with an active link (one read)."""
+    return await repository.managing_msps(session, customer_ids)
+
+
+async def msp_client_totals(session: AsyncSession, msp_id: uuid.UUID) -> list[tuple[str, str, int]]:
+    """(link state, customer status, how many) over the MSP's pending and active links."""
+    return await repository.msp_client_totals(session, msp_id)
+
+
+async def active_links_of_msp(
+    session: AsyncSession, msp_id: uuid.UUID, customer_ids: Iterable[uuid.UUID] | None = None
+) -> dict[uuid.UUID, tuple[datetime | None, str]]:
+    """customer id → (active link's expiry, customer status) (the MSP dashboard's rows)."""
+    return await repository.active_links_of_msp(session, msp_id, customer_ids)
 
 
 async def tenants_among(session: AsyncSession, ids: Select[uuid.UUID]) -> Sequence[Tenant]:

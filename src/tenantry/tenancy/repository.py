@@ -402,6 +402,44 @@ async def managing_msp(
     return (row[0], row[1]) if row else None
 
 
+async def managing_msps(
+    session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """customer id → the id of the MSP managing it through an active link (one read)."""
+    rows = await session.execute(
+        select(TenantLink.customer_tenant_id, TenantLink.msp_tenant_id).where(
+            TenantLink.customer_tenant_id.in_(sorted(set(customer_ids))),
+            TenantLink.state == LinkState.ACTIVE,
+        )
+    )
+    return {customer: msp for customer, msp in rows.all()}
+
+
+async def msp_client_totals(session: AsyncSession, msp_id: uuid.UUID) -> list[tuple[str, str, int]]:
+    """(link state, customer status, how many) over the MSP's pending and active links."""
+    rows = await session.execute(
+        select(TenantLink.state, Tenant.status, func.count())
+        .join(Tenant, Tenant.id == TenantLink.customer_tenant_id)
+        .where(TenantLink.msp_tenant_id == msp_id, TenantLink.state.in_(LIVE))
+        .group_by(TenantLink.state, Tenant.status)
+    )
+    return [(str(state), str(status), int(n)) for state, status, n in rows.all()]
+
+
+async def active_links_of_msp(
+    session: AsyncSession, msp_id: uuid.UUID, among: Iterable[uuid.UUID] | None
+) -> dict[uuid.UUID, tuple[datetime | None, str]]:
+    """customer id → (active link's expiry, customer status), of all or those ``among``."""
+    stmt = (
+        select(TenantLink.customer_tenant_id, TenantLink.expires_at, Tenant.status)
+        .join(Tenant, Tenant.id == TenantLink.customer_tenant_id)
+        .where(TenantLink.msp_tenant_id == msp_id, TenantLink.state == LinkState.ACTIVE)
+    )
+    if among is not None:
+        stmt = stmt.where(TenantLink.customer_tenant_id.in_(sorted(set(among))))
+    return {c: (at, str(status)) for c, at, status in (await session.execute(stmt)).all()}
+
+
 async def tenants_among(session: AsyncSession, ids: Select[uuid.UUID]) -> Sequence[Tenant]:
     """The tenants whose ids ``ids`` selects (a caller's subquery), by display name."""
     result = await session.scalars(

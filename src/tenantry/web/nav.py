@@ -48,9 +48,15 @@ TENANT_PAGES: tuple[NavEntry, ...] = (
     NavEntry("roles", "Roles", "roles", "users:read"),
 )
 
+# The MSP's landing page (web/pages.start): every client the user reaches at a glance.
+MSP_DASHBOARD = NavEntry(
+    "msp-dashboard", "Dashboard", "/msp/dashboard", "tenant:read", msp_only=True
+)
+
 # "MSP" (for a home that is not an MSP: "Organisation"): the home tenant's own pages,
 # reachable from any context.
 MSP_PAGES: tuple[NavEntry, ...] = (
+    MSP_DASHBOARD,
     NavEntry("customers", "Customers", "/msp/customers", "customers:read", msp_only=True),
     NavEntry("msp-activity", "Technician activity", "/msp/activity", "audit:read", msp_only=True),
     NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),

@@ -29,10 +29,14 @@ PAGE_SIZE = 50
 async def start(
     work: Annotated[SelfWork, Depends(signed_in, scope="function")],
 ) -> RedirectResponse:
-    """Home tenant's overview, or the first tenant the user can act in."""
+    """The MSP's dashboard for its people; else the home tenant's overview, or the first
+    tenant the user can act in."""
     items, _ = await TenantSwitcher(work.session).page(work.principal, limit=1)
     if not items:
         return RedirectResponse("/tenants", status_code=303)
+    if work.principal.home_is_msp and items[0].slug == work.principal.home_tenant_slug:
+        # The MSP's people start on its dashboard: every client they reach at a glance.
+        return RedirectResponse(nav.MSP_DASHBOARD.path, status_code=303)
     return RedirectResponse(nav.tenant_href(items[0].slug, nav.OVERVIEW), status_code=303)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.compliance.programme import repository
 from tenantry.compliance.programme.models import FrameworkScore, ScoreChange
+from tenantry.dashboard import keeping
 from tenantry.db.base import new_id, utcnow
 
 RECENT = 12
@@ -99,12 +100,14 @@ async def keep(
         s.framework_id: s for s in await repository.scores_for_update(session, tenant_id, wanted)
     }
     now = utcnow()
+    any_moved = False
     for framework_id in wanted:
         score = kept.get(framework_id)
         if score is None:
             continue
         tally = tallies[framework_id]
         moved = first or score.score_bp != tally.score_bp
+        any_moved = any_moved or moved
         score.implemented = tally.implemented
         score.partial = tally.partial
         score.applicable = tally.applicable
@@ -128,4 +131,22 @@ async def keep(
             )
         )
     await session.flush()
+    if any_moved:
+        await roll_up(session, tenant_id)
     return kept
+
+
+async def roll_up(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """The client's row of its MSP's dashboard takes every kept score of it now (after
+    the score rows are locked: one lock order, see above)."""
+    await keeping.scores_kept(session, tenant_id, await current(session, tenant_id))
+
+
+async def current(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> list[tuple[str, str, int | None, list[int]]]:
+    """(key, title, score, recent scores) of each adopted framework's kept score."""
+    return [
+        (s.framework_key, s.framework_title, s.score_bp, list(s.recent or []))
+        for s in await repository.scores(session, tenant_id)
+    ]

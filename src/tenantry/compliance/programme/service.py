@@ -185,6 +185,7 @@ class ProgrammeService:
         files = await EvidenceService(self.session).drop_for_framework(ctx, framework.id)
         await repository.delete_framework(self.session, ctx.tenant.id, framework.id)
         self.session.expunge(framework)
+        await scoring.roll_up(self.session, ctx.tenant.id)
         await record(
             self.session,
             tenant_id=ctx.tenant.id,

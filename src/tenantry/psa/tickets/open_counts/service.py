@@ -13,6 +13,7 @@ from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.dashboard import keeping
 from tenantry.kit.pagination import OFFSET, check_limit, decode_offset
 from tenantry.psa.tickets.models import OPEN_STATUSES, Ticket
 from tenantry.psa.tickets.open_counts import repository
@@ -63,6 +64,13 @@ async def record_moves(session: AsyncSession, moves: Iterable[Move]) -> None:
             changed.append((key[0], key[1], opened, breached))
     if changed:
         await repository.adjust_open_counts(session, changed)
+        # The same moves, per client, on its MSP's dashboard row (after the counts'
+        # rows: one lock order).
+        per_client: dict[uuid.UUID, tuple[int, int]] = {}
+        for tenant_id, _, opened, breached in changed:
+            o, b = per_client.get(tenant_id, (0, 0))
+            per_client[tenant_id] = (o + opened, b + breached)
+        await keeping.tickets_moved(session, per_client)
 
 
 @asynccontextmanager

@@ -1,0 +1,224 @@
+"""The dashboard read: who is in it (the clients the caller reaches, in a client group),
+their kept rows (one read of the MSP's own rows under its single-tenant scope), totals,
+search, order and one page, the page's details, and the CSV's rows.
+
+The order is made in memory over the light columns, as the per-client ticket counts
+do (``psa/tickets/open_counts``): at 10,000 clients a few milliseconds, and every sort
+is the same cost. The cursor carries an offset."""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.access.context import TenantContext
+from tenantry.access.scopes import (
+    CustomerInScope,
+    CustomerScope,
+    client_group_members,
+    client_groups,
+    customers_with,
+    within,
+)
+from tenantry.dashboard import repository
+from tenantry.dashboard.schemas import (
+    DashboardPage,
+    DashboardQuery,
+    DashboardRow,
+    DashboardTotals,
+    FrameworkScoreOut,
+    ManagedClients,
+    percent,
+)
+from tenantry.errors import NotFound, ValidationFailed
+from tenantry.kit.pagination import OFFSET, decode_offset
+from tenantry.tenancy import service as tenancy
+
+# Who is on the dashboard: every client where the caller holds anything (the switcher's
+# test: every role gives tenant:read).
+REACH = "tenant:read"
+# A CSV export stops here: a spreadsheet, not a backup.
+MAX_EXPORT = 100_000
+_NEVER = "0000"
+_FAR = "9999"
+
+
+async def covered(
+    session: AsyncSession, ctx: TenantContext, group: uuid.UUID | None
+) -> CustomerScope:
+    """The clients on the caller's dashboard, decided in their home unit of work. 404 from
+    a home that is not an MSP (a client's own people: it has no clients); 422 on
+    ``client_group`` when the MSP has no such group."""
+    if ctx.relation != "home" or not ctx.tenant.is_msp:
+        raise NotFound(f"{ctx.tenant.display_name} is not an MSP: it has no clients.")
+    found = await customers_with(session, ctx.principal, REACH, home_version=ctx.home_version)
+    if group is None:
+        return found
+    members = await client_group_members(session, ctx.tenant.id, group)
+    if members is None:
+        raise ValidationFailed("client_group", "is not one of your client groups")
+    return within(found, members)
+
+
+async def group_choices(session: AsyncSession, msp_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    return await client_groups(session, msp_id)
+
+
+async def managed(
+    session: AsyncSession, ctx: TenantContext, clients: CustomerScope
+) -> ManagedClients:
+    """The MSP's clients by state: MSP-wide for those who see its customers list
+    (customers:read at home), else over the clients they reach (no pending ones)."""
+    if "customers:read" in ctx.permissions:
+        found = await tenancy.msp_client_totals(session, ctx.tenant.id)
+        return ManagedClients(
+            active=sum(n for s, st, n in found if s == "active" and st != "suspended"),
+            suspended=sum(n for s, st, n in found if s == "active" and st == "suspended"),
+            pending_link=sum(n for s, _, n in found if s == "pending"),
+        )
+    links = await tenancy.active_links_of_msp(session, ctx.tenant.id, clients.customers)
+    suspended = sum(1 for _, status in links.values() if status == "suspended")
+    return ManagedClients(active=len(links) - suspended, suspended=suspended, pending_link=0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    client: CustomerInScope
+    open: int
+    breached: int
+    score_bp: int | None
+    last_at: datetime | None
+
+
+def _key(sort: str, expiry: Mapping[uuid.UUID, tuple[datetime | None, str]]) -> Any:
+    """The sort's key over a line: plain tuples, compared in C."""
+    name = sort.lstrip("-")
+    rev = sort.startswith("-")
+
+    def key(line: _Line) -> tuple[Any, ...]:
+        tail = (line.client.display_name.lower(), line.client.slug)
+        if name == "attention":
+            return (-line.breached, -line.open, *tail)
+        if name == "name":
+            return tail
+        if name == "score":
+            # A client without a score after every scored one, both ways.
+            bp = line.score_bp
+            return (bp is None, (-bp if rev else bp) if bp is not None else 0, *tail)
+        if name in ("open", "breached"):
+            n = line.open if name == "open" else line.breached
+            return (-n if rev else n, *tail)
+        if name == "activity":
+            return (line.last_at.isoformat() if line.last_at else _NEVER, *tail)
+        until = expiry.get(line.client.id, (None, ""))[0]
+        return (until.isoformat() if until else _FAR, *tail)
+
+    return key
+
+
+class DashboardService:
+    """Reads in a unit of work under the MSP's own scope (its rows only)."""
+
+    def __init__(self, session: AsyncSession, msp_id: uuid.UUID) -> None:
+        self.session = session
+        self.msp_id = msp_id
+
+    async def _lines(self, clients: CustomerScope, search: str | None) -> list[_Line]:
+        kept = {
+            c: (o, b, s, at)
+            for c, o, b, s, at in await repository.figures(self.session, self.msp_id)
+        }
+        lines = []
+        for cid, client in clients.customers.items():
+            if search and search not in client.slug and search not in client.display_name.lower():
+                continue
+            o, b, s, at = kept.get(cid, (0, 0, None, None))
+            lines.append(_Line(client, o, b, s, at))
+        return lines
+
+    async def _ordered(self, lines: list[_Line], sort: str, wanted: int | None) -> list[_Line]:
+        expiry: Mapping[uuid.UUID, tuple[datetime | None, str]] = {}
+        if sort == "expiry":
+            expiry = await tenancy.active_links_of_msp(self.session, self.msp_id)
+        key = _key(sort, expiry)
+        decorated = [(key(line), n) for n, line in enumerate(lines)]
+        reverse = sort in ("-name", "-activity")
+        if wanted is not None and not reverse and wanted < len(decorated) // 4:
+            chosen = heapq.nsmallest(wanted, decorated)
+        else:
+            chosen = sorted(decorated, reverse=reverse)
+        return [lines[n] for _, n in chosen]
+
+    async def dashboard(
+        self, clients: CustomerScope, q: DashboardQuery, managed: ManagedClients
+    ) -> DashboardPage:
+        offset = decode_offset(q.cursor)
+        lines = await self._lines(clients, q.search)
+        ordered = await self._ordered(lines, q.sort, offset + q.limit + 1)
+        page = ordered[offset : offset + q.limit]
+        more = len(ordered) > offset + q.limit
+        scored = [line.score_bp for line in lines if line.score_bp is not None]
+        totals = DashboardTotals(
+            clients=len(lines),
+            managed=managed,
+            average_score=percent((2 * sum(scored) + len(scored)) // (2 * len(scored)))
+            if scored
+            else None,
+            scored_clients=len(scored),
+            open_tickets=sum(line.open for line in lines),
+            sla_breaches=sum(line.breached for line in lines),
+        )
+        return DashboardPage(
+            items=await self._rows(page),
+            next_cursor=OFFSET.encode(offset + q.limit) if more else None,
+            totals=totals,
+        )
+
+    async def _rows(self, lines: list[_Line]) -> list[DashboardRow]:
+        ids = [line.client.id for line in lines]
+        details = await repository.details(self.session, self.msp_id, ids)
+        links = await tenancy.active_links_of_msp(self.session, self.msp_id, ids) if ids else {}
+        rows = []
+        for line in lines:
+            d = details.get(line.client.id)
+            expires, status = links.get(line.client.id, (None, "active"))
+            rows.append(
+                DashboardRow(
+                    tenant_id=line.client.id,
+                    tenant_slug=line.client.slug,
+                    tenant_name=line.client.display_name,
+                    tenant_status=status,
+                    link_state="active",
+                    link_expires_at=expires,
+                    open_tickets=line.open,
+                    sla_breaches=line.breached,
+                    score=percent(line.score_bp),
+                    frameworks=[
+                        FrameworkScoreOut(
+                            framework_key=key,
+                            framework_title=title,
+                            score=percent(bp),
+                            trend=[p for p in (percent(v) for v in recent) if p is not None],
+                        )
+                        for key, title, bp, recent in (d.scores if d else [])
+                    ],
+                    last_msp_activity_at=line.last_at,
+                    last_msp_activity_by=d.last_activity_by if d else None,
+                )
+            )
+        return rows
+
+    async def every(self, clients: CustomerScope, q: DashboardQuery) -> list[DashboardRow]:
+        """Every row the filters match, in the sort's order (the CSV export)."""
+        lines = await self._lines(clients, q.search)
+        ordered = (await self._ordered(lines, q.sort, None))[:MAX_EXPORT]
+        rows: list[DashboardRow] = []
+        for first in range(0, len(ordered), 500):
+            rows += await self._rows(ordered[first : first + 500])
+        return rows
