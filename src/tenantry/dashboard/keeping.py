@@ -25,6 +25,7 @@ from tenantry.dashboard import repository
 from tenantry.db.scope import session_scope
 from tenantry.tenancy.directory import msp_of, msps_of
 
+
 async def _reach(session: AsyncSession, msps: Iterable[uuid.UUID]) -> None:
     scope = session_scope(session.sync_session)
     missing = sorted({m for m in msps if not scope.covers(m)})
