@@ -54,7 +54,9 @@ def sign_in(browser: Browser, server: Server, email: str, viewport: dict[str, in
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/t/northwind-it/"))
+    # The MSP's people land on its dashboard (issue #17); these tests start at home.
+    expect(page).to_have_url(re.compile(r"/msp/dashboard$"))
+    page.goto(server.url + "/t/northwind-it/")
     return page
 
 

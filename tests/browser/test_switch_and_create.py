@@ -68,7 +68,9 @@ def signed_in_page(browser: Browser, server: Server, viewport: dict[str, int]) -
     page.get_by_label("Email").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{server.url}/t/northwind-it/")
+    # The MSP's people land on its dashboard (issue #17); these tests start at home.
+    expect(page).to_have_url(f"{server.url}/msp/dashboard")
+    page.goto(server.url + "/t/northwind-it/")
     page.errors = errors  # type: ignore[attr-defined]
     return page
 

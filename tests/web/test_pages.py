@@ -41,10 +41,11 @@ async def test_the_start_page_sends_visitors_to_sign_in(world: World) -> None:
     assert response.headers["location"].startswith("/sign-in")
 
 
-async def test_the_start_page_opens_the_home_tenant(as_alex: httpx.AsyncClient) -> None:
+async def test_the_start_page_opens_the_msps_dashboard(as_alex: httpx.AsyncClient) -> None:
+    # The MSP's people land on its dashboard (issue #17); a client's on their home.
     response = await as_alex.get("/")
     assert response.status_code == 303
-    assert response.headers["location"] == "/t/northwind/"
+    assert response.headers["location"] == "/msp/dashboard"
 
 
 async def test_msp_admin_sees_the_msp_overview_with_its_customer_count(
