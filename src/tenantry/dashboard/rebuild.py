@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from tenantry.access.service import operator_scope
 from tenantry.audit import service as audit
 from tenantry.compliance.programme import scoring
@@ -23,6 +25,23 @@ BATCH = 200
 # The kept rows count breaches by their flags (the sweep flags them): read the counts
 # as of a time before any target, so no unflagged overdue ticket is added.
 _FLAGS_ONLY = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def row_of(session: AsyncSession, msp: uuid.UUID, client: uuid.UUID) -> None:
+    """One client's row from its sources, in the running unit of work (its scope covers
+    the client; the MSP's is added). A link that becomes active starts the row right:
+    the client may have had tickets and scores before the MSP managed it."""
+    counts = await open_counts.per_client(
+        session, [client], assignee=None, unassigned=False, now=_FLAGS_ONLY
+    )
+    await keeping.rebuild_row(
+        session,
+        msp,
+        client,
+        open_breached=counts.get(client, (0, 0)),
+        scores=await scoring.current(session, client),
+        last_activity=await audit.last_action_by_home(session, client, msp),
+    )
 
 
 async def rebuild(
@@ -42,18 +61,8 @@ async def rebuild(
         for first in range(0, len(ids), BATCH):
             batch = ids[first : first + BATCH]
             async with db.unit_of_work(operator_scope([msp, *batch])) as session:
-                counts = await open_counts.per_client(
-                    session, batch, assignee=None, unassigned=False, now=_FLAGS_ONLY
-                )
                 for client in batch:
-                    await keeping.rebuild_row(
-                        session,
-                        msp,
-                        client,
-                        open_breached=counts.get(client, (0, 0)),
-                        scores=await scoring.current(session, client),
-                        last_activity=await audit.last_action_by_home(session, client, msp),
-                    )
+                    await row_of(session, msp, client)
             written += len(batch)
             if progress is not None:
                 progress(len(batch))

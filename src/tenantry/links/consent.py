@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from tenantry.access.context import TenantContext
 from tenantry.audit.changes import changed, of_pairs, set_to
 from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.dashboard import rebuild as dashboard
 from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
 from tenantry.links.block_schemas import BlockIn
 from tenantry.links.blocks import LinkBlocks
@@ -57,6 +58,8 @@ class LinkConsent(LinkBlocks):
             customer_auto_extend=auto_extend,
             decided_by=ctx.principal.user_id,
         )
+        # The MSP's dashboard row of this client starts from what the client holds now.
+        await dashboard.row_of(self.session, view.msp.id, view.customer.id)
         await self._record(
             view,
             actor,
