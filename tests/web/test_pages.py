@@ -58,8 +58,8 @@ async def test_msp_admin_sees_the_msp_overview_with_its_customer_count(
     assert "3 customers with an active link" in page
     nav = text_of(sidebar(response.text))
     assert "This tenant Overview" in nav
-    # Customers first; other MSP pages (activity, all tickets, …) come between.
-    assert "MSP Northwind IT Customers" in nav and "Security policy" in nav
+    # The dashboard first (issue #17), then customers; other MSP pages come between.
+    assert "MSP Northwind IT Dashboard Customers" in nav and "Security policy" in nav
     assert "Acting in" not in page
     assert '<a href="/t/northwind/" aria-current="page">Overview</a>' in response.text
 
@@ -77,7 +77,7 @@ async def test_msp_admin_in_a_client_sees_the_client_badge_and_keeps_the_msp_lin
     nav = text_of(sidebar(response.text))
     # Overview first; the client's work pages (tickets, contacts, …) follow it.
     assert "This client Overview" in nav and "Invitations" in nav
-    assert "MSP Northwind IT Customers" in nav
+    assert "MSP Northwind IT Dashboard Customers" in nav
     # An MSP admin owns every customer: no delegation banner.
     assert "Acting in" not in page
 
