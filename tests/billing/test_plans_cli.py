@@ -50,9 +50,7 @@ async def test_bad_plans_are_refused_and_nothing_changes(cli: Cli, world: World)
     assert await world.count(Plan) == 1
 
 
-async def test_license_puts_an_msp_on_a_plan_and_keeps_its_history(
-    cli: Cli, world: World
-) -> None:
+async def test_license_puts_an_msp_on_a_plan_and_keeps_its_history(cli: Cli, world: World) -> None:
     await cli.run("plans", "create", "Starter", "--clients", "5", "--seats", "5")
     await cli.run("plans", "create", "Growth", "--clients", "25", "--seats", "10")
     first = await cli.run("tenants", "license", "northwind", "--plan", "Starter", "--json")
