@@ -15,6 +15,7 @@ from tenantry.access.grants import create_grant
 from tenantry.access.models import GrantScope
 from tenantry.access.service import AccessService, operator_scope
 from tenantry.audit.schemas import OPERATOR
+from tenantry.billing.demo import seed_billing
 from tenantry.compliance.demo import seed_compliance
 from tenantry.config import Settings
 from tenantry.db.engine import Database
@@ -150,6 +151,7 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
             await seed_tickets(session, customer, principal)
         await seed_time_and_invoice(session, msp, customers.values(), staff.values())
         await seed_compliance(session, msp, list(customers.values()), principal)
+        await seed_billing(session, msp)
     path.write_text(json.dumps(passwords, indent=2))
     path.chmod(0o600)
     return passwords

@@ -8,6 +8,8 @@ from tenantry.access import pages as access_pages
 from tenantry.access import routes as access_routes
 from tenantry.audit import pages as audit_pages
 from tenantry.audit import routes as audit_routes
+from tenantry.billing import pages as billing_pages
+from tenantry.billing import routes as billing_routes
 from tenantry.branding import pages as branding_pages
 from tenantry.branding import routes as branding_routes
 from tenantry.compliance.evidence import pages as evidence_pages
@@ -63,6 +65,7 @@ def all_routers() -> list[APIRouter]:
         programme_routes.msp_router,
         compliance_overview_routes.router,
         dashboard_routes.router,
+        billing_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -82,4 +85,5 @@ def all_routers() -> list[APIRouter]:
         programme_pages.router,
         compliance_overview_pages.router,
         dashboard_pages.router,
+        billing_pages.router,
     ]

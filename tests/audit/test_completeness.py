@@ -368,6 +368,15 @@ async def _northwind(ctx: Ctx) -> Tenant:
         return found
 
 
+OLIVE = "olive@northwind.example"
+
+
+async def _ask_for_more(ctx: Ctx) -> Call:
+    await make_user(ctx.app.state.db, await _northwind(ctx), OLIVE, role="owner")
+    olive = await ctx.signed_in(OLIVE)
+    return lambda: olive.post("/api/v1/msp/billing/requests", json={"seats": 5, "note": "more"})
+
+
 DELEGATION = {"role": "technician", "scope": "customer", "customer": "contoso"}
 
 
@@ -1183,6 +1192,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("DELETE", T + "/compliance/measures/{measure_id}/requirements/{requirement_id}"): Case(
         (A.COMPLIANCE_MEASURE_UNMAPPED,),
         _on_measure("DELETE", "/requirements/{requirement_id}", mapped=True),
+    ),
+    # Only an owner holds billing:manage: Olive asks the operator for more seats.
+    ("POST", "/api/v1/msp/billing/requests"): Case(
+        (A.SUBSCRIPTION_REQUESTED,),
+        _ask_for_more,
+        actors={A.SUBSCRIPTION_REQUESTED: OLIVE},
+        trails=("northwind",),
     ),
     # Applied from the MSP: one event at home, one adoption in each client's own trail.
     ("POST", "/api/v1/msp/compliance/apply"): Case(

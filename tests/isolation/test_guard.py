@@ -43,6 +43,12 @@ PLATFORM_TABLES = {
     # A customer's blocks of its MSP's people decide a request like the grants do.
     "access_blocks",
     "access_versions",
+    # The operator's plans and each MSP's subscription and requests (billing): read
+    # before a tenant scope to decide whether the caller's MSP may still write, and
+    # listed by the operator across MSPs. The history is the MSP's (tenant-owned).
+    "plans",
+    "msp_subscriptions",
+    "plan_requests",
 }
 
 # Global read-only reference content, the same for every tenant (the shipped framework

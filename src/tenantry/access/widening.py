@@ -30,6 +30,7 @@ class Why(enum.StrEnum):
     ISSUING_MSP = "an invoice's issuing MSP numbers it and shows its logo"
     RECENT_AT_HOME = "recently used tenants are the user's home tenant's rows"
     NOTIFY = "a notification is written in its recipient's home tenant"
+    BILLING = "an MSP's subscription history is the MSP's own record"
     SHARED_BY_MSP = "a client reads the frameworks its managing MSP shared with its clients"
     DASHBOARD = "a change in a client moves its row of the managing MSP's dashboard"
 

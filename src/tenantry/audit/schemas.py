@@ -132,6 +132,11 @@ class AuditAction(enum.StrEnum):
     COMPLIANCE_MEASURE_DELETED = "compliance.measure.deleted"
     COMPLIANCE_MEASURE_MAPPED = "compliance.measure.mapped"
     COMPLIANCE_MEASURE_UNMAPPED = "compliance.measure.unmapped"
+    # In the trail of every MSP on the plan (a plan nobody is on is in no trail).
+    PLAN_UPDATED = "billing.plan.updated"
+    SUBSCRIPTION_CHANGED = "billing.subscription.changed"
+    SUBSCRIPTION_REQUESTED = "billing.subscription.requested"
+    SUBSCRIPTION_REQUEST_DECIDED = "billing.subscription.request_decided"
 
 
 @dataclass(frozen=True, slots=True)

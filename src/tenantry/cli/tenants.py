@@ -8,6 +8,7 @@ import typer
 
 from tenantry.access.service import operator_scope
 from tenantry.audit.schemas import OPERATOR
+from tenantry.billing.service import SubscriptionService
 from tenantry.cli.common import JsonOpt, emit, fail, run, tenant_named
 from tenantry.config import Settings
 from tenantry.db.engine import Database
@@ -76,23 +77,68 @@ def tenants_list(
 @app.command("license")
 def tenants_license(
     slug: str,
-    msp: Annotated[str, typer.Option("--msp", help="on or off")],
+    msp: Annotated[str | None, typer.Option("--msp", help="on or off")] = None,
+    plan: Annotated[
+        str | None, typer.Option("--plan", help="Put the MSP on this plan (implies --msp on).")
+    ] = None,
+    seats: Annotated[
+        int | None, typer.Option("--seats", min=0, help="Override the plan's seat limit.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="active, trial, lapsed or suspended."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Grant or withdraw MSP licensing."""
-    if msp not in ("on", "off"):
+    """Grant or withdraw MSP licensing; put an MSP on a plan, change its seats or status."""
+    if msp is not None and msp not in ("on", "off"):
         raise fail("--msp: must be 'on' or 'off'")
+    if msp is None and plan is None and status is None and seats is None:
+        raise fail("give --msp on|off, --plan NAME [--seats N], or --status STATUS")
+    if msp == "off" and plan is not None:
+        raise fail("--plan: a plan implies MSP licensing; leave out --msp off")
 
-    async def work(db: Database, settings: Settings) -> Tenant:
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
         tenant = await tenant_named(db, slug)
         async with db.unit_of_work(operator_scope([tenant.id])) as session:
             tenant = await session.merge(tenant)
-            return await TenancyService(session).set_msp_license(
-                tenant, msp == "on", actor=OPERATOR
-            )
+            if msp is not None or plan is not None:
+                tenant = await TenancyService(session).set_msp_license(
+                    tenant, msp != "off", actor=OPERATOR
+                )
+            service = SubscriptionService(session)
+            if plan is not None:
+                await service.subscribe(tenant, plan, actor=OPERATOR, seats=seats, status=status)
+            elif seats is not None or status is not None:
+                found = await service.subscription(tenant.id)
+                if found is None:
+                    raise fail(f"{slug} has no plan: give --plan NAME")
+                await service.subscribe(
+                    tenant,
+                    found[1].name,
+                    actor=OPERATOR,
+                    seats=seats,
+                    status=status,
+                    keep_seats=seats is None,
+                )
+            usage = await service.usage(tenant.id)
+            return tenant_dict(tenant) | {
+                "plan": usage.plan,
+                "subscription_status": usage.status,
+                "clients": usage.clients.as_dict(),
+                "seats": usage.seats.as_dict(),
+                "storage": usage.storage.as_dict(),
+            }
 
-    tenant = run(work)
-    emit(tenant_dict(tenant), as_json, f"{tenant.slug}: MSP licensing {msp}")
+    row = run(work)
+    text = f"{row['slug']}: MSP licensing {'on' if row['is_msp'] else 'off'}"
+    if row["plan"]:
+        text += (
+            f", plan {row['plan']} ({row['subscription_status']}), "
+            f"seats {row['seats']['used']}/{row['seats']['limit'] or 'unlimited'}, "
+            f"clients {row['clients']['used']}/{row['clients']['limit'] or 'unlimited'}"
+        )
+    emit(row, as_json, text)
 
 
 @app.command("suspend")

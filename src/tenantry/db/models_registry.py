@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tenantry.access.models as _access  # noqa: F401
 import tenantry.audit.models as _audit  # noqa: F401
+import tenantry.billing.models as _billing  # noqa: F401
 import tenantry.branding.models as _branding  # noqa: F401
 import tenantry.compliance.evidence.models as _compliance_evidence  # noqa: F401
 import tenantry.compliance.library.models as _compliance_library  # noqa: F401

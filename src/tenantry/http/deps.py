@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.context import Principal, TenantContext
 from tenantry.access.service import AccessService, self_scope
 from tenantry.audit.schemas import Actor
+from tenantry.billing.service import SubscriptionService
 from tenantry.config import IPNetwork, Settings
 from tenantry.db.engine import Database
 from tenantry.db.reads import AlsoRead
@@ -250,10 +251,19 @@ class InTenant(AccessMarker):
 
     permission: str
 
-    def __init__(self, permission: str, *, home: bool = False, allow_suspended: bool = False):
+    def __init__(
+        self,
+        permission: str,
+        *,
+        home: bool = False,
+        allow_suspended: bool = False,
+        allow_lapsed: bool = False,
+    ):
         self.permission = permission
         self.home = home
         self.allow_suspended = allow_suspended
+        # Lets an MSP whose subscription lapsed still ask for more (the billing page).
+        self.allow_lapsed = allow_lapsed
 
     async def context(self, request: Request) -> TenantContext:
         db = get_db(request)
@@ -271,7 +281,17 @@ class InTenant(AccessMarker):
             if not ctx.can(self.permission) and ctx.link_narrowing is not None:
                 # The refusal says who narrowed the link: one lookup, on refusal only.
                 ctx = await access.with_narrower_named(ctx)
-        ctx.require(self.permission)
+            ctx.require(self.permission)
+            if (
+                principal.home_is_msp
+                and not self.allow_lapsed
+                and request.method in UNSAFE_METHODS
+            ):
+                # A lapsed or suspended subscription leaves the MSP's staff read-only,
+                # at home and in every client (one read, on mutating requests only).
+                await SubscriptionService(session).ensure_writable(
+                    principal.home_tenant_id, principal.home_tenant_name
+                )
         request.state.tenant_context = ctx
         return ctx
 
@@ -298,9 +318,9 @@ def in_tenant(permission: str, *, allow_suspended: bool = False) -> InTenant:
     return InTenantFromPath(permission, allow_suspended=allow_suspended)
 
 
-def in_home(permission: str) -> InTenant:
+def in_home(permission: str, *, allow_lapsed: bool = False) -> InTenant:
     """MSP-level pages and APIs (``/msp/…``): the permission in the caller's home tenant."""
-    return InTenant(permission, home=True)
+    return InTenant(permission, home=True, allow_lapsed=allow_lapsed)
 
 
 class SignedIn(AccessMarker):

@@ -31,6 +31,7 @@ from tenantry.identity.service import (
     RequestInfo,
     anonymous_actor,
     ensure_home_active,
+    ensure_seat,
     mfa_enforced,
     user_actor,
 )
@@ -129,6 +130,9 @@ class InvitationService:
                 f"{email} already has a pending invitation here; revoke it to send a new one.",
                 errors=[{"field": "email", "message": "already has a pending invitation"}],
             )
+        if ctx.tenant.is_msp:
+            # An open invitation holds a technician seat of the MSP's plan.
+            await ensure_seat(self.session, ctx.tenant)
         token = new_secret()
         invitation = Invitation(
             tenant_id=ctx.tenant.id,

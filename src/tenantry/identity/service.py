@@ -17,10 +17,11 @@ import anyio
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.access.context import Principal, TenantContext
+from tenantry.access.context import Principal, TenantContext, TenantRef
 from tenantry.audit import service as audit
 from tenantry.audit.changes import Changes, set_to
 from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.billing import limits
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, PermissionDenied, ValidationFailed
 from tenantry.identity import repository
@@ -98,6 +99,8 @@ class IdentityService(SessionService, TokenService):
                 f"A user with the email {email} already exists.",
                 errors=[{"field": "email", "message": "is already registered"}],
             )
+        if home.is_msp:
+            await ensure_seat(self.session, home)
         password_hash = (
             await anyio.to_thread.run_sync(hash_password, password) if password else None
         )
@@ -287,6 +290,19 @@ class IdentityService(SessionService, TokenService):
 
 
 # ---------------------------------------------------------------- reads for other domains
+
+
+async def ensure_seat(session: AsyncSession, home: Tenant | TenantRef) -> None:
+    """A new person at an MSP takes a technician seat of its plan (409 when full)."""
+    await limits.ensure_room(session, home.id, "seats", msp_name=home.display_name)
+
+
+async def seats_used(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The seats a tenant's plan counts: its enabled people at home and its invitations
+    still open (an accepted invitation becomes the person it counted already)."""
+    return await repository.count_enabled_at_home(
+        session, tenant_id
+    ) + await repository.count_pending_invitations(session, tenant_id, utcnow())
 
 
 async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from tenantry.access.context import TenantContext
 from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.billing import limits
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenantry.links.consent import LinkConsent
 from tenantry.links.schemas import LinkView, asked_ceiling, check_duration, expand_ceiling
@@ -133,6 +134,8 @@ class LinkService(LinkConsent):
             # Linked to another MSP, or suspended: one answer for both, naming only what
             # the asker typed (not which MSP, not the tenant's name, not its status).
             raise _not_now(slug)
+        # A pending link counts against the MSP's plan like an active one.
+        await limits.ensure_room(self.session, msp.id, "clients", msp_name=msp.display_name)
         try:
             # Nothing is consented until the customer approves; the ask is kept apart.
             link = await self.links.open(

@@ -26,7 +26,7 @@ from tenantry.notifications.events import LinkEvent, LinkFacts, Party, Side, tol
 from tenantry.notifications.models import EmailStatus, Notification
 from tenantry.tenancy.models import Tenant
 
-__all__ = ["LinkEvent", "NotificationService", "notify_link_event"]
+__all__ = ["LinkEvent", "NotificationService", "notify_admins", "notify_link_event"]
 
 # Who hears of a tenant's link events: its people who may manage its links.
 ADMIN_PERMISSION = "links:manage"
@@ -112,6 +112,48 @@ async def notify_link_event(
             )
             for user_id in recipients
         )
+    repository.add(session, rows)
+    if mailed and rows:
+        await session.flush()
+        outbox.after_commit_send(session, rows)
+    return rows
+
+
+async def notify_admins(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    url: str,
+    dedupe_key: str | None = None,
+) -> list[Notification]:
+    """Tell a tenant's admins (its people who may manage its links) something about the
+    tenant itself (its subscription, its limits): in-app and, with SMTP, by email after
+    the commit. ``dedupe_key``: at most once per recipient under that key."""
+    await widen(session, tenant_id, why=Why.NOTIFY)
+    now = utcnow()
+    mailed = outbox.email_enabled(session)
+    recipients = await admins_of(session, tenant_id)
+    if dedupe_key is not None:
+        taken = await repository.dedupe_keys_taken(session, tenant_id, recipients, dedupe_key)
+        recipients = [r for r in recipients if r not in taken]
+    rows = [
+        Notification(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            kind=kind,
+            title=title[:300],
+            body=body[:2000],
+            url=url,
+            dedupe_key=dedupe_key,
+            email_status=EmailStatus.PENDING if mailed else EmailStatus.NONE,
+            email_next_at=now if mailed else None,
+            created_at=now,
+        )
+        for user_id in recipients
+    ]
     repository.add(session, rows)
     if mailed and rows:
         await session.flush()

@@ -79,6 +79,11 @@ async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
     return await repository.count_customers(session, msp_id)
 
 
+async def count_live_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
+    """Active and pending links of the MSP: the client tenants its plan counts."""
+    return await repository.count_live_customers(session, msp_id)
+
+
 async def active_link(
     session: AsyncSession, msp_id: uuid.UUID, customer_id: uuid.UUID
 ) -> TenantLink | None:

@@ -15,6 +15,7 @@ from tenantry.access.widening import Why, widen
 from tenantry.audit import service as audit
 from tenantry.audit.changes import Changes, changed, set_to
 from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.billing import limits
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenantry.kit.pagination import Keyset, check_limit, page_of
@@ -24,6 +25,7 @@ from tenantry.tenancy.directory import (
     active_links_of_msp,
     all_tenants,
     count_customers,
+    count_live_customers,
     customer_of,
     every_tenant_id,
     joined_tenant,
@@ -59,6 +61,7 @@ __all__ = [
     "active_links_of_msp",
     "all_tenants",
     "count_customers",
+    "count_live_customers",
     "customer_of",
     "every_tenant_id",
     "joined_tenant",
@@ -200,7 +203,12 @@ class TenancyService:
         display = check_display_name(
             display_name or name, "display_name" if display_name else "name"
         )
-        customer = Tenant(slug=await self._new_slug(name, slug, "name"), display_name=display)
+        new_slug = await self._new_slug(name, slug, "name")
+        # The MSP's plan may limit its client tenants (409 limit-reached, nothing made).
+        await limits.ensure_room(
+            self.session, ctx.tenant.id, "clients", msp_name=ctx.tenant.display_name
+        )
+        customer = Tenant(slug=new_slug, display_name=display)
         self.session.add(customer)
         await self.session.flush()
         link = await TenantLinkService(self.session).open(

@@ -67,6 +67,9 @@ MSP_PAGES: tuple[NavEntry, ...] = (
     NavEntry("branding", "Branding", "/settings/branding", "settings:manage"),
     NavEntry("links", "Client links", "/msp/links", "customers:read", msp_only=True),
     NavEntry(
+        "billing", "Billing and subscription", "/msp/billing", "billing:manage", msp_only=True
+    ),
+    NavEntry(
         "client-groups", "Client groups", "/msp/client-groups", "customers:read", msp_only=True
     ),
 )

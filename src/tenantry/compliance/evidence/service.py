@@ -15,6 +15,7 @@ from tenantry.access.context import TenantContext
 from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
 from tenantry.audit.service import record
+from tenantry.billing import limits
 from tenantry.compliance.evidence import repository, rules
 from tenantry.compliance.evidence.models import Evidence, EvidenceBlob
 from tenantry.db.base import new_id, utcnow
@@ -139,6 +140,10 @@ class EvidenceService:
         if data is None:
             raise ValidationFailed("file", "is required: choose a file to upload")
         content_type = rules.sniff(data, filename, max_bytes=max_bytes)
+        # The bytes count against the plan of the MSP (this tenant's own, or its manager's).
+        await limits.ensure_room(
+            self.session, None, "storage", adding=len(data), tenant_id=ctx.tenant.id
+        )
         evidence = Evidence(
             tenant_id=ctx.tenant.id,
             id=new_id(),
@@ -196,6 +201,9 @@ class EvidenceService:
         evidence.removed_by_name = actor.name
         if evidence.kind == "file":
             await repository.delete_blob(self.session, ctx.tenant.id, evidence.id)
+            await limits.ensure_room(
+                self.session, None, "storage", adding=-(evidence.size or 0), tenant_id=ctx.tenant.id
+            )
         await self.session.flush()
         await record(
             self.session,

@@ -21,6 +21,7 @@ from tenantry.identity.repository.credentials import (
 )
 from tenantry.identity.repository.invitations import (
     claim_invitation,
+    count_pending_invitations,
     invitation_by_token_hash,
     invitation_in_tenant,
     pending_invitation_for,
@@ -35,6 +36,7 @@ from tenantry.identity.repository.throttles import (
 )
 from tenantry.identity.repository.users import (
     claim_totp_step,
+    count_enabled_at_home,
     delete_credentials_of,
     delete_people_of_home,
     user_by_email,
@@ -53,6 +55,8 @@ __all__ = [
     "claim_invitation",
     "claim_totp_step",
     "clear_throttle",
+    "count_enabled_at_home",
+    "count_pending_invitations",
     "delete_credentials_of",
     "delete_people_of_home",
     "delete_recovery_codes",

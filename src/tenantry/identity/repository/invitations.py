@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.identity.models import (
@@ -47,6 +47,22 @@ async def pending_invitation_for(
             Invitation.expires_at > now,
         )
     )
+
+
+async def count_pending_invitations(
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime
+) -> int:
+    value = await session.scalar(
+        select(func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.tenant_id == tenant_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    )
+    return int(value or 0)
 
 
 async def pending_invitations(

@@ -46,6 +46,15 @@ async def user_ids_of_home(session: AsyncSession, tenant_id: uuid.UUID) -> list[
     return list(await session.scalars(select(User.id).where(User.home_tenant_id == tenant_id)))
 
 
+async def count_enabled_at_home(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    value = await session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.home_tenant_id == tenant_id, User.disabled_at.is_(None))
+    )
+    return int(value or 0)
+
+
 async def claim_totp_step(session: AsyncSession, user_id: uuid.UUID, step: int) -> bool:
     """Record ``step`` as used unless it (or a later one) already was: one statement, so
     two requests racing with the same code cannot both win."""

@@ -1,0 +1,1 @@
+"""The operator's plans, each MSP's subscription to one, and the limits they set."""
