@@ -30,6 +30,10 @@ class Why(enum.StrEnum):
     ISSUING_MSP = "an invoice's issuing MSP numbers it and shows its logo"
     RECENT_AT_HOME = "recently used tenants are the user's home tenant's rows"
     NOTIFY = "a notification is written in its recipient's home tenant"
+    SERVICE_PLAN = (
+        "a client's service plan and counted users are its managing MSP's rows: kept "
+        "current by the client's changes, billed on its invoices, shown to it read-only"
+    )
     SHARED_BY_MSP = "a client reads the frameworks its managing MSP shared with its clients"
 
 
