@@ -182,12 +182,12 @@ async def update_plan(
 
 
 @router.post(
-    "/msp/service-plans/clients/{client}", response_class=HTMLResponse, response_model=None
+    "/msp/service-plans/clients/{customer}", response_class=HTMLResponse, response_model=None
 )
 async def assign_client(
     request: Request,
     work: auth.HomePlansManage,
-    client: str,
+    customer: str,
     plan_id: Annotated[str, Form(max_length=40)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
@@ -195,16 +195,16 @@ async def assign_client(
     service = ServicePlanService(work.session)
     service.msp_at_home(work.ctx)
     if not plan_id:
-        await service.unassign(work.ctx, client, actor=work.actor)
-        return redirect_with_notice(request, _back(back), f"{client} is on no service plan now.")
+        await service.unassign(work.ctx, customer, actor=work.actor)
+        return redirect_with_notice(request, _back(back), f"{customer} is on no service plan now.")
     try:
         chosen = uuid.UUID(plan_id)
     except ValueError:
         raise ValidationFailed("plan_id", "is not one of this MSP's service plans") from None
-    _, usage = await service.assign(work.ctx, client, chosen, actor=work.actor)
+    _, usage = await service.assign(work.ctx, customer, chosen, actor=work.actor)
     return redirect_with_notice(
         request,
         _back(back),
-        f"{client} is on {usage.plan_name}: {usage.counted_users} of "
+        f"{customer} is on {usage.plan_name}: {usage.counted_users} of "
         f"{usage.included_users} users counted.",
     )

@@ -64,18 +64,18 @@ async def list_assignments(
     )
 
 
-@router.put("/service-plans/assignments/{client}", response_model=AssignmentOut)
-async def assign(client: str, body: AssignIn, work: auth.PlansManage) -> AssignmentOut:
+@router.put("/service-plans/assignments/{customer}", response_model=AssignmentOut)
+async def assign(customer: str, body: AssignIn, work: auth.PlansManage) -> AssignmentOut:
     """Put the client (slug or id) on a plan, or move it to another."""
     client_id, usage = await ServicePlanService(work.session).assign(
-        work.ctx, client, body.plan_id, actor=work.actor
+        work.ctx, customer, body.plan_id, actor=work.actor
     )
     return AssignmentOut.of(client_id, usage)
 
 
-@router.delete("/service-plans/assignments/{client}", status_code=status.HTTP_204_NO_CONTENT)
-async def unassign(client: str, work: auth.PlansManage) -> Response:
-    await ServicePlanService(work.session).unassign(work.ctx, client, actor=work.actor)
+@router.delete("/service-plans/assignments/{customer}", status_code=status.HTTP_204_NO_CONTENT)
+async def unassign(customer: str, work: auth.PlansManage) -> Response:
+    await ServicePlanService(work.session).unassign(work.ctx, customer, actor=work.actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -226,7 +227,7 @@ class ServicePlanService:
             raise NotFound("No such client.")
         client = found[0]
         await widen(self.session, client.id, why=Why.CUSTOMER_OF_MSP)
-        return await self._assign(msp_id, client.id, client.slug, plan_id, actor)
+        return await self._assign(msp_id, client.id, client.slug, plan_id, actor, (msp_id,))
 
     async def assign_here(
         self, ctx: TenantContext, plan_id: uuid.UUID, *, actor: Actor
@@ -234,7 +235,9 @@ class ServicePlanService:
         """The same from inside the client, by its MSP's people."""
         msp_id = self.msp_in_client(ctx)
         await widen(self.session, msp_id, why=Why.SERVICE_PLAN)
-        return await self._assign(msp_id, ctx.tenant.id, ctx.tenant.slug, plan_id, actor)
+        # Done inside the client: its trail has the event too (with the link's explanation).
+        trails = (msp_id, ctx.tenant.id)
+        return await self._assign(msp_id, ctx.tenant.id, ctx.tenant.slug, plan_id, actor, trails)
 
     async def _assign(
         self,
@@ -243,6 +246,7 @@ class ServicePlanService:
         client_slug: str,
         plan_id: uuid.UUID,
         actor: Actor,
+        trails: tuple[uuid.UUID, ...],
     ) -> tuple[uuid.UUID, PlanUsage]:
         plan = await repository.plan(self.session, msp_id, plan_id)
         if plan is None:
@@ -255,6 +259,7 @@ class ServicePlanService:
         if not _counters:  # pragma: no cover - contacts registers at import
             raise RuntimeError("no user counter: import tenantry.psa.contacts.service")
         counted = await _counters[0](self.session, client_id)
+        old_id: uuid.UUID | None = None
         if current is None:
             old_name = None
             current = ServicePlanAssignment(
@@ -264,24 +269,43 @@ class ServicePlanService:
         else:
             old = await repository.plan(self.session, msp_id, current.plan_id)
             old_name = old.name if old is not None else None
+            old_id = current.plan_id
             current.plan_id = plan.id
         current.counted_users = counted
         current.updated_at = utcnow()
         await self.session.flush()
         changes = (
-            changed("plan", old_name, plan.name) if old_name is not None else set_to(plan=plan.name)
+            changed("plan", old_name, plan.name) | changed("plan_id", str(old_id), str(plan.id))
+            if old_id is not None
+            else set_to(plan=plan.name, plan_id=str(plan.id))
         ) | set_to(counted_users=counted)
+        for trail in trails:
+            await self._record_client(
+                trail, actor, AuditAction.SERVICE_PLAN_ASSIGNED, client_id, client_slug, changes
+            )
+        return client_id, self._usage_of(plan, counted)
+
+    async def _record_client(
+        self,
+        trail: uuid.UUID,
+        actor: Actor,
+        action: AuditAction,
+        client_id: uuid.UUID,
+        client_slug: str,
+        changes: Changes,
+    ) -> None:
+        # The MSP's own trail: no link (it acted on its own record); the client's names it.
+        home = trail == actor.home_tenant_id
         await audit.record(
             self.session,
-            tenant_id=msp_id,
-            actor=actor,
-            action=AuditAction.SERVICE_PLAN_ASSIGNED,
+            tenant_id=trail,
+            actor=replace(actor, via_link_id=None) if home else actor,
+            action=action,
             target_type="tenant",
             target_id=client_id,
             target_label=client_slug,
             changes=changes,
         )
-        return client_id, self._usage_of(plan, counted)
 
     @staticmethod
     def _usage_of(plan: ServicePlan, counted: int) -> PlanUsage:
@@ -295,31 +319,31 @@ class ServicePlanService:
         found = await tenancy.customer_of(self.session, msp_id, client_ref)
         if found is None:
             raise NotFound("No such client.")
-        await self._unassign(msp_id, found[0].id, found[0].slug, actor)
+        await self._unassign(msp_id, found[0].id, found[0].slug, actor, (msp_id,))
 
     async def unassign_here(self, ctx: TenantContext, *, actor: Actor) -> None:
         msp_id = self.msp_in_client(ctx)
         await widen(self.session, msp_id, why=Why.SERVICE_PLAN)
-        await self._unassign(msp_id, ctx.tenant.id, ctx.tenant.slug, actor)
+        await self._unassign(msp_id, ctx.tenant.id, ctx.tenant.slug, actor, (msp_id, ctx.tenant.id))
 
     async def _unassign(
-        self, msp_id: uuid.UUID, client_id: uuid.UUID, client_slug: str, actor: Actor
+        self,
+        msp_id: uuid.UUID,
+        client_id: uuid.UUID,
+        client_slug: str,
+        actor: Actor,
+        trails: tuple[uuid.UUID, ...],
     ) -> None:
         current = await repository.assignment(self.session, msp_id, client_id)
         if current is None:
             raise NotFound(f"{client_slug} is on no service plan.")
         plan = await repository.plan(self.session, msp_id, current.plan_id)
         await repository.delete_assignments_of(self.session, msp_id, client_id)
-        await audit.record(
-            self.session,
-            tenant_id=msp_id,
-            actor=actor,
-            action=AuditAction.SERVICE_PLAN_UNASSIGNED,
-            target_type="tenant",
-            target_id=client_id,
-            target_label=client_slug,
-            changes=removed(plan=plan.name if plan else str(current.plan_id)),
-        )
+        changes = removed(plan=plan.name if plan else "", plan_id=str(current.plan_id))
+        for trail in trails:
+            await self._record_client(
+                trail, actor, AuditAction.SERVICE_PLAN_UNASSIGNED, client_id, client_slug, changes
+            )
 
     # ---- what the client's side asks
 
