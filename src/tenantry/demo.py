@@ -22,6 +22,7 @@ from tenantry.db.engine import Database
 from tenantry.identity.models import User
 from tenantry.identity.service import IdentityService, principal_of
 from tenantry.psa.invoices.demo import seed_time_and_invoice
+from tenantry.psa.service_plans.demo import seed_service_plans
 from tenantry.psa.tickets.demo import seed_tickets
 from tenantry.tenancy import service as tenancy
 from tenantry.tenancy.models import Tenant
@@ -149,6 +150,7 @@ async def ensure_demo(db: Database, settings: Settings) -> dict[str, str]:
                 await _person(session, settings, home, client_user, passwords[client_user.email])
         for customer in customers.values():
             await seed_tickets(session, customer, principal)
+        await seed_service_plans(session, ctx, customers.values())
         await seed_time_and_invoice(session, msp, customers.values(), staff.values())
         await seed_compliance(session, msp, list(customers.values()), principal)
         await seed_billing(session, msp)

@@ -35,6 +35,8 @@ from tenantry.psa.contacts import pages as contacts_pages
 from tenantry.psa.contacts import routes as contacts_routes
 from tenantry.psa.invoices import pages as invoices_pages
 from tenantry.psa.invoices import routes as invoices_routes
+from tenantry.psa.service_plans import pages as service_plans_pages
+from tenantry.psa.service_plans import routes as service_plans_routes
 from tenantry.psa.tickets import pages as tickets_pages
 from tenantry.psa.tickets import routes as tickets_routes
 from tenantry.psa.time import pages as time_pages
@@ -55,6 +57,7 @@ def all_routers() -> list[APIRouter]:
         tickets_routes.router,
         time_routes.router,
         invoices_routes.router,
+        service_plans_routes.router,
         branding_routes.router,
         notifications_routes.router,
         evidence_routes.router,
@@ -75,6 +78,7 @@ def all_routers() -> list[APIRouter]:
         tickets_pages.router,
         time_pages.router,
         invoices_pages.router,
+        service_plans_pages.router,
         links_pages.router,
         branding_pages.router,
         notifications_pages.router,

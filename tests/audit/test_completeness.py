@@ -511,6 +511,26 @@ def _on_entry(
 
 
 RECURRING = {"description": "Managed backup", "amount_minor": 5000, "currency": "EUR"}
+PLAN = {"name": "Managed Essentials", "included_users": 25, "price_minor": 4500, "currency": "EUR"}
+
+
+def _on_plan(
+    method: str, url: str, *, assigned: bool = False, body: bool = True
+) -> Callable[[Ctx], Awaitable[Call]]:
+    """``method url`` (``{plan}`` filled) after Northwind made a plan (and put Contoso on
+    it); the body is ``{"plan_id": <the plan>}`` unless ``body`` is False."""
+
+    async def prepare(ctx: Ctx) -> Call:
+        plan = (await _made(ctx, f"{NORTHWIND}/service-plans", PLAN))["id"]
+        if assigned:
+            r = await ctx.alex.put(
+                f"{NORTHWIND}/service-plans/assignments/contoso", json={"plan_id": plan}
+            )
+            assert r.status_code == 200, r.text
+        kw: dict[str, Any] = {"json": {"plan_id": plan}} if body else {}
+        return lambda: ctx.alex.request(method, url.replace("{plan}", plan), **kw)
+
+    return prepare
 
 
 def _period() -> dict[str, str]:
@@ -1075,6 +1095,41 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", T + "/invoices/{invoice_id}/void"): Case(
         (A.INVOICE_VOIDED,),
         _on_invoice("POST", "/void", before=("issue",), json={"reason": "Wrong client"}),
+    ),
+    # Service plans: the MSP's records, in its trail; set from inside the client, in the
+    # client's trail too.
+    ("POST", T + "/service-plans"): Case(
+        (A.SERVICE_PLAN_CREATED,), _call("POST", f"{NORTHWIND}/service-plans", json=PLAN)
+    ),
+    ("PATCH", T + "/service-plans/{plan_id}"): Case(
+        (A.SERVICE_PLAN_UPDATED,),
+        _after(
+            f"{NORTHWIND}/service-plans",
+            PLAN,
+            lambda c, m: c.alex.patch(
+                f"{NORTHWIND}/service-plans/{m['id']}", json={"price_minor": 4900}
+            ),
+        ),
+    ),
+    ("PUT", T + "/service-plans/assignments/{customer}"): Case(
+        (A.SERVICE_PLAN_ASSIGNED,),
+        _on_plan("PUT", f"{NORTHWIND}/service-plans/assignments/contoso"),
+    ),
+    ("DELETE", T + "/service-plans/assignments/{customer}"): Case(
+        (A.SERVICE_PLAN_UNASSIGNED,),
+        _on_plan(
+            "DELETE", f"{NORTHWIND}/service-plans/assignments/contoso", assigned=True, body=False
+        ),
+    ),
+    ("PUT", T + "/service-plan"): Case(
+        (A.SERVICE_PLAN_ASSIGNED, A.SERVICE_PLAN_ASSIGNED),
+        _on_plan("PUT", f"{CONTOSO}/service-plan"),
+        trails=("northwind", "contoso"),
+    ),
+    ("DELETE", T + "/service-plan"): Case(
+        (A.SERVICE_PLAN_UNASSIGNED, A.SERVICE_PLAN_UNASSIGNED),
+        _on_plan("DELETE", f"{CONTOSO}/service-plan", assigned=True, body=False),
+        trails=("northwind", "contoso"),
     ),
     # Branding: the tenant's own trail (the target is the tenant's branding, by its id).
     ("PATCH", T + "/branding"): Case(

@@ -83,6 +83,9 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
     ("POST", API + "/time-entries/{entry_id}/reject"): {"reason": "no"},
     ("POST", API + "/invoices/{invoice_id}/void"): {"reason": "no"},
     ("PATCH", API + "/recurring-items/{item_id}"): {"amount_minor": 5},
+    ("PATCH", API + "/service-plans/{plan_id}"): {"price_minor": 5},
+    ("PUT", API + "/service-plans/assignments/{customer}"): {"plan_id": str(uuid.uuid4())},
+    ("PUT", API + "/service-plan"): {"plan_id": str(uuid.uuid4())},
     ("POST", API + "/compliance/assessments/{assessment_id}/evidence/links"): {
         "url": "https://example.com/evidence"
     },
@@ -111,6 +114,8 @@ JSON_BODIES: dict[tuple[str, str], Any] = {
 }
 FORM_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/msp/customers/{customer}/rename"): {"display_name": "Renamed"},
+    ("POST", "/msp/service-plans/{plan_id}"): {"name": "R", "included_users": "5", "price": "1"},
+    ("POST", "/msp/service-plans/clients/{customer}"): {"plan_id": str(uuid.uuid4())},
     ("POST", "/t/{tenant}/roles/{role}/edit"): {"name": "Renamed role"},
     ("POST", "/t/{tenant}/access/groups/{group_id}/edit"): {"name": "Renamed group"},
     ("POST", "/msp/client-groups/{group_id}/edit"): {"name": "Renamed group"},
@@ -257,6 +262,21 @@ async def _build_bravo(
         b1, "recurring-items", {"description": "Support", "amount_minor": 1000, "currency": "EUR"}
     )
     v["item_id"] = [str(item["id"])]
+    # Bravo's service plan, with Bravo One on it (both rows in Bravo's tenant).
+    plan = await post(
+        "bravo",
+        "service-plans",
+        {"name": "Secret plan", "included_users": 5, "price_minor": 100, "currency": "EUR"},
+    )
+    v["plan_id"] = [str(plan["id"])]
+    await _ok(
+        await http.put(
+            f"/api/v1/tenants/bravo/service-plans/assignments/{b1}",
+            json={"plan_id": plan["id"]},
+            headers=bob,
+        ),
+        200,
+    )
     invoice = await post(
         b1,
         "invoices",
@@ -534,6 +554,7 @@ KNOWN_PARAMS = (
     "work_type_id",
     "entry_id",
     "item_id",
+    "plan_id",
     "invoice_id",
     "invitation_id",
     "token",

@@ -481,10 +481,25 @@ async def test_delete_removes_whatever_names_the_customer(
     ):
         assert named[key] > 0, key
 
+    # Northwind keeps Contoso on a service plan: the MSP's row about it (issue #17).
+    plan = await world.client.post(
+        f"{msp}/service-plans",
+        json={"name": "Essentials", "included_users": 5, "price_minor": 100, "currency": "EUR"},
+        headers=alex,
+    )
+    assert plan.status_code == 201, plan.text
+    assigned = await world.client.put(
+        f"{msp}/service-plans/assignments/contoso-ltd",
+        json={"plan_id": plan.json()["id"]},
+        headers=alex,
+    )
+    assert assigned.status_code == 200, assigned.text
+
     response = await world.client.delete(
         f"{msp}/customers/contoso-ltd", params={"confirm_slug": "contoso-ltd"}, headers=alex
     )
     assert response.status_code == 200, response.text
+    assert response.json()["rows_deleted"]["service_plan_assignments"] == 1
     left = {k: n for k, n in (await _rows_naming(database, doomed)).items() if n}
     assert left == {}
     # The MSP's client group lives on, without the customer.

@@ -56,7 +56,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     _p("time:approve", "Approve other people's time entries", "Time", "msp"),
     _p("invoices:read", "See invoices", "Billing"),
     _p("invoices:write", "Create, issue and void invoices and recurring items", "Billing", "msp"),
-    _p("rates:manage", "Set work types and hourly rates", "Billing", "msp"),
+    _p("rates:manage", "Set work types, hourly rates and service plans", "Billing", "msp"),
     _p("compliance:read", "See the compliance programme", "Compliance"),
     _p("compliance:write", "Change controls, policies and risk assessments", "Compliance"),
     _p("compliance:approve", "Approve and publish compliance policies", "Compliance"),

@@ -31,6 +31,10 @@ class Why(enum.StrEnum):
     RECENT_AT_HOME = "recently used tenants are the user's home tenant's rows"
     NOTIFY = "a notification is written in its recipient's home tenant"
     BILLING = "an MSP's subscription history is the MSP's own record"
+    SERVICE_PLAN = (
+        "a client's service plan and counted users are its managing MSP's rows: kept "
+        "current by the client's changes, billed on its invoices, shown to it read-only"
+    )
     SHARED_BY_MSP = "a client reads the frameworks its managing MSP shared with its clients"
     DASHBOARD = "a change in a client moves its row of the managing MSP's dashboard"
 

@@ -22,6 +22,7 @@ import tenantry.identity.models as _identity  # noqa: F401
 import tenantry.notifications.models as _notifications  # noqa: F401
 import tenantry.psa.contacts.models as _psa_contacts  # noqa: F401
 import tenantry.psa.invoices.models as _psa_invoices  # noqa: F401
+import tenantry.psa.service_plans.models as _psa_service_plans  # noqa: F401
 import tenantry.psa.tickets.models as _psa_tickets  # noqa: F401
 import tenantry.psa.time.models as _psa_time  # noqa: F401
 import tenantry.tenancy.models as _tenancy  # noqa: F401

@@ -95,3 +95,20 @@ def parse_rate_percent(text: str) -> int:
     if not value.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= 10_000:
         raise ValueError("must be between 0 and 100 with at most two decimals")
     return int(bp)
+
+
+# ISO 4217 codes in use (2026), so an offer in "EUX" is refused by name rather than kept.
+ISO_CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD
+    BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
+    FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD
+    JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
+    MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+    PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB
+    TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF
+    YER ZAR ZMW ZWG""".split()  # noqa: SIM905 - a list literal of 180 codes reads worse
+)
+
+
+def is_known_currency(code: str) -> bool:
+    return code in ISO_CURRENCIES

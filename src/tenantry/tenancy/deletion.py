@@ -16,6 +16,7 @@ from tenantry.dashboard import keeping
 from tenantry.db.rls import allow_audit_deletion
 from tenantry.errors import ValidationFailed
 from tenantry.identity import service as identity
+from tenantry.psa.service_plans.service import ServicePlanService
 from tenantry.tenancy import repository
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.service import TenancyService, tenant_owned_models
@@ -38,7 +39,11 @@ class CustomerDeletion:
                 "confirm_slug", f"type the customer's slug '{customer.slug}' to confirm"
             )
         await widen(self.session, customer.id, why=Why.CUSTOMER_OF_MSP)
+        # The MSP's own rows about the customer (its service plan) live in the MSP's
+        # tenant, so purging the customer's tenant does not reach them.
+        plans = await ServicePlanService(self.session).forget_client(ctx.tenant.id, customer.id)
         counts = await self.purge_tenant(customer)
+        counts["service_plan_assignments"] = counts.get("service_plan_assignments", 0) + plans
         await audit.record(
             self.session,
             tenant_id=ctx.tenant.id,

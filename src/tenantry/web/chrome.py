@@ -140,7 +140,11 @@ def build_chrome(
         if entry.permission is None or entry.permission in held
     )
     msp_links = tuple(
-        NavLink(entry.label, entry.path, entry.key == page_key)
+        NavLink(
+            entry.label,
+            nav.msp_href(principal.home_tenant_slug, entry),
+            nav.msp_active(principal.home_tenant_slug, entry, path, page_key),
+        )
         for entry in nav.MSP_PAGES
         if (principal.home_is_msp or not entry.msp_only)
         and (entry.permission is None or entry.permission in home_held)

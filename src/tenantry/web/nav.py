@@ -22,6 +22,10 @@ class NavEntry:
     permission: str | None
     # Home-level pages that only an MSP has (customers); others exist for every home.
     msp_only: bool = False
+    # MSP pages that are the home tenant's own tenant pages (its team: users, invitations,
+    # roles): ``path`` is then under /t/<home-slug>/, so they open in one click from any
+    # client without the switcher, and stay the same pages as at home.
+    at_home: bool = False
 
 
 OVERVIEW = NavEntry("overview", "Overview", "", "tenant:read")
@@ -58,6 +62,20 @@ MSP_DASHBOARD = NavEntry(
 MSP_PAGES: tuple[NavEntry, ...] = (
     MSP_DASHBOARD,
     NavEntry("customers", "Customers", "/msp/customers", "customers:read", msp_only=True),
+    # The MSP's team is its home tenant's people, invitations and roles.
+    NavEntry("team", "Team", "access", "users:read", msp_only=True, at_home=True),
+    NavEntry(
+        "team-invitations",
+        "Team invitations",
+        "invitations",
+        "users:manage",
+        msp_only=True,
+        at_home=True,
+    ),
+    NavEntry("team-roles", "Team roles", "roles", "users:read", msp_only=True, at_home=True),
+    NavEntry(
+        "service-plans", "Service plans", "/msp/service-plans", "customers:read", msp_only=True
+    ),
     NavEntry("msp-activity", "Technician activity", "/msp/activity", "audit:read", msp_only=True),
     NavEntry("msp-tickets", "All tickets", "/msp/tickets", "tickets:read", msp_only=True),
     NavEntry(
@@ -86,6 +104,18 @@ ACCOUNT_PAGES: tuple[NavEntry, ...] = (
 
 def tenant_href(slug: str, entry: NavEntry) -> str:
     return f"/t/{slug}/{entry.path}"
+
+
+def msp_href(home_slug: str, entry: NavEntry) -> str:
+    """Where an MSP entry leads: its own path, or the home tenant's page for a team entry."""
+    return tenant_href(home_slug, entry) if entry.at_home else entry.path
+
+
+def msp_active(home_slug: str, entry: NavEntry, path: str, page_key: str) -> bool:
+    if not entry.at_home:
+        return entry.key == page_key
+    href = msp_href(home_slug, entry)
+    return path == href or path.startswith(href.rstrip("/") + "/")
 
 
 def tenant_page(key: str | None) -> NavEntry | None:
@@ -121,5 +151,6 @@ def page_key_of(path: str) -> str:
         slug_prefix = f"/t/{parts[2]}/"
         entry = _longest_prefix(TENANT_PAGES, path, slug_prefix)
         return entry.key if entry else ""
-    entry = _longest_prefix((*MSP_PAGES, *ACCOUNT_PAGES), path, "")
+    absolute = (e for e in (*MSP_PAGES, *ACCOUNT_PAGES) if not e.at_home)
+    entry = _longest_prefix(absolute, path, "")
     return entry.key if entry else ""

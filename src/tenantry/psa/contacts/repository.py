@@ -80,3 +80,13 @@ async def by_ids(
         select(Contact).where(Contact.tenant_id == tenant_id, Contact.id.in_(wanted))
     )
     return {c.id: c for c in rows}
+
+
+async def count(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """How many contacts the tenant has (its counted users for a service plan)."""
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Contact).where(Contact.tenant_id == tenant_id)
+        )
+        or 0
+    )

@@ -28,6 +28,7 @@ from tenantry.psa.contacts.schemas import (
     clean_name,
     clean_phone,
 )
+from tenantry.psa.service_plans.service import ServicePlanService, count_users_with
 
 MAX_IMPORT_ROWS = 10_000
 # The default of TENANTRY_MAX_IMPORT_BYTES; the routes pass the configured one.
@@ -41,6 +42,12 @@ _CLEANERS: dict[str, Callable[[str], str]] = {
 }
 # Contacts are listed by name, ties by id.
 BY_NAME = Keyset(str, uuid.UUID)
+
+# A client's users, for per-user service plans, are its contacts (its end users): plans
+# count them this way when a plan is assigned, and every change below that creates
+# contacts moves the kept count in its own unit of work (ServicePlanService.users_moved).
+# An archive or delete of contacts, when it comes, moves it back the same way.
+count_users_with(repository.count)
 
 
 def _parse_id(value: str | uuid.UUID) -> uuid.UUID:
@@ -133,6 +140,7 @@ class ContactService:
         contact = Contact(tenant_id=ctx.tenant.id, id=new_id(), **values)
         self.session.add(contact)
         await self.session.flush()
+        await ServicePlanService(self.session).users_moved(ctx, 1)
         await record(
             self.session,
             tenant_id=ctx.tenant.id,
@@ -247,6 +255,7 @@ class ContactService:
             self.session.add(contact)
             created.append(contact)
         await self.session.flush()
+        await ServicePlanService(self.session).users_moved(ctx, len(created))
         rejected.sort(key=lambda r: r.row)
         await record(
             self.session,

@@ -27,6 +27,7 @@ from tenantry.psa.invoices import auth
 from tenantry.psa.invoices.export import invoice_csv
 from tenantry.psa.invoices.models import InvoiceStatus
 from tenantry.psa.invoices.service import InvoiceService
+from tenantry.psa.service_plans.service import ServicePlanService
 from tenantry.psa.time.schemas import format_duration
 from tenantry.psa.time.service import TimeService, tenant_today
 from tenantry.web.forms import field_errors
@@ -71,6 +72,8 @@ async def _list_page(
         cursor = None
         invoices, next_cursor = await service.list_invoices(ctx, status=wanted, limit=PAGE_SIZE)
     items = await service.list_recurring(ctx)
+    # The client's service plan, set by its MSP (read-only here, for both sides).
+    plan = await ServicePlanService(work.session).of_client(ctx)
     base = _base(work)
     kept = {"status": status_filter} if wanted else {}
     today = tenant_today(ctx.tenant.time_zone)
@@ -85,6 +88,9 @@ async def _list_page(
             "money": {i.id: format_money(i.total_minor, i.currency) for i in invoices},
             "items": items,
             "item_money": {i.id: format_money(i.amount_minor, i.currency) for i in items},
+            "plan": plan[0] if plan else None,
+            "plan_period": plan[1] if plan else "",
+            "plan_price": format_money(plan[0].price_minor, plan[0].currency) if plan else "",
             "statuses": [s.value for s in InvoiceStatus],
             "status_filter": status_filter if wanted else "",
             "cursor": cursor,

@@ -40,6 +40,7 @@ from tenantry.psa.invoices.models import (
     LineKind,
     RecurringItem,
 )
+from tenantry.psa.service_plans.service import ServicePlanService
 from tenantry.psa.time.service import TimeService, tenant_today
 
 WRITE = rules.WRITE
@@ -201,11 +202,13 @@ class InvoiceService:
         items = await repository.recurring_items(
             self.session, ctx.tenant.id, active_only=True, currency=currency
         )
-        if not entries and not items:
+        # The client's service plan (the MSP's row): one line, counted users x price.
+        plan = await ServicePlanService(self.session).invoice_line(ctx.tenant.id, msp_id, currency)
+        if not entries and not items and plan is None:
             raise ValidationFailed(
                 "period_start",
                 f"nothing to invoice in {currency} for this period: no approved billable "
-                "time and no recurring items",
+                "time, no recurring items and no service plan",
             )
         invoice = Invoice(
             tenant_id=ctx.tenant.id,
@@ -223,7 +226,10 @@ class InvoiceService:
         self.session.add(invoice)
         await self.session.flush()
         lines: list[InvoiceLine] = []
-        for item in items:
+        # Fixed lines first: the service plan's (users x price), then recurring items.
+        fixed = [(plan.description, plan.quantity, plan.unit_minor)] if plan is not None else []
+        fixed += [(item.description, 1, item.amount_minor) for item in items]
+        for description, quantity, unit_minor in fixed:
             lines.append(
                 InvoiceLine(
                     tenant_id=ctx.tenant.id,
@@ -231,10 +237,10 @@ class InvoiceService:
                     invoice_id=invoice.id,
                     position=len(lines) + 1,
                     kind=LineKind.FIXED,
-                    description=item.description,
-                    quantity=1,
-                    unit_minor=item.amount_minor,
-                    amount_minor=item.amount_minor,
+                    description=description[:500],
+                    quantity=quantity,
+                    unit_minor=unit_minor,
+                    amount_minor=quantity * unit_minor,
                 )
             )
         for entry, work_type in entries:
@@ -273,6 +279,7 @@ class InvoiceService:
                 tax_rate_bp=tax_rate_bp,
                 time_entries=len(entries),
                 fixed_items=len(items),
+                service_plan_users=plan.quantity if plan is not None else None,
                 total_minor=invoice.total_minor,
             ),
         )
