@@ -43,6 +43,8 @@ PLATFORM_TABLES = {
     # A customer's blocks of its MSP's people decide a request like the grants do.
     "access_blocks",
     "access_versions",
+    # MSP self sign-up: a pending sign-up exists before its tenant does.
+    "signup_requests",
 }
 
 # Global read-only reference content, the same for every tenant (the shipped framework

@@ -132,6 +132,10 @@ class AuditAction(enum.StrEnum):
     COMPLIANCE_MEASURE_DELETED = "compliance.measure.deleted"
     COMPLIANCE_MEASURE_MAPPED = "compliance.measure.mapped"
     COMPLIANCE_MEASURE_UNMAPPED = "compliance.measure.unmapped"
+    # MSP self sign-up: written in the new tenant's trail when its link is followed (no
+    # tenant exists before); "requested" carries when and from where it was asked.
+    SIGNUP_REQUESTED = "signup.requested"
+    SIGNUP_VERIFIED = "signup.verified"
 
 
 @dataclass(frozen=True, slots=True)
