@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     # before it is slowed and locked than one account does.
     throttle_address_slow_after: int = 20
     throttle_address_lock_after: int = 100
+    # MSP self sign-up (/signup): off unless the operator turns it on; off, its pages and
+    # API answer 404. The emailed link works once, for this many hours. Requests are
+    # limited per email address and per network (IPv4 /24, IPv6 /64) in each throttle
+    # window (``throttle_window_minutes``); past a limit the answer is 429 + Retry-After.
+    signup_enabled: bool = False
+    signup_link_hours: int = Field(default=24, ge=1, le=24 * 14)
+    signup_email_limit: int = Field(default=3, ge=1, le=1000)
+    signup_network_limit: int = Field(default=10, ge=1, le=100000)
     # Outgoing mail (invitations, notifications). No host: nothing is ever sent.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)

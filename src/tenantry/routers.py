@@ -41,6 +41,8 @@ from tenantry.psa.tickets import pages as tickets_pages
 from tenantry.psa.tickets import routes as tickets_routes
 from tenantry.psa.time import pages as time_pages
 from tenantry.psa.time import routes as time_routes
+from tenantry.signup import pages as signup_pages
+from tenantry.signup import routes as signup_routes
 from tenantry.tenancy import pages as tenancy_pages
 from tenantry.tenancy import routes as tenancy_routes
 from tenantry.web import pages as web_pages
@@ -69,6 +71,7 @@ def all_routers() -> list[APIRouter]:
         compliance_overview_routes.router,
         dashboard_routes.router,
         billing_routes.router,
+        signup_routes.router,
         *identity_routers(),
         web_pages.router,
         tenancy_pages.router,
@@ -90,4 +93,5 @@ def all_routers() -> list[APIRouter]:
         compliance_overview_pages.router,
         dashboard_pages.router,
         billing_pages.router,
+        signup_pages.router,
     ]

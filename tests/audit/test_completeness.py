@@ -40,6 +40,9 @@ from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.http.deps import AccessMarker, InTenant
 from tenantry.identity.models import AuthSession, User
+from tenantry.identity.service import RequestInfo
+from tenantry.signup.schemas import SignupForm
+from tenantry.signup.service import SignupFlows
 from tenantry.tenancy.models import Tenant, TenantLink
 from tests.compliance.evidence.helpers import PDF as EVIDENCE_PDF
 from tests.compliance.evidence.helpers import seed_assessment
@@ -188,6 +191,32 @@ async def _accept_invitation(ctx: Ctx) -> Call:
     stranger = ctx.anonymous()
     body = {"display_name": "Nina New", "password": "another long passphrase 42"}
     return lambda: stranger.post(f"/api/v1/invitations/{token}/accept", json=body)
+
+
+ANNA = "anna@acme-it.example"  # signs her MSP up by herself
+
+
+def _signup_on(ctx: Ctx) -> Settings:
+    """The operator turned self sign-up on (off by default: the routes answer 404)."""
+    settings: Settings = ctx.app.state.settings.model_copy(update={"signup_enabled": True})
+    ctx.app.state.settings = settings
+    return settings
+
+
+async def _request_signup(ctx: Ctx) -> Call:
+    _signup_on(ctx)
+    body = {"organisation": "Acme IT", "admin_name": "Anna Admin", "email": ANNA}
+    return lambda: ctx.anonymous().post("/api/v1/signup", json=body)
+
+
+async def _verify_signup(ctx: Ctx) -> Call:
+    settings = _signup_on(ctx)
+    form = SignupForm("Acme IT", "acme-it", "Anna Admin", ANNA)
+    asked = await SignupFlows(ctx.app.state.db, settings).request(form, RequestInfo())
+    assert asked.link is not None
+    token = asked.link.rsplit("/", 1)[-1]
+    body = {"password": "another long passphrase 42"}
+    return lambda: ctx.anonymous().post(f"/api/v1/signup/{token}/verify", json=body)
 
 
 async def _initech(ctx: Ctx) -> httpx.AsyncClient:
@@ -831,6 +860,42 @@ EXPECTED: dict[tuple[str, str], Case] = {
         _accept_invitation,
         actors={A.INVITATION_ACCEPTED: NINA, A.USER_CREATED: None, A.SIGN_IN: NINA},
         target_elsewhere="the invitation, the new user, her grant and session",
+    ),
+    # MSP self sign-up: no tenant exists before its link is followed.
+    ("POST", "/api/v1/signup"): Case(
+        (),
+        _request_signup,
+        quiet="no tenant exists yet to hold an event: the pending sign-up row records when, "
+        "from where and in which request it was asked; signup.requested carries that into "
+        "the new tenant's trail when the link is followed",
+    ),
+    ("POST", "/api/v1/signup/{token}/verify"): Case(
+        (
+            A.TENANT_CREATED,
+            A.SIGNUP_REQUESTED,
+            A.TENANT_LICENSE_CHANGED,
+            A.USER_CREATED,
+            A.GRANT_CREATED,
+            A.SIGNUP_VERIFIED,
+            A.SIGN_IN,
+        ),
+        _verify_signup,
+        trails=("acme-it",) * 7,
+        # Anna is nobody until her account exists; then she acts as its Owner.
+        actors={
+            A.TENANT_CREATED: None,
+            A.SIGNUP_REQUESTED: None,
+            A.TENANT_LICENSE_CHANGED: None,
+            A.USER_CREATED: None,
+            A.GRANT_CREATED: None,
+            A.SIGNUP_VERIFIED: ANNA,
+            A.SIGN_IN: ANNA,
+        },
+        changes={
+            A.SIGNUP_REQUESTED: frozenset({"email", "slug", "requested_at", "requested_from"}),
+            A.SIGNUP_VERIFIED: frozenset({"tenant", "owner"}),
+        },
+        target_elsewhere="the new tenant, its owner, her grant and session, and the sign-up",
     ),
     ("PUT", "/api/v1/tenants/{tenant}/security-policy"): Case(
         (A.TENANT_SETTINGS_CHANGED,),

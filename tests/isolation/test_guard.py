@@ -49,6 +49,8 @@ PLATFORM_TABLES = {
     "plans",
     "msp_subscriptions",
     "plan_requests",
+    # MSP self sign-up: a pending sign-up exists before its tenant does.
+    "signup_requests",
 }
 
 # Global read-only reference content, the same for every tenant (the shipped framework

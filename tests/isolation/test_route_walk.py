@@ -51,6 +51,11 @@ CAPABILITY_ROUTES = {
     ("POST", "/api/v1/invitations/{token}/accept"),
     ("GET", "/invite/{token}"),
     ("POST", "/invite/{token}"),
+    # MSP self sign-up's emailed link (signup/): no tenant exists before it is followed.
+    ("GET", "/api/v1/signup/{token}"),
+    ("POST", "/api/v1/signup/{token}/verify"),
+    ("GET", "/signup/verify/{token}"),
+    ("POST", "/signup/verify/{token}"),
 }
 
 # Bookkeeping a request may touch without changing anything of a tenant: the caller's

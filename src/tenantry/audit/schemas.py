@@ -141,6 +141,10 @@ class AuditAction(enum.StrEnum):
     SUBSCRIPTION_CHANGED = "billing.subscription.changed"
     SUBSCRIPTION_REQUESTED = "billing.subscription.requested"
     SUBSCRIPTION_REQUEST_DECIDED = "billing.subscription.request_decided"
+    # MSP self sign-up: written in the new tenant's trail when its link is followed (no
+    # tenant exists before); "requested" carries when and from where it was asked.
+    SIGNUP_REQUESTED = "signup.requested"
+    SIGNUP_VERIFIED = "signup.verified"
 
 
 @dataclass(frozen=True, slots=True)

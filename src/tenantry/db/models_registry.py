@@ -25,4 +25,5 @@ import tenantry.psa.invoices.models as _psa_invoices  # noqa: F401
 import tenantry.psa.service_plans.models as _psa_service_plans  # noqa: F401
 import tenantry.psa.tickets.models as _psa_tickets  # noqa: F401
 import tenantry.psa.time.models as _psa_time  # noqa: F401
+import tenantry.signup.models as _signup  # noqa: F401
 import tenantry.tenancy.models as _tenancy  # noqa: F401

@@ -55,8 +55,18 @@ def keys_for(email: str, address: str | None, *, known_device: bool = False) -> 
     return keys
 
 
+# MSP self sign-up (signup/) counts every request under these keys, not failures: a
+# fixed number per window, never slowed, then refused until the window ends.
+SIGNUP_EMAIL = "signup-email:"
+SIGNUP_NETWORK = "signup-network:"
+
+
 def limits(key: str, settings: Settings) -> tuple[int, int]:
     """(slow after, lock after) failures for one key: addresses get more room (NAT)."""
+    if key.startswith(SIGNUP_EMAIL):
+        return settings.signup_email_limit, settings.signup_email_limit
+    if key.startswith(SIGNUP_NETWORK):
+        return settings.signup_network_limit, settings.signup_network_limit
     if key.startswith("address:"):
         return settings.throttle_address_slow_after, settings.throttle_address_lock_after
     return settings.throttle_slow_after, settings.throttle_lock_after
