@@ -4,7 +4,7 @@ the client's counted users. An assignment goes with its client (explicitly in th
 deletion path; ON DELETE CASCADE as the database's own guarantee).
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-07 23:40:00+00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from tenantry.db import rls
 
 revision: str = "0025"
-down_revision: str | Sequence[str] | None = "0023"
+down_revision: str | Sequence[str] | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

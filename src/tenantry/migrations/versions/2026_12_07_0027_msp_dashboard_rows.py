@@ -10,7 +10,7 @@ counts, the kept scores and the audit trail (run it once after upgrading a datab
 clients; the rebuild runs per MSP under ordinary scopes, as the app does).
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0026
 Create Date: 2026-12-07 23:45:00+00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from tenantry.db import rls
 
 revision: str = "0027"
-down_revision: str | Sequence[str] | None = "0023"
+down_revision: str | Sequence[str] | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
