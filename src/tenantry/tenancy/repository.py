@@ -292,19 +292,6 @@ async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
     return int(value or 0)
 
 
-async def count_live_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
-    """The MSP's clients that count against its plan: active and pending links."""
-    value = await session.scalar(
-        select(func.count())
-        .select_from(TenantLink)
-        .where(
-            TenantLink.msp_tenant_id == msp_id,
-            TenantLink.state.in_((LinkState.ACTIVE, LinkState.PENDING)),
-        )
-    )
-    return int(value or 0)
-
-
 # --- used by access ---
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 # The switcher and the MSP-wide scopes list an MSP's linked customers that some grant
