@@ -71,7 +71,10 @@ def _ask(page: Page, server: Server, slug: str = "") -> None:
 
 def test_an_msp_signs_itself_up_end_to_end(browser: Browser, server: Server) -> None:
     page = new_page(browser, LAPTOP)
-    page.goto(server.url + "/signup")
+    # The sign-in page offers sign-up while the operator has it on.
+    page.goto(server.url + "/sign-in")
+    page.get_by_role("link", name="Sign up your MSP").click()
+    expect(page.locator("main h1")).to_have_text("Sign up your MSP")
     check_layout(page)
     shot(page, "laptop-signup-1-form")
 
