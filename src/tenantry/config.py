@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     signup_link_hours: int = Field(default=24, ge=1, le=24 * 14)
     signup_email_limit: int = Field(default=3, ge=1, le=1000)
     signup_network_limit: int = Field(default=10, ge=1, le=100000)
+    # The plan a signed-up MSP starts on, as a trial of the plan's length
+    # (`tenantry plans create Trial --trial-days 30 …`). With no plans defined at all the
+    # instance is unmetered and a signed-up MSP gets licensing only.
+    signup_trial_plan: str = "Trial"
     # Outgoing mail (invitations, notifications). No host: nothing is ever sent.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -22,6 +22,7 @@ from tenantry.access.service import create_grant
 from tenantry.audit import service as audit
 from tenantry.audit.changes import set_to
 from tenantry.audit.schemas import Actor, AuditAction
+from tenantry.billing.service import SubscriptionService
 from tenantry.config import Settings
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
@@ -117,10 +118,27 @@ def ensure_usable(signup: SignupRequest) -> None:
         )
 
 
-async def _start_trial(session: AsyncSession, tenant: Tenant, *, actor: Actor) -> None:
-    """Put the new MSP on the operator's trial plan. For now: MSP licensing only (the
-    plans service, with ``TENANTRY_SIGNUP_TRIAL_PLAN``, takes this over)."""
+async def _start_trial(
+    session: AsyncSession, tenant: Tenant, *, actor: Actor, plan_name: str
+) -> None:
+    """Put the new MSP on the operator's trial plan (``TENANTRY_SIGNUP_TRIAL_PLAN``).
+
+    An instance whose operator defined no plans at all is unmetered (an MSP without a
+    subscription has no limits, as before plans existed): the MSP gets licensing only.
+    Once any plan exists, a missing trial plan refuses the sign-up instead of letting a
+    misspelt setting hand out unlimited MSPs."""
     await tenancy.TenancyService(session).set_msp_license(tenant, True, actor=actor)
+    subscriptions = SubscriptionService(session)
+    names = {plan.name for plan in await subscriptions.plans()}
+    if not names:
+        return
+    if plan_name not in names:
+        raise Conflict(
+            "Sign-up is not available right now: the operator's trial plan "
+            f"'{plan_name[:100]}' does not exist (TENANTRY_SIGNUP_TRIAL_PLAN).",
+            setting="TENANTRY_SIGNUP_TRIAL_PLAN",
+        )
+    await subscriptions.start_trial(tenant, plan_name, actor=actor)
 
 
 class SignupFlows:
@@ -275,7 +293,9 @@ class SignupFlows:
                 request_id=signup.request_id,
             ),
         )
-        await _start_trial(session, tenant, actor=person)
+        await _start_trial(
+            session, tenant, actor=person, plan_name=self.settings.signup_trial_plan
+        )
         identities = IdentityService(session, self.settings)
         user = await identities.create_user(
             home=tenant,
