@@ -6,12 +6,19 @@ read-only, at home and in its clients, and nothing is deleted."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from tenantry.access.service import operator_scope
+from tenantry.audit.schemas import OPERATOR
 from tenantry.billing.models import Subscription
+from tenantry.billing.plans import PlanService
+from tenantry.billing.schemas import PlanIn
+from tenantry.billing.service import SubscriptionService
 from tenantry.compliance.evidence.models import Evidence
+from tenantry.db.base import utcnow
 from tenantry.identity.models import Invitation
 from tenantry.notifications.models import Notification
 from tenantry.psa.contacts.models import Contact
@@ -176,3 +183,18 @@ async def test_a_lapsed_subscription_leaves_the_staff_read_only(cli: Cli, world:
     assert (await cli.run("tenants", "license", "northwind", "--status", "active")).exit_code == 0
     again = await world.post("alex", contacts, {"name": "Eve", "email": "eve@contoso.example"})
     assert again.status_code == 201, again.text
+
+
+async def test_a_trial_past_its_end_is_read_only(world: World) -> None:
+    async with world.database.unit_of_work(operator_scope([world.msp.id])) as session:
+        await PlanService(session).create(PlanIn(name="Trial", trial_days=14))
+        msp = await session.merge(world.msp)
+        sub = await SubscriptionService(session).start_trial(msp, "Trial", actor=OPERATOR)
+        assert sub.status == "trial" and sub.ends_at is not None
+    contacts = "/api/v1/tenants/contoso-ltd/contacts"
+    during = await world.post("alex", contacts, {"name": "Dana", "email": "dana@contoso.example"})
+    assert during.status_code == 201, during.text
+    async with world.owner_engine.begin() as conn:
+        await conn.execute(update(Subscription).values(ends_at=utcnow() - timedelta(minutes=1)))
+    after = await world.post("alex", contacts, {"name": "Eve", "email": "eve@contoso.example"})
+    assert after.status_code == 403 and after.json()["subscription_status"] == "trial ended"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,10 +52,17 @@ async def subscribers_of(session: AsyncSession, plan_id: uuid.UUID) -> Sequence[
     ).all()
 
 
-async def status_of(session: AsyncSession, msp_id: uuid.UUID) -> str | None:
-    return await session.scalar(
-        select(Subscription.status).where(Subscription.msp_tenant_id == msp_id)
-    )
+async def status_of(
+    session: AsyncSession, msp_id: uuid.UUID
+) -> tuple[str, datetime | None] | None:
+    row = (
+        await session.execute(
+            select(Subscription.status, Subscription.ends_at).where(
+                Subscription.msp_tenant_id == msp_id
+            )
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def add_storage(session: AsyncSession, msp_id: uuid.UUID, delta: int) -> None:

@@ -249,14 +249,26 @@ class SubscriptionService:
 
     async def ensure_writable(self, home_tenant_id: uuid.UUID, home_name: str) -> None:
         """403 ``subscription-lapsed`` when the caller's home MSP's subscription is lapsed
-        or suspended (one indexed read, mutating requests only)."""
-        status = await repository.status_of(self.session, home_tenant_id)
-        if status is not None and status in READ_ONLY_STATUSES:
+        or suspended, or a trial past its end (one indexed read, mutating requests only)."""
+        status = await self.read_only_status(home_tenant_id)
+        if status is not None:
             raise SubscriptionLapsed(home_name, status)
 
+    async def read_only_status(self, msp_id: uuid.UUID) -> str | None:
+        """Why the MSP's staff may only read (the status, or "trial ended"); None: they
+        may write (also: no subscription)."""
+        found = await repository.status_of(self.session, msp_id)
+        if found is None:
+            return None
+        status, ends_at = found
+        if status in READ_ONLY_STATUSES:
+            return status
+        if status == SubscriptionStatus.TRIAL and ends_at is not None and ends_at <= utcnow():
+            return "trial ended"
+        return None
+
     async def writable(self, home_tenant_id: uuid.UUID) -> bool:
-        status = await repository.status_of(self.session, home_tenant_id)
-        return status is None or status not in READ_ONLY_STATUSES
+        return await self.read_only_status(home_tenant_id) is None
 
     # ------------------------------------------------------------------ requests
 
