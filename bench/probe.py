@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import statistics
 import sys
@@ -44,8 +45,12 @@ async def probe(
     freeze: bool,
     profile: bool,
     body: str | None = None,
+    database: str | None = None,
 ) -> None:
-    settings = bench_settings(url, QUICK if quick else FULL)
+    size = QUICK if quick else FULL
+    if database:
+        size = dataclasses.replace(size, named=database)
+    settings = bench_settings(url, size)
     owner = await asyncpg.connect(settings.database_url)
     try:
         meta = await stored_meta(owner)
@@ -129,6 +134,7 @@ def main() -> None:
         "--profile", action="store_true", help="print a pyinstrument profile of the warm requests"
     )
     parser.add_argument("--post", metavar="JSON", help="POST this body instead of a GET")
+    parser.add_argument("--database", help="the dataset's database (default: by size)")
     args = parser.parse_args()
     asyncio.run(
         probe(
@@ -140,6 +146,7 @@ def main() -> None:
             args.freeze,
             args.profile,
             args.post,
+            args.database,
         )
     )
 

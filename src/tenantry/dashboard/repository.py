@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.dashboard.models import ClientRollup
@@ -112,17 +112,22 @@ async def delete_rows(session: AsyncSession, msp: uuid.UUID, clients: Iterable[u
 
 
 async def figures(
-    session: AsyncSession, msp: uuid.UUID
-) -> list[tuple[uuid.UUID, int, int, int | None, datetime | None]]:
-    """(client, open, breached, mean score, last activity) of every row of the MSP: the
-    light columns, for totals, filters and sorting in one read."""
+    session: AsyncSession,
+    msp: uuid.UUID,
+    among: Iterable[uuid.UUID] | None,
+    *,
+    with_activity: bool,
+) -> Sequence[Any]:
+    """(client, open, breached, mean score, last activity) rows of the MSP's rows (of the
+    clients ``among``, when given: a technician's few): the light columns, for totals,
+    filters and sorting in one read. The time only when the order needs it (each one is
+    a conversion per row)."""
     c = ClientRollup
-    rows = await session.execute(
-        select(c.client_id, c.open, c.breached, c.score_bp, c.last_activity_at).where(
-            c.tenant_id == msp
-        )
-    )
-    return [(r[0], int(r[1]), int(r[2]), r[3], r[4]) for r in rows.all()]
+    activity = c.last_activity_at if with_activity else null()
+    stmt = select(c.client_id, c.open, c.breached, c.score_bp, activity).where(c.tenant_id == msp)
+    if among is not None:
+        stmt = stmt.where(c.client_id.in_(sorted(set(among))))
+    return (await session.execute(stmt)).all()
 
 
 async def details(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +42,8 @@ from tenantry.tenancy import service as tenancy
 # Who is on the dashboard: every client where the caller holds anything (the switcher's
 # test: every role gives tenant:read).
 REACH = "tenant:read"
+# Up to this many clients, their rows are asked for by id.
+FEW = 1_000
 # A CSV export stops here: a spreadsheet, not a backup.
 MAX_EXPORT = 100_000
 _NEVER = "0000"
@@ -87,39 +88,52 @@ async def managed(
     return ManagedClients(active=len(links) - suspended, suspended=suspended, pending_link=0)
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    client: CustomerInScope
-    open: int
-    breached: int
-    score_bp: int | None
-    last_at: datetime | None
+# One client as the order sees it: (client, open, breached, mean score, last activity).
+Line = tuple[CustomerInScope, int, int, int | None, datetime | None]
 
 
-def _key(sort: str, expiry: Mapping[uuid.UUID, tuple[datetime | None, str]]) -> Any:
-    """The sort's key over a line: plain tuples, compared in C."""
-    name = sort.lstrip("-")
+def _decorated(
+    lines: list[Line], sort: str, expiry: Mapping[uuid.UUID, tuple[datetime | None, str]]
+) -> list[tuple[Any, ...]]:
+    """Each line's sort key ending in its position: plain tuples, compared in C, made by
+    one comprehension per sort (no function call per line; 10,000 lines a request)."""
     rev = sort.startswith("-")
+    name = sort.lstrip("-")
+    if name == "attention":
+        return [
+            (-b, -o, c.display_name.lower(), c.slug, n) for n, (c, o, b, _, _) in enumerate(lines)
+        ]
+    if name == "name":
+        return [(c.display_name.lower(), c.slug, n) for n, (c, *_) in enumerate(lines)]
+    if name == "score":
+        # A client without a score after every scored one, both ways.
+        return [
+            (s is None, 0 if s is None else (-s if rev else s), c.display_name.lower(), c.slug, n)
+            for n, (c, _, _, s, _) in enumerate(lines)
+        ]
+    if name == "open":
+        sign = -1 if rev else 1
+        return [
+            (sign * o, c.display_name.lower(), c.slug, n) for n, (c, o, _, _, _) in enumerate(lines)
+        ]
+    if name == "breached":
+        sign = -1 if rev else 1
+        return [
+            (sign * b, c.display_name.lower(), c.slug, n) for n, (c, _, b, _, _) in enumerate(lines)
+        ]
+    if name == "activity":
+        return [
+            (at.isoformat() if at else _NEVER, c.display_name.lower(), c.slug, n)
+            for n, (c, _, _, _, at) in enumerate(lines)
+        ]
+    return [
+        (_iso(expiry.get(c.id, (None, ""))[0]), c.display_name.lower(), c.slug, n)
+        for n, (c, *_) in enumerate(lines)
+    ]
 
-    def key(line: _Line) -> tuple[Any, ...]:
-        tail = (line.client.display_name.lower(), line.client.slug)
-        if name == "attention":
-            return (-line.breached, -line.open, *tail)
-        if name == "name":
-            return tail
-        if name == "score":
-            # A client without a score after every scored one, both ways.
-            bp = line.score_bp
-            return (bp is None, (-bp if rev else bp) if bp is not None else 0, *tail)
-        if name in ("open", "breached"):
-            n = line.open if name == "open" else line.breached
-            return (-n if rev else n, *tail)
-        if name == "activity":
-            return (line.last_at.isoformat() if line.last_at else _NEVER, *tail)
-        until = expiry.get(line.client.id, (None, ""))[0]
-        return (until.isoformat() if until else _FAR, *tail)
 
-    return key
+def _iso(at: datetime | None) -> str:
+    return at.isoformat() if at else _FAR
 
 
 class DashboardService:
@@ -129,41 +143,51 @@ class DashboardService:
         self.session = session
         self.msp_id = msp_id
 
-    async def _lines(self, clients: CustomerScope, search: str | None) -> list[_Line]:
-        kept = {
-            c: (o, b, s, at)
-            for c, o, b, s, at in await repository.figures(self.session, self.msp_id)
-        }
-        lines = []
-        for cid, client in clients.customers.items():
-            if search and search not in client.slug and search not in client.display_name.lower():
-                continue
-            o, b, s, at = kept.get(cid, (0, 0, None, None))
-            lines.append(_Line(client, o, b, s, at))
+    async def _lines(self, clients: CustomerScope, search: str | None, sort: str) -> list[Line]:
+        wanted = (
+            {
+                cid: c
+                for cid, c in clients.customers.items()
+                if search in c.slug or search in c.display_name.lower()
+            }
+            if search
+            else clients.customers
+        )
+        # A technician's few clients (or a group, a search) are asked for by id; the
+        # admin's thousands are every row of the MSP.
+        among = wanted if len(wanted) <= FEW else None
+        rows = await repository.figures(
+            self.session, self.msp_id, among, with_activity=sort.endswith("activity")
+        )
+        kept = {r[0]: r for r in rows}
+        zero = (None, 0, 0, None, None)
+        lines: list[Line] = []
+        for cid, client in wanted.items():
+            r = kept.get(cid, zero)
+            lines.append((client, r[1], r[2], r[3], r[4]))
         return lines
 
-    async def _ordered(self, lines: list[_Line], sort: str, wanted: int | None) -> list[_Line]:
+    async def _ordered(self, lines: list[Line], sort: str, wanted: int | None) -> list[Line]:
         expiry: Mapping[uuid.UUID, tuple[datetime | None, str]] = {}
         if sort == "expiry":
             expiry = await tenancy.active_links_of_msp(self.session, self.msp_id)
-        key = _key(sort, expiry)
-        decorated = [(key(line), n) for n, line in enumerate(lines)]
+        decorated = _decorated(lines, sort, expiry)
         reverse = sort in ("-name", "-activity")
         if wanted is not None and not reverse and wanted < len(decorated) // 4:
             chosen = heapq.nsmallest(wanted, decorated)
         else:
             chosen = sorted(decorated, reverse=reverse)
-        return [lines[n] for _, n in chosen]
+        return [lines[key[-1]] for key in chosen]
 
     async def dashboard(
         self, clients: CustomerScope, q: DashboardQuery, managed: ManagedClients
     ) -> DashboardPage:
         offset = decode_offset(q.cursor)
-        lines = await self._lines(clients, q.search)
+        lines = await self._lines(clients, q.search, q.sort)
         ordered = await self._ordered(lines, q.sort, offset + q.limit + 1)
         page = ordered[offset : offset + q.limit]
         more = len(ordered) > offset + q.limit
-        scored = [line.score_bp for line in lines if line.score_bp is not None]
+        scored = [line[3] for line in lines if line[3] is not None]
         totals = DashboardTotals(
             clients=len(lines),
             managed=managed,
@@ -171,8 +195,8 @@ class DashboardService:
             if scored
             else None,
             scored_clients=len(scored),
-            open_tickets=sum(line.open for line in lines),
-            sla_breaches=sum(line.breached for line in lines),
+            open_tickets=sum(line[1] for line in lines),
+            sla_breaches=sum(line[2] for line in lines),
         )
         return DashboardPage(
             items=await self._rows(page),
@@ -180,25 +204,25 @@ class DashboardService:
             totals=totals,
         )
 
-    async def _rows(self, lines: list[_Line]) -> list[DashboardRow]:
-        ids = [line.client.id for line in lines]
+    async def _rows(self, lines: list[Line]) -> list[DashboardRow]:
+        ids = [line[0].id for line in lines]
         details = await repository.details(self.session, self.msp_id, ids)
         links = await tenancy.active_links_of_msp(self.session, self.msp_id, ids) if ids else {}
         rows = []
-        for line in lines:
-            d = details.get(line.client.id)
-            expires, status = links.get(line.client.id, (None, "active"))
+        for client, opened, breached, score_bp, _ in lines:
+            d = details.get(client.id)
+            expires, status = links.get(client.id, (None, "active"))
             rows.append(
                 DashboardRow(
-                    tenant_id=line.client.id,
-                    tenant_slug=line.client.slug,
-                    tenant_name=line.client.display_name,
+                    tenant_id=client.id,
+                    tenant_slug=client.slug,
+                    tenant_name=client.display_name,
                     tenant_status=status,
                     link_state="active",
                     link_expires_at=expires,
-                    open_tickets=line.open,
-                    sla_breaches=line.breached,
-                    score=percent(line.score_bp),
+                    open_tickets=opened,
+                    sla_breaches=breached,
+                    score=percent(score_bp),
                     frameworks=[
                         FrameworkScoreOut(
                             framework_key=key,
@@ -208,7 +232,7 @@ class DashboardService:
                         )
                         for key, title, bp, recent in (d.scores if d else [])
                     ],
-                    last_msp_activity_at=line.last_at,
+                    last_msp_activity_at=d.last_activity_at if d else None,
                     last_msp_activity_by=d.last_activity_by if d else None,
                 )
             )
@@ -216,7 +240,7 @@ class DashboardService:
 
     async def every(self, clients: CustomerScope, q: DashboardQuery) -> list[DashboardRow]:
         """Every row the filters match, in the sort's order (the CSV export)."""
-        lines = await self._lines(clients, q.search)
+        lines = await self._lines(clients, q.search, q.sort)
         ordered = (await self._ordered(lines, q.sort, None))[:MAX_EXPORT]
         rows: list[DashboardRow] = []
         for first in range(0, len(ordered), 500):
