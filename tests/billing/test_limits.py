@@ -198,3 +198,18 @@ async def test_a_trial_past_its_end_is_read_only(world: World) -> None:
         await conn.execute(update(Subscription).values(ends_at=utcnow() - timedelta(minutes=1)))
     after = await world.post("alex", contacts, {"name": "Eve", "email": "eve@contoso.example"})
     assert after.status_code == 403 and after.json()["subscription_status"] == "trial ended"
+
+
+async def test_evidence_kept_before_the_plan_counts_from_its_start(
+    cli: Cli, world: World
+) -> None:
+    assessment = await seed_assessment(world.database, world.customers["contoso-ltd"].id)
+    url = f"/api/v1/tenants/contoso-ltd/compliance/assessments/{assessment}/evidence"
+    kept = await world.call("alex", "POST", url, files={"file": ("a.pdf", PDF, "application/pdf")})
+    assert kept.status_code == 201, kept.text
+    await _plan(cli, "--storage", str(len(PDF) + 10))
+    async with world.owner_engine.connect() as conn:
+        assert await conn.scalar(select(Subscription.storage_bytes)) == len(PDF)
+    more = await world.call("alex", "POST", url, files={"file": ("b.pdf", PDF, "application/pdf")})
+    assert more.status_code == 409, more.text
+    _limit_problem(more.json(), "storage", len(PDF) + 10, len(PDF))

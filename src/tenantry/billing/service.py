@@ -38,6 +38,7 @@ from tenantry.billing.schemas import (
     check_limit_value,
     check_status,
 )
+from tenantry.compliance.evidence.service import stored_bytes_of
 from tenantry.db.base import utcnow
 from tenantry.errors import Conflict, NotFound, ValidationFailed
 from tenantry.identity import service as identity
@@ -147,6 +148,10 @@ class SubscriptionService:
         )
         before = _sub_facts(sub, old_plan)
         if sub is None:
+            # The count starts from what the MSP and its clients keep now; uploads and
+            # removals move it from here on.
+            clients = await tenancy.active_links_of_msp(self.session, tenant.id, None)
+            await widen(self.session, *clients, why=Why.OPERATOR)
             sub = Subscription(
                 msp_tenant_id=tenant.id,
                 plan_id=plan.id,
@@ -154,7 +159,7 @@ class SubscriptionService:
                 status=(chosen or SubscriptionStatus.ACTIVE).value,
                 started_at=utcnow(),
                 ends_at=ends_at,
-                storage_bytes=0,
+                storage_bytes=await stored_bytes_of(self.session, [tenant.id, *clients]),
                 alerted={},
             )
             self.session.add(sub)

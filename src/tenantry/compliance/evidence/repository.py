@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,6 +88,18 @@ async def live_counts(
         .group_by(Evidence.assessment_id)
     )
     return {assessment: int(n) for assessment, n in rows.tuples()}
+
+
+async def stored_bytes_in(session: AsyncSession, tenant_ids: Iterable[uuid.UUID]) -> int:
+    """The bytes of the files these tenants keep, together (a plan's storage count)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Evidence.size), 0)).where(
+            Evidence.tenant_id.in_(sorted(set(tenant_ids))),
+            Evidence.kind == "file",
+            Evidence.removed_at.is_(None),
+        )
+    )
+    return int(total or 0)
 
 
 async def stored_bytes(session: AsyncSession, tenant_id: uuid.UUID) -> int:

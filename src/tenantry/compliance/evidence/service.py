@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +46,12 @@ def _facts(evidence: Evidence) -> dict[str, object]:
         facts |= {"content_type": evidence.content_type, "size": evidence.size}
         facts["sha256"] = evidence.sha256
     return facts
+
+
+async def stored_bytes_of(session: AsyncSession, tenant_ids: Iterable[uuid.UUID]) -> int:
+    """Evidence bytes kept now by these tenants (the unit of work must cover them): what a
+    new subscription starts its storage count from."""
+    return await repository.stored_bytes_in(session, tenant_ids)
 
 
 class EvidenceService:
