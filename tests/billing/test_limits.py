@@ -171,6 +171,10 @@ async def test_a_lapsed_subscription_leaves_the_staff_read_only(cli: Cli, world:
     assert body["type"].endswith("/subscription-lapsed") and body["subscription_status"] == "lapsed"
     at_home = await world.post("alex", CUSTOMERS, {"name": "Another"})
     assert at_home.status_code == 403 and at_home.json()["reason"] == "subscription-lapsed"
+    # Every page the staff open says so, in a client as at home, and where to mend it.
+    page = await world.get("alex", "/t/contoso-ltd/")
+    assert "Your subscription is lapsed" in page.text and 'href="/msp/billing"' in page.text
+    assert "Your subscription" not in (await world.get("carol", "/t/contoso-ltd/")).text
     assert await world.count(Contact) == 0
     # Reading goes on; nothing was deleted; the client's own people are not affected.
     assert (await world.get("alex", CUSTOMERS)).status_code == 200
@@ -183,6 +187,7 @@ async def test_a_lapsed_subscription_leaves_the_staff_read_only(cli: Cli, world:
     assert (await cli.run("tenants", "license", "northwind", "--status", "active")).exit_code == 0
     again = await world.post("alex", contacts, {"name": "Eve", "email": "eve@contoso.example"})
     assert again.status_code == 201, again.text
+    assert "Your subscription" not in (await world.get("alex", "/t/contoso-ltd/")).text
 
 
 async def test_a_trial_past_its_end_is_read_only(world: World) -> None:

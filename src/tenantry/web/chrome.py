@@ -4,7 +4,7 @@ sidebar's links, the context header and the "acting in … as …" banner."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fastapi import Request
@@ -13,6 +13,7 @@ from tenantry.access.context import PermissionSource, Principal, TenantContext
 from tenantry.access.permissions import BUILTIN_ROLES
 from tenantry.access.service import AccessService, self_scope
 from tenantry.access.switcher import TenantChoice, home_permissions
+from tenantry.billing.service import SubscriptionService
 from tenantry.db.engine import Database
 from tenantry.logging import get_logger
 from tenantry.notifications.service import NotificationService
@@ -64,6 +65,8 @@ class Chrome:
     unread: int = 0
     # For the MSP's people in a client that gave their MSP less than it asked for.
     narrowed: str | None = None
+    # For the MSP's people while its subscription leaves them read-only: why.
+    read_only: str | None = None
 
 
 def kind_label(choice: TenantChoice, home_is_msp: bool) -> str:
@@ -206,16 +209,22 @@ async def load_chrome(request: Request, notice: str | None = None) -> Chrome | N
         except Exception as exc:  # the page itself rendered; lose only the MSP links
             log.warning("sidebar permissions unavailable", error=str(exc))
             home_held = frozenset()
-    unread = await _unread(db, principal)
-    return build_chrome(principal, ctx, home_held, request.url.path, notice, unread)
+    unread, read_only = await _home_state(db, principal)
+    chrome = build_chrome(principal, ctx, home_held, request.url.path, notice, unread)
+    return replace(chrome, read_only=read_only) if read_only else chrome
 
 
-async def _unread(db: Database, principal: Principal) -> int:
-    """The badge: one indexed COUNT of the viewer's unread notifications, in their home
-    tenant (whose rows they are), whatever tenant the page shows."""
+async def _home_state(db: Database, principal: Principal) -> tuple[int, str | None]:
+    """The badge (one indexed COUNT of the viewer's unread notifications, in their home
+    tenant, whose rows they are, whatever tenant the page shows) and, for an MSP's people,
+    why its subscription leaves them read-only (None: they may write)."""
     try:
         async with db.unit_of_work(self_scope(principal)) as session:
-            return await NotificationService(session).unread_count(principal)
-    except Exception as exc:  # the page itself rendered; lose only the badge
+            unread = await NotificationService(session).unread_count(principal)
+            if not principal.home_is_msp:
+                return unread, None
+            subscriptions = SubscriptionService(session)
+            return unread, await subscriptions.read_only_status(principal.home_tenant_id)
+    except Exception as exc:  # the page itself rendered; lose only the badge and banner
         log.warning("unread notifications unavailable", error=str(exc))
-        return 0
+        return 0, None
