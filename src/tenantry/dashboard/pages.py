@@ -14,7 +14,14 @@ from tenantry.compliance.charts import sparkline
 from tenantry.dashboard import auth
 from tenantry.dashboard.routes import csv_response
 from tenantry.dashboard.schemas import SORTS, DashboardQuery, build_query
-from tenantry.dashboard.service import DashboardService, covered, group_choices, managed
+from tenantry.dashboard.service import (
+    DashboardService,
+    covered,
+    group_choices,
+    managed,
+    on_plan,
+    plan_choices,
+)
 from tenantry.errors import ValidationFailed
 from tenantry.web.render import render
 
@@ -22,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 
 BASE = "/msp/dashboard"
 PAGE_SIZE = 50
-FILTERS = ("client_group", "q", "sort")
+FILTERS = ("client_group", "service_plan", "q", "sort")
 
 
 def _values(request: Request) -> dict[str, str]:
@@ -36,6 +43,7 @@ def _query(values: dict[str, str], errors: dict[str, str]) -> DashboardQuery:
         try:
             return build_query(
                 client_group=values["client_group"],
+                service_plan=values["service_plan"],
                 q=values["q"],
                 sort=values["sort"],
                 cursor=values["cursor"],
@@ -76,6 +84,12 @@ async def dashboard_page(request: Request, work: auth.MspDashboardRead) -> HTMLR
         values["client_group"] = ""
         q = _query(values, errors)
         clients = await covered(work.session, work.ctx, None)
+    try:
+        clients = await on_plan(work.session, work.ctx, clients, q.service_plan)
+    except ValidationFailed as exc:
+        errors[exc.field] = exc.message
+        values["service_plan"] = ""
+        q = _query(values, errors)
     service = DashboardService(work.session, work.ctx.tenant.id)
     counts = await managed(work.session, work.ctx, clients)
     try:
@@ -119,6 +133,9 @@ async def dashboard_page(request: Request, work: auth.MspDashboardRead) -> HTMLR
             "rows": rows,
             "totals": page.totals,
             "groups": await group_choices(work.session, work.ctx.tenant.id),
+            "plans": await plan_choices(work.session, work.ctx),
+            # The plan's page is the owner's (billing:manage); others see the figures.
+            "can_bill": "billing:manage" in work.ctx.permissions,
             "sorts": SORTS,
             "sort": q.sort,
             "sort_href": {
@@ -135,5 +152,10 @@ async def dashboard_page(request: Request, work: auth.MspDashboardRead) -> HTMLR
 @router.get(BASE + ".csv", response_model=None)
 async def dashboard_page_csv(request: Request, work: auth.MspDashboardRead) -> Response:
     values = _values(request)
-    q = build_query(client_group=values["client_group"], q=values["q"], sort=values["sort"])
+    q = build_query(
+        client_group=values["client_group"],
+        service_plan=values["service_plan"],
+        q=values["q"],
+        sort=values["sort"],
+    )
     return await csv_response(work, q)

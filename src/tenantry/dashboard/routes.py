@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from tenantry.dashboard import auth
 from tenantry.dashboard.schemas import SORTS, DashboardPage, DashboardQuery, build_query
-from tenantry.dashboard.service import DashboardService, covered, managed
+from tenantry.dashboard.service import DashboardService, covered, managed, on_plan
 from tenantry.http.deps import Work
 from tenantry.http.params import Limit
 from tenantry.kit.csv import CsvWriter
@@ -18,6 +18,7 @@ from tenantry.kit.csv import CsvWriter
 router = APIRouter(prefix="/api/v1/msp", tags=["dashboard"])
 
 ClientGroup = Annotated[str, Query(description="Only the clients of this client group (id)")]
+ServicePlan = Annotated[str, Query(description="Only the clients on this service plan (id)")]
 Search = Annotated[str, Query(description="Clients whose name or slug contains this")]
 Sort = Annotated[str, Query(description=f"One of {', '.join(SORTS)}")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the page before")]
@@ -34,6 +35,9 @@ CSV_HEADER = (
     "frameworks",
     "last_msp_activity_at",
     "last_msp_activity_by",
+    "service_plan",
+    "included_users",
+    "counted_users",
 )
 
 
@@ -41,6 +45,7 @@ CSV_HEADER = (
 async def dashboard(
     work: auth.MspDashboardRead,
     client_group: ClientGroup = "",
+    service_plan: ServicePlan = "",
     q: Search = "",
     sort: Sort = "",
     limit: Limit = 50,
@@ -49,8 +54,20 @@ async def dashboard(
     """One row per client the caller reaches (a page at a time), with the totals over
     them: link, compliance per adopted framework, open tickets and breaches, last MSP
     activity. Figures from the MSP's kept rows, never counted per request."""
-    query = build_query(client_group=client_group, q=q, sort=sort, cursor=cursor, limit=limit)
-    clients = await covered(work.session, work.ctx, query.client_group)
+    query = build_query(
+        client_group=client_group,
+        service_plan=service_plan,
+        q=q,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+    clients = await on_plan(
+        work.session,
+        work.ctx,
+        await covered(work.session, work.ctx, query.client_group),
+        query.service_plan,
+    )
     counts = await managed(work.session, work.ctx, clients)
     return await DashboardService(work.session, work.ctx.tenant.id).dashboard(
         clients, query, counts
@@ -70,15 +87,22 @@ async def dashboard(
 async def dashboard_csv(
     work: auth.MspDashboardRead,
     client_group: ClientGroup = "",
+    service_plan: ServicePlan = "",
     q: Search = "",
     sort: Sort = "",
 ) -> Response:
     """The same rows as CSV (formula-safe), every page at once."""
-    return await csv_response(work, build_query(client_group=client_group, q=q, sort=sort))
+    query = build_query(client_group=client_group, service_plan=service_plan, q=q, sort=sort)
+    return await csv_response(work, query)
 
 
 async def csv_response(work: Work, query: DashboardQuery) -> Response:
-    clients = await covered(work.session, work.ctx, query.client_group)
+    clients = await on_plan(
+        work.session,
+        work.ctx,
+        await covered(work.session, work.ctx, query.client_group),
+        query.service_plan,
+    )
     rows = await DashboardService(work.session, work.ctx.tenant.id).every(clients, query)
     writer = CsvWriter()
     lines = [writer.row(CSV_HEADER)]
@@ -100,6 +124,9 @@ async def csv_response(work: Work, query: DashboardQuery) -> Response:
                     ),
                     r.last_msp_activity_at.isoformat() if r.last_msp_activity_at else "",
                     r.last_msp_activity_by or "",
+                    r.service_plan.plan_name if r.service_plan else "",
+                    r.service_plan.included_users if r.service_plan else "",
+                    r.service_plan.counted_users if r.service_plan else "",
                 )
             )
         )

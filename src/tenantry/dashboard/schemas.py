@@ -34,6 +34,7 @@ MAX_SEARCH = 100
 @dataclass(frozen=True, slots=True)
 class DashboardQuery:
     client_group: uuid.UUID | None = None
+    service_plan: uuid.UUID | None = None
     search: str | None = None
     sort: str = DEFAULT_SORT
     cursor: str | None = None
@@ -50,6 +51,7 @@ class DashboardQuery:
 def build_query(
     *,
     client_group: str | None = None,
+    service_plan: str | None = None,
     q: str | None = None,
     sort: str | None = None,
     cursor: str | None = None,
@@ -60,8 +62,14 @@ def build_query(
         group_id = uuid.UUID(group) if group else None
     except ValueError as exc:
         raise ValidationFailed("client_group", "is not one of your client groups") from exc
+    plan = (service_plan or "").strip()
+    try:
+        plan_id = uuid.UUID(plan) if plan else None
+    except ValueError as exc:
+        raise ValidationFailed("service_plan", "is not one of your service plans") from exc
     return DashboardQuery(
         client_group=group_id,
+        service_plan=plan_id,
         search=(q or "").strip().lower() or None,
         sort=(sort or "").strip() or DEFAULT_SORT,
         cursor=cursor or None,
@@ -74,6 +82,13 @@ class FrameworkScoreOut(BaseModel):
     framework_title: str
     score: float | None = Field(description="Percent with one decimal; null: nothing applicable")
     trend: list[float] = Field(description="The last scores, oldest first, in percent")
+
+
+class ServicePlanOut(BaseModel):
+    plan_id: uuid.UUID
+    plan_name: str
+    included_users: int = Field(description="Users the plan's price includes")
+    counted_users: int = Field(description="The client's counted users now")
 
 
 class DashboardRow(BaseModel):
@@ -89,12 +104,21 @@ class DashboardRow(BaseModel):
     frameworks: list[FrameworkScoreOut]
     last_msp_activity_at: datetime | None
     last_msp_activity_by: str | None
+    service_plan: ServicePlanOut | None = Field(
+        default=None, description="The client's service plan (null: none assigned)"
+    )
 
 
 class ManagedClients(BaseModel):
     active: int = Field(description="Clients with an active link, not suspended")
     suspended: int = Field(description="Clients with an active link, suspended")
     pending_link: int = Field(description="Link requests awaiting the client's consent")
+
+
+class LimitOut(BaseModel):
+    used: int
+    limit: int | None = Field(description="null: unlimited")
+    percent: int | None = Field(description="Of the limit; null: unlimited")
 
 
 class DashboardTotals(BaseModel):
@@ -106,8 +130,9 @@ class DashboardTotals(BaseModel):
     scored_clients: int
     open_tickets: int
     sla_breaches: int
-    # Client tenants and technician seats used against the plan's limits are the
-    # subscription's figures (issue #17, "Subscription and limits"): added at merge.
+    plan: str | None = Field(description="The MSP's subscription plan (null: none)")
+    client_tenants: LimitOut = Field(description="Client tenants used against the plan's limit")
+    technician_seats: LimitOut = Field(description="Technician seats used against the limit")
 
 
 class DashboardPage(BaseModel):

@@ -25,6 +25,7 @@ from tenantry.access.scopes import (
     customers_with,
     within,
 )
+from tenantry.billing.service import SubscriptionService
 from tenantry.dashboard import repository
 from tenantry.dashboard.schemas import (
     DashboardPage,
@@ -32,11 +33,14 @@ from tenantry.dashboard.schemas import (
     DashboardRow,
     DashboardTotals,
     FrameworkScoreOut,
+    LimitOut,
     ManagedClients,
+    ServicePlanOut,
     percent,
 )
 from tenantry.errors import NotFound, ValidationFailed
 from tenantry.kit.pagination import OFFSET, decode_offset
+from tenantry.psa.service_plans.service import ServicePlanService
 from tenantry.tenancy import service as tenancy
 
 # Who is on the dashboard: every client where the caller holds anything (the switcher's
@@ -65,6 +69,24 @@ async def covered(
     if members is None:
         raise ValidationFailed("client_group", "is not one of your client groups")
     return within(found, members)
+
+
+async def plan_choices(session: AsyncSession, ctx: TenantContext) -> list[tuple[uuid.UUID, str]]:
+    """The MSP's service plans (the filter's choices), offered first, by name."""
+    return [(p.id, p.name) for p, _ in await ServicePlanService(session).plans(ctx)]
+
+
+async def on_plan(
+    session: AsyncSession, ctx: TenantContext, clients: CustomerScope, plan: uuid.UUID | None
+) -> CustomerScope:
+    """Only the clients on this service plan (its assignments, one statement in the
+    MSP's tenant); 422 on ``service_plan`` when the MSP has no such plan."""
+    if plan is None:
+        return clients
+    if plan not in {p for p, _ in await plan_choices(session, ctx)}:
+        raise ValidationFailed("service_plan", "is not one of your service plans")
+    assigned = await ServicePlanService(session).assignments(ctx.tenant.id)
+    return within(clients, {c for c, u in assigned.items() if u.plan_id == plan})
 
 
 async def group_choices(session: AsyncSession, msp_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
@@ -132,6 +154,11 @@ def _decorated(
     ]
 
 
+def _limit(usage: Any) -> LimitOut:
+    """A subscription limit's usage (``billing.schemas.LimitUsage``) as the totals show it."""
+    return LimitOut(used=usage.used, limit=usage.limit, percent=usage.percent)
+
+
 def _iso(at: datetime | None) -> str:
     return at.isoformat() if at else _FAR
 
@@ -188,8 +215,12 @@ class DashboardService:
         page = ordered[offset : offset + q.limit]
         more = len(ordered) > offset + q.limit
         scored = [line[3] for line in lines if line[3] is not None]
+        usage = await SubscriptionService(self.session).usage(self.msp_id)
         totals = DashboardTotals(
             clients=len(lines),
+            plan=usage.plan,
+            client_tenants=_limit(usage.clients),
+            technician_seats=_limit(usage.seats),
             managed=managed,
             average_score=percent((2 * sum(scored) + len(scored)) // (2 * len(scored)))
             if scored
@@ -208,10 +239,12 @@ class DashboardService:
         ids = [line[0].id for line in lines]
         details = await repository.details(self.session, self.msp_id, ids)
         links = await tenancy.active_links_of_msp(self.session, self.msp_id, ids) if ids else {}
+        plans = await ServicePlanService(self.session).usage_of(self.msp_id, ids) if ids else {}
         rows = []
         for client, opened, breached, score_bp, _ in lines:
             d = details.get(client.id)
             expires, status = links.get(client.id, (None, "active"))
+            plan = plans.get(client.id)
             rows.append(
                 DashboardRow(
                     tenant_id=client.id,
@@ -234,6 +267,14 @@ class DashboardService:
                     ],
                     last_msp_activity_at=d.last_activity_at if d else None,
                     last_msp_activity_by=d.last_activity_by if d else None,
+                    service_plan=ServicePlanOut(
+                        plan_id=plan.plan_id,
+                        plan_name=plan.plan_name,
+                        included_users=plan.included_users,
+                        counted_users=plan.counted_users,
+                    )
+                    if plan
+                    else None,
                 )
             )
         return rows
