@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.access.service import operator_scope
 from tenantry.audit.schemas import Actor
 from tenantry.errors import NotAuthenticated
-from tenantry.http.deps import AccessMarker, get_db
+from tenantry.http.deps import AccessMarker, get_db, request_info
 from tenantry.operator.models import OperatorToken
 from tenantry.operator.service import OperatorTokenService, operator_actor
 
@@ -41,7 +41,7 @@ class AsOperator(AccessMarker):
         async with db.platform_reader() as reader:
             token = await OperatorTokenService(reader).authenticate(auth[7:].strip())
         async with db.unit_of_work(operator_scope([])) as session:
-            yield OperatorWork(session, operator_actor(token), token)
+            yield OperatorWork(session, operator_actor(token, request_info(request)), token)
 
 
 as_operator = AsOperator()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.audit.schemas import Actor
 from tenantry.db.base import utcnow
 from tenantry.errors import NotAuthenticated, NotFound, ValidationFailed
+from tenantry.identity.service import RequestInfo
 from tenantry.identity.tokens import digest
 from tenantry.operator import repository
 from tenantry.operator.models import OperatorToken
@@ -20,9 +21,17 @@ from tenantry.operator.models import OperatorToken
 OPERATOR_TOKEN_PREFIX = "tnop_"  # noqa: S105 - a visible marker, not a secret
 
 
-def operator_actor(token: OperatorToken) -> Actor:
-    """The actor of a change made through the operator API: names the token used."""
-    return Actor(user_id=None, name=f"instance operator (token {token.name}, {token.prefix})")
+def operator_actor(token: OperatorToken, info: RequestInfo) -> Actor:
+    """The actor of a change made through the operator API: names the token used, and
+    the request (id, address, agent) like any other change made over HTTP."""
+    return Actor(
+        user_id=None,
+        name=f"instance operator (token {token.name}, {token.prefix})",
+        explanation=f"operator: operator token {token.id}",
+        request_id=info.request_id,
+        source_address=info.source_address,
+        user_agent=info.user_agent,
+    )
 
 
 class OperatorTokenService:
