@@ -16,7 +16,8 @@ from tenantry.billing.models import Plan, PlanRequest, Subscription
 from tenantry.db.base import utcnow
 from tenantry.operator.models import OperatorToken
 from tenantry.tenancy.models import Tenant
-from tests.access.conftest import World
+from tests.access.conftest import EMAILS, World
+from tests.factories import signed_in_client
 from tests.harness.cli import Cli
 
 OP = "/api/v1/operator"
@@ -81,6 +82,15 @@ async def test_only_a_live_operator_token_opens_the_api(cli: Cli, world: World) 
     assert sent.status_code == 201  # no cookie, so no CSRF token is asked for
     denied = await world.post("alex", OP + "/plans", {"name": "Mine"})
     assert denied.status_code == 401 and await world.count(Plan) == 1
+    # Nor is a browser session: Alex signed in with his password, cookie and CSRF token.
+    browser = await signed_in_client(world.app, EMAILS["alex"])
+    try:
+        assert (await browser.get(OP + "/plans")).status_code == 401
+        csrf = {"x-csrf-token": browser.headers.get("x-csrf-token", "")}
+        sent = await browser.post(OP + "/plans", json={"name": "Mine"}, headers=csrf)
+        assert sent.status_code == 401 and await world.count(Plan) == 1
+    finally:
+        await browser.aclose()
 
 
 async def test_plans_and_subscriptions_through_the_api(cli: Cli, world: World) -> None:
