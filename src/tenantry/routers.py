@@ -31,6 +31,7 @@ from tenantry.links import pages as links_pages
 from tenantry.links import routes as links_routes
 from tenantry.notifications import pages as notifications_pages
 from tenantry.notifications import routes as notifications_routes
+from tenantry.operator import routes as operator_routes
 from tenantry.psa.contacts import pages as contacts_pages
 from tenantry.psa.contacts import routes as contacts_routes
 from tenantry.psa.invoices import pages as invoices_pages
@@ -71,6 +72,7 @@ def all_routers() -> list[APIRouter]:
         compliance_overview_routes.router,
         dashboard_routes.router,
         billing_routes.router,
+        operator_routes.router,
         signup_routes.router,
         *identity_routers(),
         web_pages.router,

@@ -32,15 +32,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.access.models import Grant
+from tenantry.access.service import operator_scope
 from tenantry.app import create_app
 from tenantry.audit import service as audit_service
 from tenantry.audit.models import AuditEvent
+from tenantry.audit.schemas import OPERATOR
 from tenantry.audit.schemas import AuditAction as A
+from tenantry.billing.plans import PlanService
+from tenantry.billing.schemas import PlanIn
+from tenantry.billing.service import SubscriptionService
 from tenantry.config import Settings
 from tenantry.db.engine import Database
 from tenantry.http.deps import AccessMarker, InTenant
 from tenantry.identity.models import AuthSession, User
 from tenantry.identity.service import RequestInfo
+from tenantry.operator.service import OperatorTokenService
 from tenantry.signup.schemas import SignupForm
 from tenantry.signup.service import SignupFlows
 from tenantry.tenancy.models import Tenant, TenantLink
@@ -404,6 +410,44 @@ async def _ask_for_more(ctx: Ctx) -> Call:
     await make_user(ctx.app.state.db, await _northwind(ctx), OLIVE, role="owner")
     olive = await ctx.signed_in(OLIVE)
     return lambda: olive.post("/api/v1/msp/billing/requests", json={"seats": 5, "note": "more"})
+
+
+OPERATOR_API = "/api/v1/operator"
+
+
+async def _operator(ctx: Ctx) -> httpx.AsyncClient:
+    """An operator token's client, with Northwind on the plan Small (3 seats)."""
+    db = ctx.app.state.db
+    northwind = await _northwind(ctx)
+    async with db.unit_of_work(operator_scope([northwind.id])) as session:
+        secret, _ = await OperatorTokenService(session).create("walk", days=None)
+        await PlanService(session).create(PlanIn(name="Small", max_seats=3))
+        await PlanService(session).create(PlanIn(name="Bigger", max_seats=30))
+        northwind = await session.merge(northwind)
+        await SubscriptionService(session).subscribe(northwind, "Small", actor=OPERATOR)
+    op = client(ctx.app)
+    op.headers["Authorization"] = f"Bearer {secret}"
+    ctx.opened.append(op)
+    return op
+
+
+def _as_operator(method: str, path: str, **kw: Any) -> Callable[[Ctx], Awaitable[Call]]:
+    async def prepare(ctx: Ctx) -> Call:
+        op = await _operator(ctx)
+        return lambda: op.request(method, OPERATOR_API + path, **kw)
+
+    return prepare
+
+
+def _decide(verb: str) -> Callable[[Ctx], Awaitable[Call]]:
+    async def prepare(ctx: Ctx) -> Call:
+        op = await _operator(ctx)
+        asked = await (await _ask_for_more(ctx))()
+        assert asked.status_code == 201, asked.text
+        url = f"{OPERATOR_API}/requests/{asked.json()['id']}/{verb}"
+        return lambda: op.post(url, json={"note": "done"})
+
+    return prepare
 
 
 DELEGATION = {"role": "technician", "scope": "customer", "customer": "contoso"}
@@ -1319,6 +1363,36 @@ EXPECTED: dict[tuple[str, str], Case] = {
         _ask_for_more,
         actors={A.SUBSCRIPTION_REQUESTED: OLIVE},
         trails=("northwind",),
+    ),
+    # The operator API (operator token, no user): the same events as the CLI's, in the
+    # MSP's trail, by an actor naming the token. A new plan is no tenant's: no trail.
+    ("POST", "/api/v1/operator/plans"): Case(
+        (),
+        _as_operator("POST", "/plans", json={"name": "Large"}),
+        quiet="a plan belongs to no tenant until an MSP is put on it (as `tenantry plans "
+        "create`); the MSP's trail records the subscription change then",
+    ),
+    ("PATCH", "/api/v1/operator/plans/{plan}"): Case(
+        (A.PLAN_UPDATED,),
+        _as_operator("PATCH", "/plans/Small", json={"max_seats": 4}),
+        actors={A.PLAN_UPDATED: None},
+    ),
+    ("PUT", "/api/v1/operator/subscriptions/{msp}"): Case(
+        (A.SUBSCRIPTION_CHANGED,),
+        _as_operator("PUT", "/subscriptions/northwind", json={"plan": "Bigger", "seats": 7}),
+        actors={A.SUBSCRIPTION_CHANGED: None},
+        target_elsewhere="the subscription's id; the call names its MSP",
+    ),
+    ("POST", "/api/v1/operator/requests/{request_id}/approve"): Case(
+        (A.SUBSCRIPTION_CHANGED, A.SUBSCRIPTION_REQUEST_DECIDED),
+        _decide("approve"),
+        actors={A.SUBSCRIPTION_CHANGED: None, A.SUBSCRIPTION_REQUEST_DECIDED: None},
+        target_elsewhere="the subscription's id for the change it applies",
+    ),
+    ("POST", "/api/v1/operator/requests/{request_id}/decline"): Case(
+        (A.SUBSCRIPTION_REQUEST_DECIDED,),
+        _decide("decline"),
+        actors={A.SUBSCRIPTION_REQUEST_DECIDED: None},
     ),
     # Applied from the MSP: one event at home, one adoption in each client's own trail.
     ("POST", "/api/v1/msp/compliance/apply"): Case(

@@ -163,6 +163,12 @@ CASES: dict[str, CliCase] = {
         ),
         (("northwind", A.GRANT_REVOKED),),
     ),
+    # An operator token is the operator's, no tenant's: no tenant trail to write to. The
+    # row keeps its created_at and revoked_at, and every change made with the token
+    # names it as the actor (tests/audit/test_completeness.py, the operator routes).
+    "operator tokens create": CliCase(quiet="an operator credential, no tenant's data"),
+    "operator tokens list": CliCase(quiet=READS),
+    "operator tokens revoke": CliCase(quiet="an operator credential, no tenant's data"),
     "serve": CliCase(
         quiet="runs the app: the requests it serves are audited (tests/audit/test_completeness.py)"
     ),

@@ -25,6 +25,7 @@ from .helpers import tenant_owned_params
 # Read before any tenant scope exists (who is the caller?). Adding one here is a
 # conscious decision: it is outside row-level security. DESIGN.md, "Isolation".
 PLATFORM_TABLES = {
+    "operator_tokens",
     "tenants",
     "tenant_links",
     "users",

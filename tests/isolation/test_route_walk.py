@@ -43,6 +43,12 @@ from tests.factories import PASSWORD, api_token, client, make_tenant, make_user,
 
 PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
+# The instance operator's API (operator/): the operator stands outside every tenant and
+# sees every MSP by design, so "another MSP's id" means nothing there. What the walk
+# checks instead: a tenant user's credentials (Alice's token) answer 401 on every one of
+# them, with Bravo's slug and ids in the path, and change nothing.
+OPERATOR_PREFIX = "/api/v1/operator/"
+
 # Capability URLs: the secret token in the path is the credential, by design, so the
 # caller's tenant does not matter there (identity/invitations.py). Listed, not skipped
 # silently: the walk checks they are still public routes.
@@ -534,7 +540,8 @@ def test_the_walk_knows_every_path_parameter() -> None:
     """A new route whose parameter the walk cannot fill fails here, by name."""
     app = create_app(Settings(database_url="sqlite:///:memory:"))
     known = set(KNOWN_PARAMS)
-    missing = unknown_params(id_routes(app), known)
+    tenant_routes = [r for r in id_routes(app) if not r[1].startswith(OPERATOR_PREFIX)]
+    missing = unknown_params(tenant_routes, known)
     assert not missing, (
         "routes with a path parameter the route walk cannot fill with another tenant's "
         "real id (teach tests/isolation/test_route_walk.py _build_bravo and KNOWN_PARAMS):\n"
@@ -584,7 +591,8 @@ KNOWN_PARAMS = (
 
 
 async def test_another_msps_ids_answer_404_and_change_nothing(walk: Walk) -> None:
-    routes = id_routes(walk.app)
+    every = id_routes(walk.app)
+    routes = [r for r in every if not r[1].startswith(OPERATOR_PREFIX)]
     values = walk.bravo.values
     assert set(values) == set(KNOWN_PARAMS), set(values) ^ set(KNOWN_PARAMS)
     missing = unknown_params(routes, set(values))
@@ -607,6 +615,19 @@ async def test_another_msps_ids_answer_404_and_change_nothing(walk: Walk) -> Non
             calls += await check_route(walk, method, path, in_client, failures, blind_403=True)
             at_home = {**values, "tenant": ["alpha"]}
             calls += await check_route(walk, method, path, at_home, failures, blind_403=True)
+    before = await snapshot(walk.owner_engine)
+    bravo = {"plan": ["Bravo Plan"], "msp": ["bravo"], "request_id": values["item_id"]}
+    for method, path, _route in every:
+        if path.startswith(OPERATOR_PREFIX):
+            walked += 1
+            for filled in combinations(path, bravo):
+                response = await call(walk, method, path, fill(path, filled))
+                calls += 1
+                if response.status_code != 401:
+                    failures.append(f"{method} {path}: a user's token got {response.status_code}")
+    changed = changes(before, await snapshot(walk.owner_engine))
+    if changed:
+        failures.append(f"the operator routes changed rows for a user's token: {changed}")
     assert walked > 150, walked
     assert not failures, f"{len(failures)} of {calls} calls leaked or answered wrong:\n" + (
         "\n".join(failures)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from tenantry.cli import access, audit, dashboard, db, links, plans, serve, tenants, users
+from tenantry.cli import access, audit, dashboard, db, links, operator, plans, serve, tenants, users
 
 app = typer.Typer(
     help="Tenantry: one place for an MSP to run all of its client organisations.",
@@ -23,6 +23,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(links.app, name="links")
 app.add_typer(dashboard.app, name="dashboard")
 app.add_typer(plans.app, name="plans")
+app.add_typer(operator.app, name="operator")
 app.command()(serve.serve)
 # `tenantry roles …` and `tenantry grants …`.
 app.add_typer(access.app)

@@ -20,6 +20,7 @@ import tenantry.compliance.risks.models as _compliance_risks  # noqa: F401
 import tenantry.dashboard.models as _dashboard  # noqa: F401
 import tenantry.identity.models as _identity  # noqa: F401
 import tenantry.notifications.models as _notifications  # noqa: F401
+import tenantry.operator.models as _operator  # noqa: F401
 import tenantry.psa.contacts.models as _psa_contacts  # noqa: F401
 import tenantry.psa.invoices.models as _psa_invoices  # noqa: F401
 import tenantry.psa.service_plans.models as _psa_service_plans  # noqa: F401
