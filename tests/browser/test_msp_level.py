@@ -45,7 +45,8 @@ def _signed_in(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
     page.get_by_label("Email").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{url}/t/northwind-it/")
+    # An MSP's people land on its dashboard.
+    expect(page).to_have_url(f"{url}/msp/dashboard")
     return page
 
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 import typer
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.schemas import OPERATOR
 from tenantry.audit.schemas import AuditAction as A
+from tenantry.billing.models import PlanRequest
 from tenantry.cli.main import app
 from tenantry.db.base import utcnow
 from tenantry.db.engine import Database
@@ -98,6 +99,42 @@ async def _sweep(env: Env) -> tuple[str, ...]:
     return ("links", "sweep")
 
 
+async def _subscribed(env: Env) -> None:
+    """Northwind on a plan "Small" (its own events happen before the measured command)."""
+    await env.run("plans", "create", "Small", "--clients", "5")
+    await env.run("tenants", "license", "northwind", "--plan", "Small")
+
+
+def _asked(command: str) -> Prepare:
+    """Northwind on Small has asked for 8 seats; the operator then ``command``s it."""
+
+    async def prepare(env: Env) -> tuple[str, ...]:
+        await _subscribed(env)
+        async with env.owner_engine.begin() as conn:
+            msp = await conn.scalar(select(Tenant.id).where(Tenant.slug == "northwind"))
+            await conn.execute(
+                insert(PlanRequest).values(
+                    id=uuid.uuid4(),
+                    msp_tenant_id=msp,
+                    seats=8,
+                    note="",
+                    status="pending",
+                    requested_by_name="Olive Owner",
+                    created_at=utcnow(),
+                    decision_note="",
+                )
+            )
+            found = await conn.scalar(select(PlanRequest.id))
+        return ("plans", "requests", command, str(found))
+
+    return prepare
+
+
+async def _plan_update(env: Env) -> tuple[str, ...]:
+    await _subscribed(env)
+    return ("plans", "update", "Small", "--clients", "6")
+
+
 READS = "reads only"
 BOTH = ("northwind", "initech")
 ROLE = ("roles", "create", "--tenant", "northwind", "--name", "Nights", "-p", "tickets:read")
@@ -169,6 +206,23 @@ CASES: dict[str, CliCase] = {
     "operator tokens create": CliCase(quiet="an operator credential, no tenant's data"),
     "operator tokens list": CliCase(quiet=READS),
     "operator tokens revoke": CliCase(quiet="an operator credential, no tenant's data"),
+    "plans list": CliCase(quiet=READS),
+    "plans show": CliCase(quiet=READS),
+    "plans requests list": CliCase(quiet=READS),
+    # A plan nobody is on belongs to no tenant: no trail to write to (an update is in the
+    # trail of every MSP on the plan).
+    "plans create": CliCase(quiet="a new plan is nobody's yet: no tenant's trail"),
+    "plans update": CliCase(_plan_update, (("northwind", A.PLAN_UPDATED),)),
+    "plans requests approve": CliCase(
+        _asked("approve"),
+        (("northwind", A.SUBSCRIPTION_CHANGED), ("northwind", A.SUBSCRIPTION_REQUEST_DECIDED)),
+    ),
+    "plans requests decline": CliCase(
+        _asked("decline"), (("northwind", A.SUBSCRIPTION_REQUEST_DECIDED),)
+    ),
+    # Kept rows derived from the audit trail, tickets and scores: rebuilding them records
+    # nothing new about any tenant.
+    "dashboard rebuild": CliCase(quiet="recomputes derived rows from their sources"),
     "serve": CliCase(
         quiet="runs the app: the requests it serves are audited (tests/audit/test_completeness.py)"
     ),
