@@ -81,7 +81,7 @@ async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
 
 async def count_live_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
     """Active and pending links of the MSP: the client tenants its plan counts."""
-    return sum(n for _, _, n in await repository.msp_client_totals(session, msp_id))
+    return await repository.count_customers(session, msp_id, repository.LIVE)
 
 
 async def active_link(

@@ -283,11 +283,13 @@ async def due_link_ids(session: AsyncSession, before: datetime) -> Sequence[uuid
     return result.all()
 
 
-async def count_customers(session: AsyncSession, msp_id: uuid.UUID) -> int:
+async def count_customers(
+    session: AsyncSession, msp_id: uuid.UUID, states: Sequence[LinkState] = (LinkState.ACTIVE,)
+) -> int:
     value = await session.scalar(
         select(func.count())
         .select_from(TenantLink)
-        .where(TenantLink.msp_tenant_id == msp_id, TenantLink.state == LinkState.ACTIVE)
+        .where(TenantLink.msp_tenant_id == msp_id, TenantLink.state.in_(states))
     )
     return int(value or 0)
 
@@ -303,16 +305,15 @@ Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 def joined_tenant(
     tenant_id: InstrumentedAttribute[uuid.UUID],
 ) -> tuple[type[Tenant], ColumnElement[bool]]:
-    """The tenants table and the condition joining it to ``tenant_id``: for another
-    owner's read that needs the tenant in the same statement (resolving who is calling
-    costs one round trip, not two). The same object for the same column, so the reader
-    can build its statement once."""
+    """The tenants table and the condition joining it to ``tenant_id``, for another owner's
+    read that needs the tenant in the same statement (one round trip, not two); the same
+    object for the same column, so the reader builds its statement once."""
     return Tenant, Tenant.id == tenant_id
 
 
 def tenant_matching(ref: str) -> tuple[type[Tenant], InstrumentedAttribute[Any], object]:
-    """The tenants table, the column naming the tenant ``ref`` (id or slug) and the value,
-    for another owner's read of it (the access decision's, with its access versions)."""
+    """The tenants table, the column naming ``ref`` (id or slug) and the value, for another
+    owner's read (the access decision's)."""
     try:
         return Tenant, Tenant.id, uuid.UUID(ref)
     except ValueError:
@@ -322,8 +323,7 @@ def tenant_matching(ref: str) -> tuple[type[Tenant], InstrumentedAttribute[Any],
 def linked_customer_conditions(
     msp_id: uuid.UUID, now: datetime, among: Iterable[uuid.UUID] | None = None
 ) -> list[ColumnElement[bool]]:
-    """The customers under an active, unexpired link of ``msp_id`` (only those ``among``
-    these ids, when given: a short list)."""
+    """The customers under an active, unexpired link of ``msp_id`` (those ``among``: few)."""
     conditions: list[ColumnElement[bool]] = [
         TenantLink.msp_tenant_id == msp_id,
         TenantLink.state == LinkState.ACTIVE,
