@@ -106,7 +106,8 @@ def sign_in(browser: Browser, url: str, viewport: dict[str, int], email: str = A
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{url}/t/northwind/")
+    # An MSP's people land on its dashboard.
+    expect(page).to_have_url(f"{url}/msp/dashboard")
     return page
 
 
@@ -163,7 +164,7 @@ def test_a_first_level_technician_sees_and_does_only_what_the_role_gives(
     )
     admin.close()
 
-    # Finn, in a browser context of his own, lands at home.
+    # Finn, in a browser context of his own, lands on the dashboard and goes home.
     page = sign_in(browser, server, LAPTOP, email=FINN)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
